@@ -1,0 +1,23 @@
+/*  pm_time: wall-clock and monotonic milliseconds. */
+#ifndef PM_TIME_H
+#define PM_TIME_H
+#include <stdint.h>
+#include <time.h>
+
+/* Milliseconds since the Unix epoch (CLOCK_REALTIME). Used for deadlines that
+ * cross processes and for timestamps stored with records. */
+static inline int64_t pm_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Milliseconds on the monotonic clock; for timeouts inside one process. */
+static inline int64_t pm_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+#endif
