@@ -36,6 +36,9 @@
  *      reply {"err": 0, "token": str, "principal": str, "role": str}
  *    ADMIN_STATS  {} -> {"err": 0, "payments": n, "idempotency_keys": n,
  *                        "tokens": n}
+ *    AUTH  {} -> {"err": 0, "principal": str, "role": str}; resolves the
+ *          header's auth (the gateway asks this only when it already has a
+ *          4xx for the request, so that 401 still wins over 400)
  *    PING  {} -> {"err": 0}
  */
 #ifndef PM_PROTO_H
@@ -53,6 +56,7 @@
 typedef enum {
     PM_MSG_REPLY = 1,
     PM_MSG_PING = 2,
+    PM_MSG_AUTH = 3,
     PM_MSG_PAYMENT_CREATE = 10,
     PM_MSG_PAYMENT_GET = 11,
     PM_MSG_PAYMENT_CANCEL = 12,
