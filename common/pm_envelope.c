@@ -8,11 +8,11 @@
 
 struct pm_envelope_t {
     pm_header_t header;
-    char *bytes;               /* our copy of the frame; objects point into it */
+    char *bytes; /* our copy of the frame; objects point into it */
     size_t size;
-    size_t body_off;           /* where the body map starts in bytes */
-    msgpack_unpacked head;     /* owns the header objects */
-    msgpack_unpacked body;     /* owns the body objects */
+    size_t body_off;       /* where the body map starts in bytes */
+    msgpack_unpacked head; /* owns the header objects */
+    msgpack_unpacked body; /* owns the body objects */
 };
 
 void pm_mp_pack_strn(msgpack_packer *pk, const char *s, size_t len)
@@ -58,8 +58,8 @@ void pm_header_reply_to(pm_header_t *h, const pm_header_t *req)
     memcpy(h->trace_id, req->trace_id, sizeof h->trace_id);
 }
 
-void pm_envelope_error_reply(msgpack_sbuffer *buf, const pm_header_t *req, int err,
-                             const char *fmt, ...)
+void pm_envelope_error_reply(msgpack_sbuffer *buf, const pm_header_t *req, int err, const char *fmt,
+                             ...)
 {
     char msg[512];
     va_list ap;
@@ -86,11 +86,130 @@ static int s_copy_bounded(const msgpack_object *o, char *out, size_t max)
 {
     if (o->type != MSGPACK_OBJECT_STR || o->via.str.size > max)
         return -1;
+    out[o->via.str.size] = '\0';
+    if (o->via.str.size == 0)
+        return 0; /* msgpack-c may give a NULL pointer for "" */
     if (memchr(o->via.str.ptr, '\0', o->via.str.size))
         return -1;
     memcpy(out, o->via.str.ptr, o->via.str.size);
-    out[o->via.str.size] = '\0';
     return 0;
+}
+
+/* msgpack-c allocates room for every element a container declares before it
+ * reads them, so a five-byte frame declaring 2^32 elements would ask for
+ * 100 GiB. This scan walks the frame's type bytes only and refuses it unless
+ * every declared element and every declared str/bin/ext length fits in the
+ * bytes that remain. After it passes, msgpack-c's allocation is bounded by a
+ * small multiple of the frame size. */
+static bool s_counts_fit(const unsigned char *p, size_t size)
+{
+    size_t pos = 0;
+    uint64_t pending = 0; /* elements declared and not yet seen */
+    while (pos < size) {
+        if (pending == 0)
+            pending = 1; /* the next top-level object */
+        unsigned char t = p[pos++];
+        uint64_t skip = 0, elems = 0;
+        size_t lenbytes = 0;
+        if (t <= 0x7f || t >= 0xe0 || t == 0xc0 || t == 0xc2 || t == 0xc3)
+            skip = 0;
+        else if (t >= 0x80 && t <= 0x8f)
+            elems = 2u * (t & 0x0f);
+        else if (t >= 0x90 && t <= 0x9f)
+            elems = t & 0x0f;
+        else if (t >= 0xa0 && t <= 0xbf)
+            skip = t & 0x1f;
+        else
+            switch (t) {
+            case 0xcc:
+            case 0xd0:
+                skip = 1;
+                break;
+            case 0xcd:
+            case 0xd1:
+                skip = 2;
+                break;
+            case 0xca:
+            case 0xce:
+            case 0xd2:
+                skip = 4;
+                break;
+            case 0xcb:
+            case 0xcf:
+            case 0xd3:
+                skip = 8;
+                break;
+            case 0xd4:
+                skip = 2;
+                break;
+            case 0xd5:
+                skip = 3;
+                break;
+            case 0xd6:
+                skip = 5;
+                break;
+            case 0xd7:
+                skip = 9;
+                break;
+            case 0xd8:
+                skip = 17;
+                break;
+            case 0xc4:
+            case 0xd9:
+                lenbytes = 1;
+                break;
+            case 0xc5:
+            case 0xda:
+                lenbytes = 2;
+                break;
+            case 0xc6:
+            case 0xdb:
+                lenbytes = 4;
+                break;
+            case 0xc7:
+                lenbytes = 1;
+                skip = 1;
+                break; /* ext8: len, type */
+            case 0xc8:
+                lenbytes = 2;
+                skip = 1;
+                break;
+            case 0xc9:
+                lenbytes = 4;
+                skip = 1;
+                break;
+            case 0xdc:
+            case 0xde:
+                lenbytes = 2;
+                break;
+            case 0xdd:
+            case 0xdf:
+                lenbytes = 4;
+                break;
+            default:
+                return false; /* 0xc1: never used */
+            }
+        if (lenbytes) {
+            if (size - pos < lenbytes)
+                return false;
+            uint64_t n = 0;
+            for (size_t i = 0; i < lenbytes; i++)
+                n = (n << 8) | p[pos++];
+            if (t == 0xdc || t == 0xdd)
+                elems = n;
+            else if (t == 0xde || t == 0xdf)
+                elems = 2 * n;
+            else
+                skip += n;
+        }
+        if (skip > size - pos)
+            return false;
+        pos += (size_t)skip;
+        pending = pending - 1 + elems;
+        if (pending > size - pos)
+            return false;
+    }
+    return pending == 0;
 }
 
 static int s_decode_header(const msgpack_object *o, pm_header_t *h, char *err, size_t errlen)
@@ -147,8 +266,7 @@ static int s_decode_header(const msgpack_object *o, pm_header_t *h, char *err, s
 }
 
 pm_envelope_t *pm_envelope_decode(const void *data, size_t size, size_t max_size,
-                                  pm_header_t *partial, bool *header_ok, char *err,
-                                  size_t errlen)
+                                  pm_header_t *partial, bool *header_ok, char *err, size_t errlen)
 {
     assert(partial && header_ok && err);
     *header_ok = false;
@@ -176,6 +294,10 @@ pm_envelope_t *pm_envelope_decode(const void *data, size_t size, size_t max_size
     self->size = size;
     msgpack_unpacked_init(&self->head);
     msgpack_unpacked_init(&self->body);
+    if (!s_counts_fit((const unsigned char *)self->bytes, size)) {
+        snprintf(err, errlen, "frame is not well-formed msgpack");
+        goto fail;
+    }
 
     size_t off = 0;
     msgpack_unpack_return rc = msgpack_unpack_next(&self->head, self->bytes, size, &off);
