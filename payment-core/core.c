@@ -1,0 +1,247 @@
+/*  core: sockets, the loop, batching, sweeping. */
+#include "core.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "idem.h"
+#include "pm_log.h"
+#include "pm_signal.h"
+#include "pm_sock.h"
+#include "pm_time.h"
+
+#define S_IDENTITY_MAX 255 /* ZeroMQ routing ids are at most 255 bytes */
+#define S_POLL_MAX_MS 500  /* re-check the stop flag at least this often */
+
+/* Where a received request came from, to route its reply back. */
+typedef struct {
+    zsock_t *sock;
+    uint8_t identity[S_IDENTITY_MAX];
+    size_t identity_len;
+    zmq_msg_t frame; /* the envelope; open between receive and send */
+} s_slot_t;
+
+struct core_t {
+    store_t *store;
+    core_config_t cfg;
+    zsock_t *api;
+    zsock_t *admin;
+    dispatch_t *dispatch;
+    char *api_bound; /* resolved endpoints, for the logs */
+    char *admin_bound;
+    s_slot_t *slots; /* max_batch of each */
+    dispatch_item_t *items;
+};
+
+core_t *core_new(store_t *store, const core_config_t *cfg)
+{
+    assert(store && cfg && cfg->max_batch > 0 && cfg->api_endpoint && cfg->admin_endpoint);
+    core_t *self = calloc(1, sizeof *self);
+    assert(self);
+    self->store = store;
+    self->cfg = *cfg;
+    self->api = pm_sock_router_bind(cfg->api_endpoint, cfg->hwm, cfg->max_msg_bytes);
+    if (!self->api)
+        goto free_self;
+    self->admin = pm_sock_router_bind(cfg->admin_endpoint, cfg->hwm, cfg->max_msg_bytes);
+    if (!self->admin)
+        goto destroy_api;
+    self->api_bound = zsock_last_endpoint(self->api);
+    self->admin_bound = zsock_last_endpoint(self->admin);
+    dispatch_limits_t limits = {.max_amount_minor = cfg->max_amount_minor,
+                                .max_msg_bytes = cfg->max_msg_bytes};
+    self->dispatch = dispatch_new(store, &limits);
+    self->slots = calloc((size_t)cfg->max_batch, sizeof *self->slots);
+    self->items = calloc((size_t)cfg->max_batch, sizeof *self->items);
+    assert(self->slots && self->items);
+    for (int i = 0; i < cfg->max_batch; i++)
+        dispatch_item_init(&self->items[i]);
+    return self;
+destroy_api:
+    zsock_destroy(&self->api);
+free_self:
+    free(self);
+    return NULL;
+}
+
+void core_destroy(core_t **self_p)
+{
+    assert(self_p);
+    core_t *self = *self_p;
+    if (!self)
+        return;
+    for (int i = 0; i < self->cfg.max_batch; i++)
+        dispatch_item_fini(&self->items[i]);
+    free(self->items);
+    free(self->slots);
+    zstr_free(&self->admin_bound);
+    zstr_free(&self->api_bound);
+    dispatch_destroy(&self->dispatch);
+    zsock_destroy(&self->admin);
+    zsock_destroy(&self->api);
+    free(self);
+    *self_p = NULL;
+}
+
+const char *core_api_endpoint(const core_t *self)
+{
+    assert(self);
+    return self->api_bound ? self->api_bound : self->cfg.api_endpoint;
+}
+
+const char *core_admin_endpoint(const core_t *self)
+{
+    assert(self);
+    return self->admin_bound ? self->admin_bound : self->cfg.admin_endpoint;
+}
+
+/* Discards the rest of a multipart message. */
+static void s_drain_parts(void *handle)
+{
+    int more = 1;
+    size_t len = sizeof more;
+    while (zmq_getsockopt(handle, ZMQ_RCVMORE, &more, &len) == 0 && more) {
+        zmq_msg_t part;
+        zmq_msg_init(&part);
+        int rc = zmq_msg_recv(&part, handle, ZMQ_DONTWAIT);
+        zmq_msg_close(&part);
+        if (rc < 0)
+            break;
+    }
+}
+
+/* Receives one [identity, envelope] message without waiting. Returns 1 with
+ * slot filled (slot->frame open), 0 when nothing is waiting (or the receive
+ * failed), 2 when a message was received but dropped as malformed. */
+static int s_recv(zsock_t *sock, s_slot_t *slot)
+{
+    void *handle = zsock_resolve(sock);
+    zmq_msg_t id;
+    zmq_msg_init(&id);
+    if (zmq_msg_recv(&id, handle, ZMQ_DONTWAIT) < 0) {
+        if (errno != EAGAIN && errno != EINTR)
+            pm_warn("receive failed: %s", zmq_strerror(errno));
+        zmq_msg_close(&id);
+        return 0;
+    }
+    if (!zmq_msg_more(&id) || zmq_msg_size(&id) > S_IDENTITY_MAX) {
+        zmq_msg_close(&id);
+        s_drain_parts(handle);
+        pm_warn("dropped a message without an envelope frame");
+        return 2;
+    }
+    slot->sock = sock;
+    slot->identity_len = zmq_msg_size(&id);
+    memcpy(slot->identity, zmq_msg_data(&id), slot->identity_len);
+    zmq_msg_close(&id);
+    zmq_msg_init(&slot->frame);
+    /* The parts of a message arrive together: this does not wait. */
+    if (zmq_msg_recv(&slot->frame, handle, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&slot->frame);
+        return 0;
+    }
+    if (zmq_msg_more(&slot->frame)) {
+        zmq_msg_close(&slot->frame);
+        s_drain_parts(handle);
+        pm_warn("dropped a message of more than one envelope frame");
+        return 2;
+    }
+    return 1;
+}
+
+/* One turn: drain, dispatch as one batch, reply. */
+static void s_turn(core_t *self)
+{
+    size_t n = 0, max = (size_t)self->cfg.max_batch;
+    zsock_t *socks[2] = {self->api, self->admin};
+    dispatch_src_t srcs[2] = {DISPATCH_SRC_API, DISPATCH_SRC_ADMIN};
+    bool open[2] = {true, true};
+    while (n < max && (open[0] || open[1])) {
+        for (int s = 0; s < 2 && n < max; s++) {
+            if (!open[s])
+                continue;
+            int rc = s_recv(socks[s], &self->slots[n]);
+            if (rc == 0) {
+                open[s] = false;
+            } else if (rc == 1) {
+                dispatch_item_t *item = &self->items[n];
+                item->src = srcs[s];
+                item->frame = zmq_msg_data(&self->slots[n].frame);
+                item->frame_size = zmq_msg_size(&self->slots[n].frame);
+                n++;
+            }
+        }
+    }
+    if (n == 0)
+        return;
+    dispatch_batch(self->dispatch, self->items, n, pm_now_ms());
+    for (size_t i = 0; i < n; i++) {
+        s_slot_t *slot = &self->slots[i];
+        dispatch_item_t *item = &self->items[i];
+        if (item->has_reply && pm_sock_send_to(slot->sock, slot->identity, slot->identity_len,
+                                               item->reply.data, item->reply.size) != 0)
+            pm_warn("reply dropped: %s", zmq_strerror(errno));
+        zmq_msg_close(&slot->frame);
+        item->frame = NULL;
+    }
+}
+
+typedef struct {
+    int64_t cutoff_ms;
+    size_t max;
+    size_t deleted;
+} s_sweep_t;
+
+static int s_sweep_txn(store_t *store, MDB_txn *txn, void *arg)
+{
+    s_sweep_t *sw = arg;
+    return idem_sweep(store, txn, sw->cutoff_ms, sw->max, &sw->deleted);
+}
+
+int64_t core_sweep(core_t *self, int64_t now_ms)
+{
+    assert(self);
+    s_sweep_t sw = {.cutoff_ms = now_ms - self->cfg.idem_ttl_s * 1000,
+                    .max = (size_t)self->cfg.sweep_batch};
+    int rc = store_txn_run(self->store, s_sweep_txn, &sw);
+    if (rc != 0) {
+        pm_error("idempotency sweep failed: %s", store_strerror(rc));
+        return -1;
+    }
+    if (sw.deleted > 0)
+        pm_info("swept %zu expired idempotency keys", sw.deleted);
+    return (int64_t)sw.deleted;
+}
+
+int core_run(core_t *self)
+{
+    assert(self);
+    zmq_pollitem_t items[2] = {
+        {zsock_resolve(self->api), 0, ZMQ_POLLIN, 0},
+        {zsock_resolve(self->admin), 0, ZMQ_POLLIN, 0},
+    };
+    int64_t next_sweep = pm_mono_ms() + self->cfg.sweep_interval_ms;
+    while (!pm_signal_stopping()) {
+        int64_t wait = next_sweep - pm_mono_ms();
+        if (wait < 0)
+            wait = 0;
+        if (wait > S_POLL_MAX_MS)
+            wait = S_POLL_MAX_MS;
+        int rc = zmq_poll(items, 2, (long)wait);
+        if (rc < 0) {
+            if (errno == EINTR)
+                continue; /* a signal: the loop condition decides */
+            pm_error("poll failed: %s", zmq_strerror(errno));
+            return -1;
+        }
+        if (rc > 0)
+            s_turn(self);
+        if (pm_mono_ms() >= next_sweep) {
+            core_sweep(self, pm_now_ms());
+            next_sweep = pm_mono_ms() + self->cfg.sweep_interval_ms;
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,361 @@
+/*  dispatch: decode, route, run each request in a child transaction, commit
+ *  the batch once, then write the replies. */
+#include "dispatch.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "idem.h"
+#include "payment_api.h"
+#include "pm_envelope.h"
+#include "pm_err.h"
+#include "pm_log.h"
+#include "request.h"
+
+#define S_ERR_MAX 256
+
+typedef int(handler_fn)(req_t *req);
+
+/* The routing table: which socket may send a type, whether it needs a
+ * token, and who handles it. */
+typedef struct {
+    uint32_t type;
+    unsigned srcs; /* DISPATCH_SRC_* bits */
+    bool auth;     /* resolve the header's token first (401 without one) */
+    handler_fn *handler;
+} s_route_t;
+
+static int s_ping(req_t *req);
+static int s_auth(req_t *req);
+static int s_admin_token_create(req_t *req);
+static int s_admin_stats(req_t *req);
+
+static const s_route_t s_routes[] = {
+    {PM_MSG_PING, DISPATCH_SRC_API | DISPATCH_SRC_ADMIN, false, s_ping},
+    {PM_MSG_AUTH, DISPATCH_SRC_API, true, s_auth},
+    {PM_MSG_PAYMENT_CREATE, DISPATCH_SRC_API, true, payment_api_create},
+    {PM_MSG_PAYMENT_GET, DISPATCH_SRC_API, true, payment_api_get},
+    {PM_MSG_PAYMENT_CANCEL, DISPATCH_SRC_API, true, payment_api_cancel},
+    {PM_MSG_PAYMENT_EDIT, DISPATCH_SRC_API, true, payment_api_edit},
+    {PM_MSG_PAYMENT_ACCEPT, DISPATCH_SRC_API, true, payment_api_accept},
+    {PM_MSG_ADMIN_TOKEN_CREATE, DISPATCH_SRC_ADMIN, false, s_admin_token_create},
+    {PM_MSG_ADMIN_STATS, DISPATCH_SRC_ADMIN, false, s_admin_stats},
+};
+
+struct dispatch_t {
+    store_t *store;
+    dispatch_limits_t limits;
+    msgpack_sbuffer body; /* scratch: one reply body at a time */
+};
+
+/* ---- handlers of the small messages -------------------------------------- */
+
+static void s_pack_ok(msgpack_packer *pk, uint32_t fields)
+{
+    msgpack_pack_map(pk, fields);
+    pm_mp_pack_cstr(pk, "err");
+    msgpack_pack_int(pk, PM_OK);
+}
+
+static int s_ping(req_t *req)
+{
+    s_pack_ok(&req->pk, 1);
+    return 0;
+}
+
+static int s_auth(req_t *req)
+{
+    s_pack_ok(&req->pk, 3);
+    pm_mp_pack_cstr(&req->pk, "principal");
+    pm_mp_pack_cstr(&req->pk, req->caller->principal);
+    pm_mp_pack_cstr(&req->pk, "role");
+    pm_mp_pack_cstr(&req->pk, auth_role_name(req->caller->role));
+    return 0;
+}
+
+static int s_admin_token_create(req_t *req)
+{
+    char principal[PM_PRINCIPAL_MAX + 1], role_text[8];
+    if (req_text(req, "principal", "principal", 1, PM_PRINCIPAL_MAX, REQ_ASCII, principal,
+                 sizeof principal) != 0 ||
+        req_text(req, "role", "role", 1, 7, REQ_OPTIONAL | REQ_ASCII, role_text,
+                 sizeof role_text) != 0)
+        return -1;
+    if (!auth_principal_valid(principal, strlen(principal)))
+        return req_reject(req, PM_ERR_VALIDATION,
+                          "principal must be 1 to %d printable ASCII characters without spaces",
+                          PM_PRINCIPAL_MAX);
+    auth_role_t role = AUTH_ROLE_USER;
+    if (role_text[0] && auth_role_parse(role_text, strlen(role_text), &role) != 0)
+        return req_reject(req, PM_ERR_VALIDATION, "role must be user or service");
+    char token[AUTH_TOKEN_CAP];
+    int rc =
+        auth_token_create(req->store, req->txn, principal, role, req->now_ms, token, sizeof token);
+    if (rc != 0)
+        return req_store_error(req, rc, "token create");
+    pm_info("issued a %s token for principal %s", auth_role_name(role), principal);
+    s_pack_ok(&req->pk, 4);
+    pm_mp_pack_cstr(&req->pk, "token");
+    pm_mp_pack_cstr(&req->pk, token);
+    pm_mp_pack_cstr(&req->pk, "principal");
+    pm_mp_pack_cstr(&req->pk, principal);
+    pm_mp_pack_cstr(&req->pk, "role");
+    pm_mp_pack_cstr(&req->pk, auth_role_name(role));
+    return 0;
+}
+
+static int s_admin_stats(req_t *req)
+{
+    uint64_t payments = 0, keys = 0, tokens = 0;
+    int rc;
+    if ((rc = store_count(req->store, req->txn, STORE_DB_PAYMENTS, &payments)) != 0 ||
+        (rc = store_count(req->store, req->txn, STORE_DB_IDEM, &keys)) != 0 ||
+        (rc = store_count(req->store, req->txn, STORE_DB_TOKENS, &tokens)) != 0)
+        return req_store_error(req, rc, "stats");
+    s_pack_ok(&req->pk, 4);
+    pm_mp_pack_cstr(&req->pk, "payments");
+    msgpack_pack_uint64(&req->pk, payments);
+    pm_mp_pack_cstr(&req->pk, "idempotency_keys");
+    msgpack_pack_uint64(&req->pk, keys);
+    pm_mp_pack_cstr(&req->pk, "tokens");
+    msgpack_pack_uint64(&req->pk, tokens);
+    return 0;
+}
+
+/* ---- replies ------------------------------------------------------------- */
+
+static void s_pack_error_body(msgpack_sbuffer *buf, int err, const char *msg)
+{
+    msgpack_sbuffer_clear(buf);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, buf, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 2);
+    pm_mp_pack_cstr(&pk, "err");
+    msgpack_pack_int(&pk, err);
+    pm_mp_pack_cstr(&pk, "msg");
+    pm_mp_pack_cstr(&pk, msg);
+}
+
+/* item->reply = reply header for item's request + body. */
+static void s_set_reply(dispatch_item_t *item, const void *body, size_t body_size)
+{
+    pm_header_t h;
+    pm_header_reply_to(&h, &item->header_);
+    msgpack_sbuffer_clear(&item->reply);
+    pm_envelope_pack_header(&item->reply, &h);
+    msgpack_sbuffer_write(&item->reply, body, body_size);
+    item->has_reply = true;
+}
+
+static void s_set_error_reply(dispatch_t *self, dispatch_item_t *item, int err, const char *msg)
+{
+    s_pack_error_body(&self->body, err, msg);
+    s_set_reply(item, self->body.data, self->body.size);
+}
+
+/* Replaces every reply of the batch: nothing of it reached the disk. */
+static void s_fail_batch(dispatch_t *self, dispatch_item_t *items, size_t n, const char *msg)
+{
+    for (size_t i = 0; i < n; i++)
+        if (items[i].has_reply)
+            s_set_error_reply(self, &items[i], PM_ERR_UNAVAILABLE, msg);
+}
+
+/* ---- one request ------------------------------------------------------- */
+
+static const s_route_t *s_route(uint32_t type)
+{
+    for (size_t i = 0; i < sizeof s_routes / sizeof s_routes[0]; i++)
+        if (s_routes[i].type == type)
+            return &s_routes[i];
+    return NULL;
+}
+
+/* Resolves the header's token into *who: 0, or -1 with the outcome set. */
+static int s_authenticate(req_t *req, auth_identity_t *who)
+{
+    if (!req->header->has_auth)
+        return req_reject(req, PM_ERR_UNAUTHORIZED, "missing API token");
+    int rc = auth_lookup(req->store, req->txn, req->header->auth, who);
+    if (rc == MDB_NOTFOUND)
+        return req_reject(req, PM_ERR_UNAUTHORIZED, "unknown API token");
+    if (rc != 0)
+        return req_store_error(req, rc, "token lookup");
+    req->caller = who;
+    return 0;
+}
+
+/* Runs a routed request in a child of parent and fills item's reply.
+ *
+ * The child is committed when the handler succeeded or refused on the
+ * payment's state or the caller's rights (that outcome is final, so it is
+ * stored with the idempotency key in the same child); it is aborted when the
+ * request failed in any other way, so nothing it wrote survives. A child
+ * commit only moves its writes into the parent: nothing is durable, and no
+ * reply leaves, until dispatch_batch commits the parent. */
+static void s_run(dispatch_t *self, MDB_txn *parent, dispatch_item_t *item,
+                  const pm_envelope_t *env, const s_route_t *route, int64_t now_ms)
+{
+    req_t req;
+    memset(&req, 0, sizeof req);
+    req.store = self->store;
+    req.header = &item->header_;
+    req.body = pm_envelope_body(env);
+    req.body_bytes = pm_envelope_body_bytes(env, &req.body_size);
+    req.limits = &self->limits;
+    req.now_ms = now_ms;
+    req.out = &self->body;
+    msgpack_sbuffer_clear(req.out);
+    msgpack_packer_init(&req.pk, req.out, msgpack_sbuffer_write);
+
+    auth_identity_t who;
+    int rc = store_begin(self->store, parent, &req.txn);
+    if (rc != 0) {
+        req_store_error(&req, rc, "request transaction begin");
+        goto reply;
+    }
+    if (route->auth && s_authenticate(&req, &who) != 0)
+        goto abort_txn;
+    if (route->handler(&req) != 0 && !req.decided)
+        goto abort_txn;
+    if (req.err != PM_OK)
+        s_pack_error_body(req.out, req.err, req.msg);
+    if (req.idem_claimed) {
+        rc = idem_put_done(self->store, req.txn, &req.idem_key, req.idem_fp, now_ms, req.out->data,
+                           req.out->size);
+        if (rc != 0) {
+            req_store_error(&req, rc, "idempotency record save");
+            goto abort_txn;
+        }
+    }
+    rc = store_commit(self->store, req.txn);
+    req.txn = NULL;
+    if (rc != 0) {
+        req_store_error(&req, rc, "request transaction commit");
+        goto reply;
+    }
+    s_set_reply(item, req.out->data, req.out->size);
+    goto log;
+abort_txn:
+    store_abort(&req.txn);
+reply:
+    s_set_error_reply(self, item, req.err, req.msg);
+log:
+    pm_debug("request type %u corr %llu trace %s: %s%s%s", item->header_.type,
+             (unsigned long long)item->header_.corr_id, item->header_.trace_id,
+             pm_err_code(req.err), req.replayed ? " (replayed)" : "",
+             req.err != PM_OK ? req.msg : "");
+}
+
+/* Decodes and routes one item; runs it when it is a request to process. */
+static void s_process(dispatch_t *self, MDB_txn *parent, dispatch_item_t *item, int64_t now_ms)
+{
+    char why[S_ERR_MAX];
+    pm_envelope_t *env =
+        pm_envelope_decode(item->frame, item->frame_size, (size_t)self->limits.max_msg_bytes,
+                           &item->header_, &item->header_ok_, why, sizeof why);
+    if (!env) {
+        if (item->header_ok_)
+            s_set_error_reply(self, item, PM_ERR_VALIDATION, why);
+        else
+            pm_warn("dropped a malformed message of %zu bytes: %s", item->frame_size, why);
+        return;
+    }
+    const pm_header_t *h = &item->header_;
+    char msg[S_ERR_MAX];
+    const s_route_t *route = s_route(h->type);
+    if (!route || !(route->srcs & item->src)) {
+        snprintf(msg, sizeof msg, "unknown message type %u", h->type);
+        if (route)
+            snprintf(msg, sizeof msg, "message type %u is not accepted on the %s socket", h->type,
+                     item->src == DISPATCH_SRC_ADMIN ? "admin" : "api");
+        s_set_error_reply(self, item, PM_ERR_VALIDATION, msg);
+        goto destroy_env;
+    }
+    if (h->deadline_ms != 0 && h->deadline_ms < now_ms) {
+        pm_debug("dropped request type %u corr %llu trace %s: deadline passed %lld ms ago", h->type,
+                 (unsigned long long)h->corr_id, h->trace_id, (long long)(now_ms - h->deadline_ms));
+        goto destroy_env;
+    }
+    s_run(self, parent, item, env, route, now_ms);
+destroy_env:
+    pm_envelope_destroy(&env);
+}
+
+/* ---- the batch ------------------------------------------------------------ */
+
+void dispatch_item_init(dispatch_item_t *item)
+{
+    assert(item);
+    memset(item, 0, sizeof *item);
+    msgpack_sbuffer_init(&item->reply);
+}
+
+void dispatch_item_fini(dispatch_item_t *item)
+{
+    assert(item);
+    msgpack_sbuffer_destroy(&item->reply);
+    memset(item, 0, sizeof *item);
+}
+
+dispatch_t *dispatch_new(store_t *store, const dispatch_limits_t *limits)
+{
+    assert(store && limits && limits->max_amount_minor > 0 && limits->max_msg_bytes > 0);
+    dispatch_t *self = calloc(1, sizeof *self);
+    assert(self);
+    self->store = store;
+    self->limits = *limits;
+    msgpack_sbuffer_init(&self->body);
+    return self;
+}
+
+void dispatch_destroy(dispatch_t **self_p)
+{
+    assert(self_p);
+    dispatch_t *self = *self_p;
+    if (!self)
+        return;
+    msgpack_sbuffer_destroy(&self->body);
+    free(self);
+    *self_p = NULL;
+}
+
+int dispatch_batch(dispatch_t *self, dispatch_item_t *items, size_t n, int64_t now_ms)
+{
+    assert(self && (items || n == 0));
+    for (size_t i = 0; i < n; i++) {
+        items[i].has_reply = false;
+        items[i].header_ok_ = false;
+        msgpack_sbuffer_clear(&items[i].reply);
+    }
+    MDB_txn *txn = NULL;
+    int rc = store_begin(self->store, NULL, &txn);
+    if (rc != 0) {
+        pm_error("batch transaction begin failed: %s", store_strerror(rc));
+        /* Still decode, so that every requester whose header we can read
+         * hears that storage is down rather than waiting for its timeout. */
+        for (size_t i = 0; i < n; i++) {
+            char why[S_ERR_MAX];
+            pm_envelope_t *env = pm_envelope_decode(
+                items[i].frame, items[i].frame_size, (size_t)self->limits.max_msg_bytes,
+                &items[i].header_, &items[i].header_ok_, why, sizeof why);
+            pm_envelope_destroy(&env);
+            if (items[i].header_ok_)
+                s_set_error_reply(self, &items[i], PM_ERR_UNAVAILABLE, "storage unavailable");
+        }
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        s_process(self, txn, &items[i], now_ms);
+    /* The one fsync of the batch. No reply has left yet: the caller sends
+     * them after this returns, and they say success only if this worked. */
+    rc = store_commit(self->store, txn);
+    if (rc != 0) {
+        pm_error("batch commit of %zu requests failed: %s", n, store_strerror(rc));
+        s_fail_batch(self, items, n, "storage commit failed");
+        return -1;
+    }
+    return 0;
+}

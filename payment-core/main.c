@@ -1,0 +1,109 @@
+/*  payment-core: the only owner of paymesh's state.
+ *
+ *  Thin main: settings, logging, sockets, signals, the store, then the loop
+ *  until SIGINT/SIGTERM; teardown in reverse. Everything else lives in the
+ *  modules: store (LMDB), dispatch (batches), core (sockets and loop). */
+#include <stdio.h>
+#include <string.h>
+
+#include "core.h"
+#include "pm_config.h"
+#include "pm_ids.h"
+#include "pm_log.h"
+#include "pm_signal.h"
+#include "pm_sock.h"
+#include "store.h"
+
+enum {
+    CFG_DATA_DIR,
+    CFG_API_ENDPOINT,
+    CFG_ADMIN_ENDPOINT,
+    CFG_MAP_SIZE_MB,
+    CFG_MAX_BATCH,
+    CFG_MAX_MSG_BYTES,
+    CFG_HWM,
+    CFG_IDEM_TTL_S,
+    CFG_SWEEP_INTERVAL_MS,
+    CFG_SWEEP_BATCH,
+    CFG_MAX_AMOUNT_MINOR,
+    CFG_LOG_LEVEL,
+    CFG__COUNT
+};
+
+static pm_setting_t s_cfg[CFG__COUNT] = {
+    [CFG_DATA_DIR] = {"data-dir", PM_CFG_STR, "./var", 1, 200,
+                      "directory of the LMDB files (created if missing)"},
+    [CFG_API_ENDPOINT] = {"api-endpoint", PM_CFG_STR, "tcp://127.0.0.1:7100", 1, 200,
+                          "ROUTER endpoint the gateways connect to"},
+    [CFG_ADMIN_ENDPOINT] = {"admin-endpoint", PM_CFG_STR, "", 0, 200,
+                            "ROUTER endpoint for paymentctl; empty: ipc://<data-dir>/admin.sock"},
+    [CFG_MAP_SIZE_MB] = {"map-size-mb", PM_CFG_INT, "1024", 16, 1048576,
+                         "LMDB map size (largest the data may grow), MiB"},
+    [CFG_MAX_BATCH] = {"max-batch", PM_CFG_INT, "256", 1, 4096,
+                       "requests committed together in one transaction"},
+    [CFG_MAX_MSG_BYTES] = {"max-msg-bytes", PM_CFG_INT, "65536", 1024, 1048576,
+                           "largest message accepted"},
+    [CFG_HWM] = {"hwm", PM_CFG_INT, "10000", 100, 1000000, "socket queue depth, messages"},
+    [CFG_IDEM_TTL_S] = {"idempotency-ttl-s", PM_CFG_INT, "86400", 86400, 2592000,
+                        "idempotency keys are kept at least this long"},
+    [CFG_SWEEP_INTERVAL_MS] = {"sweep-interval-ms", PM_CFG_INT, "60000", 100, 3600000,
+                               "time between sweeps of expired idempotency keys"},
+    [CFG_SWEEP_BATCH] = {"sweep-batch", PM_CFG_INT, "1000", 1, 100000,
+                         "idempotency keys deleted per sweep at most"},
+    [CFG_MAX_AMOUNT_MINOR] = {"max-amount-minor", PM_CFG_INT, "1000000000000000", 1,
+                              9007199254740991, "largest amount accepted, minor units"},
+    [CFG_LOG_LEVEL] = {"log-level", PM_CFG_STR, "info", 4, 5, "error, warn, info or debug"},
+};
+
+int main(int argc, char **argv)
+{
+    int rc = pm_config_load(s_cfg, CFG__COUNT, argc, argv, "payment-core", NULL);
+    if (rc != 0)
+        return rc > 0 ? 0 : 2;
+    int level = pm_log_level_parse(s_cfg[CFG_LOG_LEVEL].sval);
+    if (level < 0) {
+        fprintf(stderr, "payment-core: log-level: '%s' is not error, warn, info or debug\n",
+                s_cfg[CFG_LOG_LEVEL].sval);
+        return 2;
+    }
+    pm_log_init("payment-core", level);
+    const char *data_dir = s_cfg[CFG_DATA_DIR].sval;
+    char admin[256];
+    if (s_cfg[CFG_ADMIN_ENDPOINT].sval[0])
+        snprintf(admin, sizeof admin, "%s", s_cfg[CFG_ADMIN_ENDPOINT].sval);
+    else
+        snprintf(admin, sizeof admin, "ipc://%s/admin.sock", data_dir);
+
+    pm_sock_init();
+    pm_signal_install();
+    pm_ids_init();
+    int status = 1;
+    store_t *store = store_open(data_dir, s_cfg[CFG_MAP_SIZE_MB].ival);
+    if (!store)
+        goto shutdown_sockets;
+    core_config_t cfg = {
+        .api_endpoint = s_cfg[CFG_API_ENDPOINT].sval,
+        .admin_endpoint = admin,
+        .max_batch = (int)s_cfg[CFG_MAX_BATCH].ival,
+        .max_msg_bytes = s_cfg[CFG_MAX_MSG_BYTES].ival,
+        .hwm = (int)s_cfg[CFG_HWM].ival,
+        .idem_ttl_s = s_cfg[CFG_IDEM_TTL_S].ival,
+        .sweep_interval_ms = s_cfg[CFG_SWEEP_INTERVAL_MS].ival,
+        .sweep_batch = s_cfg[CFG_SWEEP_BATCH].ival,
+        .max_amount_minor = s_cfg[CFG_MAX_AMOUNT_MINOR].ival,
+    };
+    core_t *core = core_new(store, &cfg);
+    if (!core)
+        goto close_store;
+    pm_info("payment-core ready api=%s admin=%s data=%s", core_api_endpoint(core),
+            core_admin_endpoint(core), data_dir);
+    if (core_run(core) == 0)
+        status = 0;
+    pm_info("payment-core stopping");
+    core_destroy(&core);
+close_store:
+    store_destroy(&store);
+shutdown_sockets:
+    zsys_shutdown();
+    return status;
+}

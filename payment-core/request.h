@@ -1,0 +1,97 @@
+/*  request: one request's context while dispatch runs its handler, and the
+ *  helpers a handler uses to read body fields and state its outcome.
+ *
+ *  A handler returns 0 after packing a success body (a whole map, "err": 0
+ *  first) with req->pk, or -1 after one of the outcome calls below. Outcomes
+ *  differ in what happens to the request's child transaction and whether an
+ *  idempotent replay will repeat them:
+ *
+ *    success          child committed; reply stored with the idempotency key
+ *    req_refuse       the payment's state or the caller's rights decided it
+ *                     (400 transition, 403, 404): child committed, reply stored
+ *    req_reject       the input was unusable, or auth failed: child aborted,
+ *                     nothing stored, a retry is processed afresh
+ *    req_store_error  storage failed: child aborted, nothing stored
+ *
+ *  Body fields are peer input: every reader checks type and bounds and names
+ *  the field (by its public API name) in the validation error. */
+#ifndef REQUEST_H
+#define REQUEST_H
+#include <lmdb.h>
+#include <msgpack.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth.h"
+#include "dispatch.h"
+#include "idem.h"
+#include "pm_proto.h"
+#include "store.h"
+
+#define REQ_MSG_MAX 320
+
+typedef struct {
+    /* Set by dispatch before the handler runs; all borrowed. */
+    store_t *store;
+    MDB_txn *txn; /* this request's child transaction */
+    const pm_header_t *header;
+    const msgpack_object *body; /* the body map */
+    const void *body_bytes;     /* its raw bytes (fingerprints) */
+    size_t body_size;
+    const dispatch_limits_t *limits;
+    int64_t now_ms;                /* Unix ms of this batch */
+    const auth_identity_t *caller; /* the token's identity; NULL on unauthenticated routes */
+
+    /* The outcome. */
+    msgpack_sbuffer *out; /* the reply body; the handler packs into it via pk */
+    msgpack_packer pk;
+    int err;      /* pm_err_t; PM_OK on success */
+    bool decided; /* a req_refuse outcome */
+    char msg[REQ_MSG_MAX];
+
+    /* Idempotency, set by req_idem_claim. */
+    bool idem_claimed; /* the key is new: dispatch stores the reply */
+    bool replayed;     /* out holds a stored reply, to send verbatim */
+    idem_key_t idem_key;
+    uint8_t idem_fp[IDEM_FP_LEN];
+} req_t;
+
+/* Outcomes; each returns -1 so that a handler can `return req_reject(...)`. */
+int req_reject(req_t *req, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int req_refuse(req_t *req, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Logs what failed with the LMDB code and the trace id; the client gets
+ * unavailable (storage full) or internal_error. */
+int req_store_error(req_t *req, int rc, const char *what);
+
+/* Field readers. flags: */
+enum {
+    REQ_OPTIONAL = 1, /* absent or nil reads as "" (and returns 0) */
+    REQ_ASCII = 2,    /* printable ASCII only (0x20..0x7e) */
+    REQ_JSON = 4,     /* JSON text: UTF-8 and whitespace controls allowed */
+};
+
+/* Reads the str under key into out (cap > max) after checking: present (unless
+ * REQ_OPTIONAL), a str, min..max bytes, no NUL; well-formed UTF-8 without
+ * control characters, unless REQ_ASCII or REQ_JSON says otherwise. Returns 0,
+ * or -1 with a validation error naming api_name. */
+int req_text(req_t *req, const char *key, const char *api_name, size_t min, size_t max, int flags,
+             char *out, size_t cap);
+
+/* Reads a known currency code (upper case) into out[4]. */
+int req_currency(req_t *req, const char *key, const char *api_name, char out[4]);
+
+/* Reads an integer amount in 1..limits->max_amount_minor. */
+int req_amount(req_t *req, const char *key, const char *api_name, int64_t *out);
+
+/* Reads the "idem" field and checks the caller's key.
+ * Returns 0 when the key is new (the reply will be stored with it), 1 when
+ * the request is a repeat and req->out now holds the stored reply, or -1
+ * with the outcome set (validation, 422 mismatch, 409 in progress, storage). */
+int req_idem_claim(req_t *req);
+
+/* True when s[0..len) is well-formed UTF-8 (no overlongs, surrogates or
+ * values past U+10FFFF); with no_controls, C0, DEL and C1 controls fail too. */
+bool req_utf8_valid(const char *s, size_t len, bool no_controls);
+
+#endif

@@ -1,0 +1,312 @@
+/*  store: the LMDB environment of payment-core. */
+#include "store.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "pm_log.h"
+
+#define STORE_MAX_DBS 8
+#define STORE_LOCK_FILE "payment-core.lock"
+#define STORE_SCHEMA_KEY "schema_version"
+
+static const char *s_db_names[STORE_DB__COUNT] = {
+    [STORE_DB_META] = "meta",         [STORE_DB_PAYMENTS] = "payments", [STORE_DB_IDEM] = "idem",
+    [STORE_DB_IDEM_TTL] = "idem_ttl", [STORE_DB_TOKENS] = "tokens",
+};
+
+struct store_t {
+    MDB_env *env;
+    MDB_dbi dbi[STORE_DB__COUNT];
+    int lock_fd;               /* flock'd while open: one payment-core per data dir */
+    int64_t fail_commit_after; /* fault injection: -1 off */
+    int64_t fail_put_after;    /* fault injection: -1 off */
+    uint64_t puts;
+    MDB_txn *top; /* the open top-level txn, to tell it from children */
+};
+
+/* mkdir -p: creates dir and missing parents (mode 0700). */
+static int s_mkdir_p(const char *dir)
+{
+    char path[PATH_MAX];
+    size_t len = strlen(dir);
+    if (len == 0 || len >= sizeof path)
+        return -1;
+    memcpy(path, dir, len + 1);
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(path, 0700) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    if (mkdir(path, 0700) != 0 && errno != EEXIST)
+        return -1;
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        errno = ENOTDIR;
+        return -1;
+    }
+    return 0;
+}
+
+static int s_lock(const char *dir)
+{
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s/%s", dir, STORE_LOCK_FILE) >= (int)sizeof path) {
+        pm_error("open store failed: path of %s too long", dir);
+        return -1;
+    }
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        pm_error("open store failed: %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        pm_error("open store failed: %s is locked by another payment-core (%s)", dir,
+                 strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Opens every DBI and checks (or writes) the schema version, in one txn. */
+static int s_open_dbis(store_t *self)
+{
+    MDB_txn *txn = NULL;
+    int rc = mdb_txn_begin(self->env, NULL, 0, &txn);
+    if (rc != 0)
+        goto fail;
+    for (int db = 0; db < STORE_DB__COUNT; db++) {
+        rc = mdb_dbi_open(txn, s_db_names[db], MDB_CREATE, &self->dbi[db]);
+        if (rc != 0)
+            goto abort_txn;
+    }
+    MDB_val key = {sizeof STORE_SCHEMA_KEY - 1, (void *)STORE_SCHEMA_KEY};
+    MDB_val val;
+    rc = mdb_get(txn, self->dbi[STORE_DB_META], &key, &val);
+    if (rc == MDB_NOTFOUND) {
+        uint8_t be[4] = {STORE_SCHEMA_VERSION >> 24, (STORE_SCHEMA_VERSION >> 16) & 0xff,
+                         (STORE_SCHEMA_VERSION >> 8) & 0xff, STORE_SCHEMA_VERSION & 0xff};
+        val.mv_size = sizeof be;
+        val.mv_data = be;
+        rc = mdb_put(txn, self->dbi[STORE_DB_META], &key, &val, 0);
+        if (rc != 0)
+            goto abort_txn;
+    } else if (rc != 0) {
+        goto abort_txn;
+    } else {
+        const uint8_t *b = val.mv_data;
+        uint32_t v =
+            val.mv_size == 4
+                ? ((uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3])
+                : 0;
+        if (v != STORE_SCHEMA_VERSION) {
+            pm_error("open store failed: schema version %u, this build knows %u", v,
+                     STORE_SCHEMA_VERSION);
+            mdb_txn_abort(txn);
+            return -1;
+        }
+    }
+    rc = mdb_txn_commit(txn);
+    if (rc != 0)
+        goto fail;
+    return 0;
+abort_txn:
+    mdb_txn_abort(txn);
+fail:
+    pm_error("open store failed: databases: %s", mdb_strerror(rc));
+    return -1;
+}
+
+store_t *store_open(const char *dir, int64_t map_size_mb)
+{
+    assert(dir && map_size_mb > 0);
+    if (s_mkdir_p(dir) != 0) {
+        pm_error("open store failed: cannot create %s: %s", dir, strerror(errno));
+        return NULL;
+    }
+    store_t *self = calloc(1, sizeof *self);
+    assert(self);
+    self->fail_commit_after = -1;
+    self->fail_put_after = -1;
+    self->lock_fd = s_lock(dir);
+    if (self->lock_fd < 0)
+        goto free_self;
+    int rc = mdb_env_create(&self->env);
+    if (rc != 0) {
+        pm_error("open store failed: mdb_env_create: %s", mdb_strerror(rc));
+        goto unlock;
+    }
+    if ((rc = mdb_env_set_mapsize(self->env, (size_t)map_size_mb << 20)) != 0 ||
+        (rc = mdb_env_set_maxdbs(self->env, STORE_MAX_DBS)) != 0) {
+        pm_error("open store failed: configuring environment: %s", mdb_strerror(rc));
+        goto close_env;
+    }
+    /* Flags 0: synchronous commits. MDB_NOSYNC, MDB_NOMETASYNC and
+     * MDB_MAPASYNC would acknowledge payments that a crash can lose. */
+    rc = mdb_env_open(self->env, dir, 0, 0600);
+    if (rc != 0) {
+        pm_error("open store failed: mdb_env_open %s: %s", dir, mdb_strerror(rc));
+        goto close_env;
+    }
+    int dead = 0;
+    mdb_reader_check(self->env, &dead);
+    if (s_open_dbis(self) != 0)
+        goto close_env;
+    return self;
+close_env:
+    mdb_env_close(self->env);
+unlock:
+    if (self->lock_fd >= 0)
+        close(self->lock_fd);
+free_self:
+    free(self);
+    return NULL;
+}
+
+void store_destroy(store_t **self_p)
+{
+    assert(self_p);
+    store_t *self = *self_p;
+    if (!self)
+        return;
+    mdb_env_close(self->env);
+    close(self->lock_fd);
+    free(self);
+    *self_p = NULL;
+}
+
+int store_begin(store_t *self, MDB_txn *parent, MDB_txn **txn)
+{
+    assert(self && txn);
+    *txn = NULL;
+    int rc = mdb_txn_begin(self->env, parent, 0, txn);
+    if (rc == 0 && !parent)
+        self->top = *txn;
+    return rc;
+}
+
+int store_commit(store_t *self, MDB_txn *txn)
+{
+    assert(self && txn);
+    bool top = txn == self->top;
+    if (top)
+        self->top = NULL;
+    if (top && self->fail_commit_after >= 0) {
+        if (self->fail_commit_after == 0) {
+            self->fail_commit_after = -1;
+            mdb_txn_abort(txn);
+            return EIO;
+        }
+        self->fail_commit_after--;
+    }
+    return mdb_txn_commit(txn);
+}
+
+void store_abort(MDB_txn **txn)
+{
+    assert(txn);
+    if (*txn)
+        mdb_txn_abort(*txn);
+    *txn = NULL;
+}
+
+int store_txn_run(store_t *self, store_txn_fn *fn, void *arg)
+{
+    assert(self && fn);
+    MDB_txn *txn = NULL;
+    int rc = store_begin(self, NULL, &txn);
+    if (rc != 0)
+        return rc;
+    rc = fn(self, txn, arg);
+    if (rc != 0) {
+        store_abort(&txn);
+        return rc;
+    }
+    return store_commit(self, txn);
+}
+
+int store_get(store_t *self, MDB_txn *txn, store_db_t db, const void *key, size_t key_len,
+              MDB_val *val)
+{
+    assert(self && txn && db < STORE_DB__COUNT && val);
+    MDB_val k = {key_len, (void *)key};
+    return mdb_get(txn, self->dbi[db], &k, val);
+}
+
+int store_put(store_t *self, MDB_txn *txn, store_db_t db, const void *key, size_t key_len,
+              const void *value, size_t value_len, unsigned flags)
+{
+    assert(self && txn && db < STORE_DB__COUNT);
+    if (self->fail_put_after >= 0) {
+        if (self->fail_put_after == 0) {
+            self->fail_put_after = -1;
+            return MDB_MAP_FULL;
+        }
+        self->fail_put_after--;
+    }
+    MDB_val k = {key_len, (void *)key};
+    MDB_val v = {value_len, (void *)value};
+    int rc = mdb_put(txn, self->dbi[db], &k, &v, flags);
+    if (rc == 0)
+        self->puts++;
+    return rc;
+}
+
+int store_del(store_t *self, MDB_txn *txn, store_db_t db, const void *key, size_t key_len)
+{
+    assert(self && txn && db < STORE_DB__COUNT);
+    MDB_val k = {key_len, (void *)key};
+    return mdb_del(txn, self->dbi[db], &k, NULL);
+}
+
+int store_count(store_t *self, MDB_txn *txn, store_db_t db, uint64_t *count)
+{
+    assert(self && txn && db < STORE_DB__COUNT && count);
+    MDB_stat st;
+    int rc = mdb_stat(txn, self->dbi[db], &st);
+    *count = rc == 0 ? (uint64_t)st.ms_entries : 0;
+    return rc;
+}
+
+MDB_dbi store_dbi(const store_t *self, store_db_t db)
+{
+    assert(self && db < STORE_DB__COUNT);
+    return self->dbi[db];
+}
+
+const char *store_strerror(int rc)
+{
+    if (rc == STORE_ECORRUPT)
+        return "corrupt record";
+    return mdb_strerror(rc);
+}
+
+void store_fail_commit_after(store_t *self, int64_t after)
+{
+    assert(self);
+    self->fail_commit_after = after;
+}
+
+void store_fail_put_after(store_t *self, int64_t after)
+{
+    assert(self);
+    self->fail_put_after = after;
+}
+
+uint64_t store_put_count(const store_t *self)
+{
+    assert(self);
+    return self->puts;
+}
