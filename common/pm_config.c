@@ -53,9 +53,8 @@ void pm_config_usage(const pm_setting_t *table, size_t count, const char *progra
         char env[128];
         s_env_name(table[i].name, env, sizeof env);
         printf("  --%-24s %-32s default %s, %s [%" PRId64 ", %" PRId64 "]\n      %s\n",
-               table[i].name, env, table[i].def,
-               table[i].type == PM_CFG_INT ? "range" : "length", table[i].min, table[i].max,
-               table[i].help);
+               table[i].name, env, table[i].def, table[i].type == PM_CFG_INT ? "range" : "length",
+               table[i].min, table[i].max, table[i].help);
     }
 }
 

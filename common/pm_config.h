@@ -21,10 +21,10 @@
 typedef enum { PM_CFG_INT, PM_CFG_STR } pm_cfg_type_t;
 
 typedef struct {
-    const char *name;   /* flag name without "--" */
+    const char *name; /* flag name without "--" */
     pm_cfg_type_t type;
-    const char *def;    /* default, as text */
-    int64_t min, max;   /* value range (INT) or length range (STR) */
+    const char *def;  /* default, as text */
+    int64_t min, max; /* value range (INT) or length range (STR) */
     const char *help;
     /* Filled by pm_config_load. sval is borrowed from argv, the environment
      * or def, all of which live as long as the program. */

@@ -27,8 +27,7 @@ typedef struct pm_envelope_t pm_envelope_t;
  * frame is malformed: then err says why, and when the header alone was valid,
  * *header_ok is set and *partial holds it (so the peer can be told). */
 pm_envelope_t *pm_envelope_decode(const void *data, size_t size, size_t max_size,
-                                  pm_header_t *partial, bool *header_ok, char *err,
-                                  size_t errlen);
+                                  pm_header_t *partial, bool *header_ok, char *err, size_t errlen);
 
 void pm_envelope_destroy(pm_envelope_t **self_p);
 
@@ -43,8 +42,8 @@ const void *pm_envelope_body_bytes(const pm_envelope_t *self, size_t *size);
 
 /* Writes a whole error reply to req into buf (reset first):
  * {"err": err, "msg": formatted message}. */
-void pm_envelope_error_reply(msgpack_sbuffer *buf, const pm_header_t *req, int err,
-                             const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void pm_envelope_error_reply(msgpack_sbuffer *buf, const pm_header_t *req, int err, const char *fmt,
+                             ...) __attribute__((format(printf, 4, 5)));
 
 /* ---- msgpack helpers for bodies ---------------------------------------- */
 

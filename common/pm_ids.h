@@ -8,8 +8,8 @@
 
 #include "pm_proto.h"
 
-#define PM_UUID_LEN 36     /* text form, without the NUL */
-#define PM_TOKEN_MAX 128   /* longest API token accepted from a client */
+#define PM_UUID_LEN 36   /* text form, without the NUL */
+#define PM_TOKEN_MAX 128 /* longest API token accepted from a client */
 
 /* Writes a new random (version 4) UUID in lower-case text form into out. */
 void pm_uuid_new(char out[PM_UUID_LEN + 1]);

@@ -10,8 +10,8 @@
 #include <stdint.h>
 
 typedef struct {
-    const char *code;   /* ISO 4217 style, upper case, e.g. "USD" */
-    int exponent;       /* digits after the decimal point */
+    const char *code; /* ISO 4217 style, upper case, e.g. "USD" */
+    int exponent;     /* digits after the decimal point */
 } pm_currency_t;
 
 /* The currency with this exact (upper-case) code, or NULL if it is not one

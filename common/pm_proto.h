@@ -48,9 +48,9 @@
 #include <stdint.h>
 
 #define PM_PROTO_VERSION 1
-#define PM_AUTH_LEN 32          /* BLAKE2b-256 of an API token */
-#define PM_PRINCIPAL_MAX 128    /* bytes of a principal id */
-#define PM_TRACE_MAX 64         /* bytes of a trace id */
+#define PM_AUTH_LEN 32       /* BLAKE2b-256 of an API token */
+#define PM_PRINCIPAL_MAX 128 /* bytes of a principal id */
+#define PM_TRACE_MAX 64      /* bytes of a trace id */
 #define PM_HEADER_FIELDS 7
 
 typedef enum {
