@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# Runs paymesh on 127.0.0.1 until Ctrl-C or SIGTERM (`make run` calls it
+# after building). Data, logs and demo tokens live under ./var:
+#
+#   var/data.mdb, var/admin.sock   payment-core's LMDB environment and admin socket
+#   var/log/<daemon>.log           each daemon's log
+#   var/tokens.env                 demo API tokens (mode 600), made on first run
+#
+# Ctrl-C or SIGTERM stops every daemon by its PID and exits 0; if a daemon
+# dies on its own, the others are stopped and the exit status is 1.
+#
+# Environment: PAYMESH_HTTP_PORT (default 8080), PAYMESH_CORE_PORT (7100).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VAR=var
+HTTP_PORT=${PAYMESH_HTTP_PORT:-8080}
+CORE_PORT=${PAYMESH_CORE_PORT:-7100}
+READY_TIMEOUT_S=10
+STOP_TIMEOUT_S=10
+
+mkdir -p "$VAR/log"
+
+pids=()
+declare -A names
+
+stop_all() {
+    local pid i
+    for pid in "${pids[@]}"; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in "${pids[@]}"; do
+        for ((i = 0; i < STOP_TIMEOUT_S * 10; i++)); do
+            kill -0 "$pid" 2>/dev/null || break
+            # A stopped child stays a zombie until waited for.
+            [[ $(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | cut -c1) == Z ]] && break
+            sleep 0.1
+        done
+        if kill -0 "$pid" 2>/dev/null && [[ $(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | cut -c1) != Z ]]; then
+            echo "paymesh: ${names[$pid]} (pid $pid) ignored SIGTERM for ${STOP_TIMEOUT_S}s; killing it" >&2
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
+        wait "$pid" 2>/dev/null || true
+    done
+    pids=()
+}
+
+# start NAME ARGS...: starts bin/NAME in the background, logging to var/log.
+start() {
+    local name=$1
+    shift
+    bin/"$name" "$@" </dev/null >>"$VAR/log/$name.log" 2>&1 &
+    pids+=($!)
+    names[$!]=$name
+}
+
+# wait_ready NAME PATTERN: waits for PATTERN in the daemon's log (only lines
+# written by this run count).
+wait_ready() {
+    local name=$1 pattern=$2 pid=${pids[-1]} from=$3 i
+    for ((i = 0; i < READY_TIMEOUT_S * 20; i++)); do
+        tail -c +"$((from + 1))" "$VAR/log/$name.log" | grep -q -- "$pattern" && return 0
+        if ! kill -0 "$pid" 2>/dev/null || [[ $(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | cut -c1) == Z ]]; then
+            break
+        fi
+        sleep 0.05
+    done
+    echo "paymesh: $name did not start; the end of $VAR/log/$name.log:" >&2
+    tail -n 15 "$VAR/log/$name.log" >&2
+    stop_all
+    exit 1
+}
+
+log_size() { stat -c %s "$VAR/log/$1.log" 2>/dev/null || echo 0; }
+
+trap 'stop_all; exit 1' EXIT
+trap 'stop_all; trap - EXIT; echo; echo "paymesh: stopped"; exit 0' INT TERM
+
+from=$(log_size payment-core)
+start payment-core --data-dir "$VAR" --api-endpoint "tcp://127.0.0.1:$CORE_PORT"
+wait_ready payment-core "payment-core ready" "$from"
+
+from=$(log_size api-gateway)
+start api-gateway --http-host 127.0.0.1 --http-port "$HTTP_PORT" \
+    --core-endpoint "tcp://127.0.0.1:$CORE_PORT"
+wait_ready api-gateway "api-gateway listening on http://" "$from"
+
+# Provider daemons and the provider sandbox start here once they exist
+# (provider-bazaar, provider-bank, retry-worker and sandbox/ arrive with
+# later issues).
+
+# Demo tokens, made once per data directory.
+tokens=$VAR/tokens.env
+token() { bin/paymentctl --data-dir "$VAR" token create --principal "$1" --role "$2"; }
+if [[ ! -s $tokens ]] || [[ $(bin/paymentctl --data-dir "$VAR" stats | jq -r .tokens) == 0 ]]; then
+    alice=$(token alice user)
+    bob=$(token bob user)
+    service=$(token demo-service service)
+    (
+        umask 077
+        printf '# paymesh demo API tokens, made by scripts/run.sh; source this file.\n' >"$tokens.tmp"
+        printf 'ALICE_TOKEN=%s\nBOB_TOKEN=%s\nSERVICE_TOKEN=%s\n' "$alice" "$bob" "$service" >>"$tokens.tmp"
+    )
+    mv "$tokens.tmp" "$tokens"
+fi
+chmod 600 "$tokens"
+# shellcheck source=/dev/null
+. "$tokens"
+
+url="http://127.0.0.1:$HTTP_PORT"
+cat <<EOF
+
+paymesh is running: $url   (logs in $VAR/log/, data in $VAR/)
+
+Demo tokens ($tokens):
+  alice (user)            ALICE_TOKEN=$ALICE_TOKEN
+  bob (user)              BOB_TOKEN=$BOB_TOKEN
+  demo-service (service)  SERVICE_TOKEN=$SERVICE_TOKEN
+
+Try it (in another shell):
+  . $tokens
+  curl -s $url/api/v1/payment/create -H "x_auth_token: \$ALICE_TOKEN" \\
+    -d '{"idempotency_token":"'\$(cat /proc/sys/kernel/random/uuid)'","money_info":{"method_id":"card-1","currency":"USD","amount":1.10},"recipcient":{"recipcient_id":"bob"},"sender":{"sender_id":"alice"}}'
+  curl -s $url/api/v1/payment/<transaction_id>/retrieve -H "x_auth_token: \$ALICE_TOKEN"
+
+Ctrl-C stops everything.
+EOF
+
+# Wait until a signal arrives (the INT/TERM trap exits 0) or a daemon dies.
+set +e
+wait -n "${pids[@]}"
+rc=$?
+for pid in "${pids[@]}"; do
+    if ! kill -0 "$pid" 2>/dev/null || [[ $(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | cut -c1) == Z ]]; then
+        echo "paymesh: ${names[$pid]} (pid $pid) exited (status $rc); stopping the others" >&2
+    fi
+done
+stop_all
+trap - EXIT
+exit 1

@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# The whole paymesh test suite, as `make test` runs it once both variants are
+# built (build/release and build/asan):
+#
+#   1. unit tests (cmocka) in build/release/tests, then build/asan/tests;
+#   2. the integration tests (tests/integration/t_*.sh) against bin/, then
+#      again against the ASan+UBSan programs in build/asan/bin;
+#   3. clang-format --dry-run --Werror on the C sources, when a .clang-format
+#      exists and clang-format is installed.
+#
+# Ends with one line "N passed, N failed" (totals of every check) and exits
+# non-zero when anything failed.
+#
+# Arguments (optional) pick integration tests by name: scripts/test.sh t_money
+# runs only that file, on both variants, and skips the unit and format steps.
+# PAYMESH_VARIANTS="release" limits the variants.
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 2
+
+passed=0
+failed=0
+failures=()
+read -ra variants <<<"${PAYMESH_VARIANTS:-release asan}"
+work=$(mktemp -d "${TMPDIR:-/tmp}/pm-test.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+# Sanitizers stop at the first report and print a stack; the integration
+# helpers also fail a test whose daemon log holds a report.
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+binary_of() { [[ $1 == release ]] && echo bin || echo "build/$1/bin"; }
+
+record() { # record NAME PASSED FAILED
+    passed=$((passed + $2))
+    failed=$((failed + $3))
+    (($3 == 0)) || failures+=("$1")
+}
+
+run_units() {
+    local variant=$1 dir="build/$1/tests" t out p f
+    echo "== unit tests ($variant)"
+    if ! compgen -G "$dir/test_*" >/dev/null; then
+        echo "  no unit test binaries in $dir (run make unit-tests V=$variant)"
+        record "unit tests ($variant): none built" 0 1
+        return
+    fi
+    for t in "$dir"/test_*; do
+        [[ -x $t && ! $t == *.d && ! $t == *.o ]] || continue
+        out="$work/$(basename "$t").$variant.out"
+        timeout -k 5 120 "$t" >"$out" 2>&1
+        local rc=$?
+        cat "$out"
+        p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$out" | tail -n1)
+        f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$out" | tail -n1)
+        p=${p:-0} f=${f:-0}
+        if ((rc != 0 && f == 0)); then
+            echo "  $t exited with status $rc"
+            f=1
+        fi
+        if grep -qE 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:' "$out" && ((f == 0)); then
+            f=1
+        fi
+        record "$t ($variant)" "$p" "$f"
+    done
+}
+
+run_integration() {
+    local variant=$1 bin t name results="$work/results.$1"
+    bin=$(binary_of "$variant")
+    echo "== integration tests ($variant, PAYMESH_BIN=$bin)"
+    : >"$results"
+    for t in "${tests[@]}"; do
+        name=$(basename "$t" .sh)
+        echo "-- $name ($variant)"
+        local before
+        before=$(wc -l <"$results")
+        PAYMESH_BIN=$bin PM_RESULTS=$results timeout -k 10 300 bash "$t"
+        local rc=$?
+        if (($(wc -l <"$results") == before)); then
+            echo "  $name ended (status $rc) without reporting its counts"
+            record "$name ($variant)" 0 1
+            continue
+        fi
+        local line p f
+        line=$(tail -n1 "$results")
+        read -r _ p f <<<"$line"
+        ((rc == 0 || f > 0)) || f=1
+        record "$name ($variant)" "$p" "$f"
+    done
+}
+
+check_format() {
+    echo "== format"
+    if [[ ! -f .clang-format ]] || ! command -v clang-format >/dev/null; then
+        echo "  skipped: no .clang-format or no clang-format"
+        return
+    fi
+    local files
+    mapfile -t files < <(ls common/*.[ch] payment-core/*.[ch] api-gateway/*.[ch] tests/unit/*.[ch] 2>/dev/null)
+    if ((${#files[@]} == 0)); then
+        return
+    fi
+    if clang-format --dry-run --Werror "${files[@]}" >"$work/format.out" 2>&1; then
+        echo "  ${#files[@]} files formatted"
+        record format 1 0
+    else
+        head -n 40 "$work/format.out"
+        echo "  (make format rewrites them)"
+        record format 0 1
+    fi
+}
+
+tests=()
+if (($#)); then
+    for a in "$@"; do
+        a=$(basename "${a%.sh}")
+        [[ -f tests/integration/$a.sh ]] || { echo "no test tests/integration/$a.sh" >&2; exit 2; }
+        tests+=("tests/integration/$a.sh")
+    done
+else
+    tests=(tests/integration/t_*.sh)
+    for v in "${variants[@]}"; do run_units "$v"; done
+fi
+for v in "${variants[@]}"; do
+    if [[ ! -x $(binary_of "$v")/payment-core ]]; then
+        echo "== integration tests ($v): $(binary_of "$v")/payment-core is not built (make V=$v)"
+        record "integration ($v): not built" 0 1
+        continue
+    fi
+    run_integration "$v"
+done
+(($#)) || check_format
+
+echo
+if ((${#failures[@]})); then
+    echo "failed: ${failures[*]}"
+fi
+echo "$passed passed, $failed failed"
+((failed == 0))
