@@ -1,0 +1,432 @@
+/*  gw_link: correlation table, deadline list and the link actor.
+ *
+ *  Only the actor thread touches the slots, the DEALER and the PULL. Other
+ *  threads touch only their own PUSH socket and, once per thread, the list
+ *  of PUSH sockets (under push_lock) so that destroy can close them. */
+#include "gw_link.h"
+
+#include <assert.h>
+#include <czmq.h>
+#include <errno.h>
+#include <msgpack.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pm_envelope.h"
+#include "pm_err.h"
+#include "pm_log.h"
+#include "pm_sock.h"
+#include "pm_time.h"
+
+#define S_NIL UINT32_MAX /* end of the deadline list */
+#define S_BATCH 1024     /* messages taken from one socket per loop turn */
+
+typedef struct {
+    gw_call_t *call;       /* NULL when the slot is free */
+    uint32_t gen;          /* bumped on each use: the high half of corr_id */
+    uint32_t prev, next;   /* deadline list, in send order */
+    int64_t deadline_mono; /* monotonic ms after which the call fails */
+} s_slot_t;
+
+struct gw_link_t {
+    gw_link_config_t cfg;
+    char *endpoint;  /* our copy of cfg.endpoint */
+    char inproc[64]; /* where the PULL is bound */
+    zsock_t *dealer; /* actor-owned after start */
+    zsock_t *pull;   /* actor-owned after start */
+    zactor_t *actor;
+
+    /* Actor state. */
+    s_slot_t *slots;      /* max_inflight */
+    uint32_t *free_slots; /* stack of free slot indices */
+    uint32_t n_free;
+    uint32_t head, tail; /* oldest and newest sent call */
+    bool draining;
+    msgpack_sbuffer frame; /* reused for each request frame */
+
+    /* Submitters' PUSH sockets: one per thread, found through key. */
+    pthread_key_t key;
+    pthread_mutex_t push_lock;
+    zsock_t **pushes;
+    size_t n_pushes, cap_pushes;
+};
+
+/* ---- actor side ------------------------------------------------------ */
+
+static void s_finish(gw_call_t *call, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void s_finish(gw_call_t *call, int err, const char *fmt, ...)
+{
+    call->err = err;
+    va_list ap;
+    va_start(ap, fmt);
+    if (vsnprintf(call->msg, sizeof call->msg, fmt, ap) < 0)
+        call->msg[0] = '\0';
+    va_end(ap);
+    call->done(call);
+}
+
+static void s_list_append(gw_link_t *self, uint32_t i)
+{
+    s_slot_t *s = &self->slots[i];
+    s->prev = self->tail;
+    s->next = S_NIL;
+    if (self->tail != S_NIL)
+        self->slots[self->tail].next = i;
+    else
+        self->head = i;
+    self->tail = i;
+}
+
+/* Takes the call out of slot i and frees the slot. */
+static gw_call_t *s_release(gw_link_t *self, uint32_t i)
+{
+    s_slot_t *s = &self->slots[i];
+    gw_call_t *call = s->call;
+    assert(call);
+    if (s->prev != S_NIL)
+        self->slots[s->prev].next = s->next;
+    else
+        self->head = s->next;
+    if (s->next != S_NIL)
+        self->slots[s->next].prev = s->prev;
+    else
+        self->tail = s->prev;
+    s->call = NULL;
+    s->prev = s->next = S_NIL;
+    self->free_slots[self->n_free++] = i;
+    return call;
+}
+
+/* The call waiting for corr_id, taken out of its slot; NULL when none is
+ * (a late reply to a slot that timed out and maybe was reused). */
+static gw_call_t *s_claim(gw_link_t *self, uint64_t corr_id)
+{
+    uint32_t i = (uint32_t)(corr_id & 0xFFFFFFFFu);
+    uint32_t gen = (uint32_t)(corr_id >> 32);
+    if (i >= self->cfg.max_inflight || !self->slots[i].call || self->slots[i].gen != gen)
+        return NULL;
+    return s_release(self, i);
+}
+
+static void s_start(gw_link_t *self, gw_call_t *call)
+{
+    call->err = PM_OK;
+    call->msg[0] = '\0';
+    call->reply = NULL;
+    call->reply_len = 0;
+    call->corr_id = 0;
+    if (self->draining) {
+        s_finish(call, PM_ERR_UNAVAILABLE, "api-gateway is shutting down");
+        return;
+    }
+    if (self->n_free == 0) {
+        s_finish(call, PM_ERR_UNAVAILABLE, "too many requests in flight to payment-core");
+        return;
+    }
+    uint32_t i = self->free_slots[--self->n_free];
+    s_slot_t *s = &self->slots[i];
+    s->gen++;
+    call->corr_id = (uint64_t)s->gen << 32 | i;
+
+    pm_header_t h;
+    memset(&h, 0, sizeof h);
+    h.type = call->type;
+    h.corr_id = call->corr_id;
+    h.deadline_ms = pm_now_ms() + self->cfg.timeout_ms;
+    h.has_auth = call->has_auth;
+    memcpy(h.auth, call->auth, PM_AUTH_LEN);
+    snprintf(h.trace_id, sizeof h.trace_id, "%s", call->trace_id);
+    msgpack_sbuffer_clear(&self->frame);
+    pm_envelope_pack_header(&self->frame, &h);
+    msgpack_sbuffer_write(&self->frame, call->body, call->body_len);
+    if ((int64_t)self->frame.size > self->cfg.max_msg_bytes) {
+        self->free_slots[self->n_free++] = i;
+        s_finish(call, PM_ERR_INTERNAL, "request of %zu bytes exceeds max-msg-bytes",
+                 self->frame.size);
+        return;
+    }
+    if (pm_sock_send(self->dealer, self->frame.data, self->frame.size) != 0) {
+        self->free_slots[self->n_free++] = i;
+        s_finish(call, PM_ERR_UNAVAILABLE, "payment-core is not reachable");
+        return;
+    }
+    s->call = call;
+    s->deadline_mono = pm_mono_ms() + self->cfg.timeout_ms;
+    s_list_append(self, i);
+}
+
+static void s_take_calls(gw_link_t *self)
+{
+    void *pull = zsock_resolve(self->pull);
+    for (int n = 0; n < S_BATCH; n++) {
+        gw_call_t *call = NULL;
+        int rc = zmq_recv(pull, &call, sizeof call, ZMQ_DONTWAIT);
+        if (rc < 0)
+            return;
+        if (rc == (int)sizeof call && call)
+            s_start(self, call);
+    }
+}
+
+static void s_take_reply(gw_link_t *self, const void *data, size_t size)
+{
+    pm_header_t partial;
+    bool header_ok = false;
+    char why[128];
+    pm_envelope_t *env = pm_envelope_decode(data, size, (size_t)self->cfg.max_msg_bytes, &partial,
+                                            &header_ok, why, sizeof why);
+    if (!env) {
+        pm_warn("malformed reply from payment-core dropped: %s", why);
+        gw_call_t *call =
+            header_ok && partial.type == PM_MSG_REPLY ? s_claim(self, partial.corr_id) : NULL;
+        if (call)
+            s_finish(call, PM_ERR_INTERNAL, "payment-core sent a malformed reply");
+        return;
+    }
+    const pm_header_t *h = pm_envelope_header(env);
+    gw_call_t *call = NULL;
+    if (h->type != PM_MSG_REPLY)
+        pm_warn("message of type %u from payment-core dropped, trace %s", h->type, h->trace_id);
+    else if (!(call = s_claim(self, h->corr_id)))
+        pm_debug("late reply from payment-core ignored, corr %llu trace %s",
+                 (unsigned long long)h->corr_id, h->trace_id);
+    if (call) {
+        size_t len;
+        const void *body = pm_envelope_body_bytes(env, &len);
+        call->reply = malloc(len);
+        if (!call->reply) {
+            s_finish(call, PM_ERR_INTERNAL, "out of memory");
+        } else {
+            memcpy(call->reply, body, len);
+            call->reply_len = len;
+            call->done(call); /* err is PM_OK since s_start */
+        }
+    }
+    pm_envelope_destroy(&env);
+}
+
+static void s_take_replies(gw_link_t *self)
+{
+    void *dealer = zsock_resolve(self->dealer);
+    for (int n = 0; n < S_BATCH; n++) {
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        if (zmq_msg_recv(&msg, dealer, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&msg);
+            return;
+        }
+        if (zmq_msg_more(&msg)) {
+            /* An envelope is one frame: drop every part of this message. */
+            pm_warn("multi-frame message from payment-core dropped");
+            do {
+                zmq_msg_close(&msg);
+                zmq_msg_init(&msg);
+            } while (zmq_msg_recv(&msg, dealer, ZMQ_DONTWAIT) >= 0 && zmq_msg_more(&msg));
+        } else {
+            s_take_reply(self, zmq_msg_data(&msg), zmq_msg_size(&msg));
+        }
+        zmq_msg_close(&msg);
+    }
+}
+
+/* Fails the calls whose deadline has passed: the oldest first. */
+static void s_expire(gw_link_t *self, int64_t now_mono)
+{
+    while (self->head != S_NIL && self->slots[self->head].deadline_mono <= now_mono) {
+        gw_call_t *call = s_release(self, self->head);
+        s_finish(call, PM_ERR_UNAVAILABLE, "payment-core did not answer within %lld ms",
+                 (long long)self->cfg.timeout_ms);
+    }
+}
+
+static void s_fail_all(gw_link_t *self, const char *why)
+{
+    while (self->head != S_NIL) {
+        gw_call_t *call = s_release(self, self->head);
+        s_finish(call, PM_ERR_UNAVAILABLE, "%s", why);
+    }
+}
+
+static void s_actor(zsock_t *pipe, void *args)
+{
+    gw_link_t *self = args;
+    zsock_signal(pipe, 0);
+    zmq_pollitem_t items[] = {
+        {zsock_resolve(pipe), 0, ZMQ_POLLIN, 0},
+        {zsock_resolve(self->dealer), 0, ZMQ_POLLIN, 0},
+        {zsock_resolve(self->pull), 0, ZMQ_POLLIN, 0},
+    };
+    bool stop = false;
+    while (!stop) {
+        long timeout = -1;
+        if (self->head != S_NIL) {
+            int64_t left = self->slots[self->head].deadline_mono - pm_mono_ms();
+            timeout = left > 0 ? (long)left : 0;
+        }
+        if (zmq_poll(items, 3, timeout) < 0) {
+            if (zmq_errno() == EINTR)
+                continue; /* a signal for the main thread; $TERM stops us */
+            pm_error("core link poll failed: %s", zmq_strerror(zmq_errno()));
+            break;
+        }
+        if (items[0].revents & ZMQ_POLLIN) {
+            char *cmd = zstr_recv(pipe);
+            if (!cmd || streq(cmd, "$TERM")) {
+                stop = true;
+            } else if (streq(cmd, "DRAIN")) {
+                self->draining = true;
+                s_fail_all(self, "api-gateway is shutting down");
+                zsock_signal(pipe, 0);
+            }
+            zstr_free(&cmd);
+        }
+        if (items[1].revents & ZMQ_POLLIN)
+            s_take_replies(self);
+        if (items[2].revents & ZMQ_POLLIN)
+            s_take_calls(self);
+        s_expire(self, pm_mono_ms());
+    }
+    /* Nothing submitted may be left without its done. */
+    self->draining = true;
+    s_fail_all(self, "api-gateway is shutting down");
+    s_take_calls(self);
+}
+
+/* ---- owner side ------------------------------------------------------ */
+
+gw_link_t *gw_link_new(const gw_link_config_t *cfg)
+{
+    assert(cfg && cfg->endpoint && cfg->timeout_ms > 0 && cfg->max_inflight > 0 &&
+           cfg->max_inflight < S_NIL && cfg->max_msg_bytes > 0);
+    gw_link_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->cfg = *cfg;
+    self->endpoint = strdup(cfg->endpoint);
+    self->cfg.endpoint = self->endpoint;
+    self->slots = calloc(cfg->max_inflight, sizeof *self->slots);
+    self->free_slots = calloc(cfg->max_inflight, sizeof *self->free_slots);
+    if (!self->endpoint || !self->slots || !self->free_slots)
+        goto fail_memory;
+    /* Lowest slot first out, so a quiet gateway reuses a few slots. */
+    for (uint32_t i = 0; i < cfg->max_inflight; i++) {
+        self->slots[i].prev = self->slots[i].next = S_NIL;
+        self->free_slots[i] = cfg->max_inflight - 1 - i;
+    }
+    self->n_free = cfg->max_inflight;
+    self->head = self->tail = S_NIL;
+    msgpack_sbuffer_init(&self->frame);
+    pthread_mutex_init(&self->push_lock, NULL);
+    if (pthread_key_create(&self->key, NULL) != 0)
+        goto fail_key;
+    snprintf(self->inproc, sizeof self->inproc, "inproc://pm-gw-link-%p", (void *)self);
+
+    int hwm = (int)cfg->max_inflight;
+    self->dealer = pm_sock_dealer_connect(cfg->endpoint, hwm, cfg->max_msg_bytes, true);
+    if (!self->dealer)
+        goto fail_sockets;
+    self->pull = zsock_new(ZMQ_PULL);
+    if (!self->pull)
+        goto fail_sockets;
+    zsock_set_rcvhwm(self->pull, hwm);
+    zsock_set_linger(self->pull, 0);
+    if (zsock_bind(self->pull, "%s", self->inproc) != 0) {
+        pm_error("bind %s failed: %s", self->inproc, zmq_strerror(zmq_errno()));
+        goto fail_sockets;
+    }
+    self->actor = zactor_new(s_actor, self);
+    if (!self->actor)
+        goto fail_sockets;
+    return self;
+
+fail_sockets:
+    zsock_destroy(&self->pull);
+    zsock_destroy(&self->dealer);
+    pthread_key_delete(self->key);
+fail_key:
+    pthread_mutex_destroy(&self->push_lock);
+    msgpack_sbuffer_destroy(&self->frame);
+fail_memory:
+    free(self->free_slots);
+    free(self->slots);
+    free(self->endpoint);
+    free(self);
+    return NULL;
+}
+
+void gw_link_destroy(gw_link_t **self_p)
+{
+    assert(self_p);
+    gw_link_t *self = *self_p;
+    if (!self)
+        return;
+    zactor_destroy(&self->actor);
+    zsock_destroy(&self->pull);
+    zsock_destroy(&self->dealer);
+    for (size_t i = 0; i < self->n_pushes; i++)
+        zsock_destroy(&self->pushes[i]);
+    free(self->pushes);
+    pthread_key_delete(self->key);
+    pthread_mutex_destroy(&self->push_lock);
+    msgpack_sbuffer_destroy(&self->frame);
+    free(self->free_slots);
+    free(self->slots);
+    free(self->endpoint);
+    free(self);
+    *self_p = NULL;
+}
+
+/* This thread's PUSH socket to the link, made on first use. */
+static zsock_t *s_push(gw_link_t *self)
+{
+    zsock_t *push = pthread_getspecific(self->key);
+    if (push)
+        return push;
+    push = zsock_new(ZMQ_PUSH);
+    if (!push)
+        return NULL;
+    zsock_set_sndhwm(push, (int)self->cfg.max_inflight);
+    zsock_set_linger(push, 0);
+    if (zsock_connect(push, "%s", self->inproc) != 0)
+        goto fail;
+    pthread_mutex_lock(&self->push_lock);
+    if (self->n_pushes == self->cap_pushes) {
+        size_t cap = self->cap_pushes ? self->cap_pushes * 2 : 16;
+        zsock_t **grown = realloc(self->pushes, cap * sizeof *grown);
+        if (!grown) {
+            pthread_mutex_unlock(&self->push_lock);
+            goto fail;
+        }
+        self->pushes = grown;
+        self->cap_pushes = cap;
+    }
+    self->pushes[self->n_pushes++] = push;
+    pthread_mutex_unlock(&self->push_lock);
+    pthread_setspecific(self->key, push);
+    return push;
+fail:
+    zsock_destroy(&push);
+    return NULL;
+}
+
+int gw_link_submit(gw_link_t *self, gw_call_t *call)
+{
+    assert(self && call && call->done && (call->body || call->body_len == 0));
+    zsock_t *push = s_push(self);
+    if (!push)
+        return -1;
+    int rc = zmq_send(zsock_resolve(push), &call, sizeof call, ZMQ_DONTWAIT);
+    return rc == (int)sizeof call ? 0 : -1;
+}
+
+void gw_link_drain(gw_link_t *self)
+{
+    assert(self);
+    zstr_send(self->actor, "DRAIN");
+    zsock_wait(self->actor);
+}

@@ -1,0 +1,19 @@
+/*  gw_routes: the gateway's one routing table.
+ *
+ *  One row per endpoint; one file of build/render functions per API family.
+ *  A path works with and without a trailing slash; an unknown path is 404,
+ *  a known path with another method 405 (gw_route_match). */
+#include "gw_route.h"
+#include "payments.h"
+
+const gw_route_t gw_routes[] = {
+    /* core payment API (seed 001) */
+    {"POST", "/api/v1/payment/create", gw_payment_create_build, gw_payment_create_render},
+    {"GET", "/api/v1/payment/{id}/retrieve", gw_payment_get_build, gw_payment_retrieve_render},
+    {"GET", "/api/v1/payment/{id}/retrieve/status", gw_payment_get_build, gw_payment_status_render},
+    {"POST", "/api/v1/payment/{id}/cancel", gw_payment_cancel_build, gw_payment_action_render},
+    {"POST", "/api/v1/payment/{id}/edit", gw_payment_edit_build, gw_payment_action_render},
+    {"POST", "/api/v1/payment/{id}/accept", gw_payment_accept_build, gw_payment_action_render},
+};
+
+const size_t gw_route_count = sizeof gw_routes / sizeof gw_routes[0];

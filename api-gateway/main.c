@@ -1,0 +1,107 @@
+/*  api-gateway: the stateless HTTP front of paymesh.
+ *
+ *  Translates each REST request into an envelope for payment-core over
+ *  ZeroMQ (gw_link) and the reply back into JSON (gw_http, gw_routes). Any
+ *  number of gateways can run against one payment-core. */
+#include <stdlib.h>
+#include <time.h>
+
+#include "gw_http.h"
+#include "gw_link.h"
+#include "pm_config.h"
+#include "pm_ids.h"
+#include "pm_log.h"
+#include "pm_signal.h"
+#include "pm_sock.h"
+
+enum {
+    CFG_HTTP_HOST,
+    CFG_HTTP_PORT,
+    CFG_CORE_ENDPOINT,
+    CFG_CORE_TIMEOUT_MS,
+    CFG_MAX_BODY_BYTES,
+    CFG_MAX_CONNECTIONS,
+    CFG_CONNECTION_TIMEOUT_S,
+    CFG_HTTP_THREADS,
+    CFG_MAX_INFLIGHT,
+    CFG_MAX_MSG_BYTES,
+    CFG_MAX_AMOUNT_MINOR,
+    CFG_LOG_LEVEL,
+    CFG__COUNT
+};
+
+static pm_setting_t s_cfg[CFG__COUNT] = {
+    [CFG_HTTP_HOST] = {"http-host", PM_CFG_STR, "127.0.0.1", 1, 255, "address to listen on"},
+    [CFG_HTTP_PORT] = {"http-port", PM_CFG_INT, "8080", 1, 65535, "HTTP port"},
+    [CFG_CORE_ENDPOINT] = {"core-endpoint", PM_CFG_STR, "tcp://127.0.0.1:7100", 1, 255,
+                           "payment-core's ZeroMQ endpoint"},
+    [CFG_CORE_TIMEOUT_MS] = {"core-timeout-ms", PM_CFG_INT, "5000", 10, 120000,
+                             "deadline of each request to payment-core (then 503)"},
+    [CFG_MAX_BODY_BYTES] = {"max-body-bytes", PM_CFG_INT, "65536", 256, 1048576,
+                            "largest request body (then 413)"},
+    [CFG_MAX_CONNECTIONS] = {"max-connections", PM_CFG_INT, "1024", 1, 65536,
+                             "simultaneous HTTP connections"},
+    [CFG_CONNECTION_TIMEOUT_S] = {"connection-timeout-s", PM_CFG_INT, "30", 1, 3600,
+                                  "idle HTTP connection timeout"},
+    [CFG_HTTP_THREADS] = {"http-threads", PM_CFG_INT, "2", 1, 64, "HTTP worker threads"},
+    [CFG_MAX_INFLIGHT] = {"max-inflight", PM_CFG_INT, "4096", 16, 65536,
+                          "requests in flight to payment-core (then 503)"},
+    [CFG_MAX_MSG_BYTES] = {"max-msg-bytes", PM_CFG_INT, "65536", 1024, 1048576,
+                           "largest message to or from payment-core"},
+    [CFG_MAX_AMOUNT_MINOR] = {"max-amount-minor", PM_CFG_INT, "1000000000000000", 1,
+                              9007199254740991, "largest amount, in minor units"},
+    [CFG_LOG_LEVEL] = {"log-level", PM_CFG_STR, "info", 4, 5, "error, warn, info or debug"},
+};
+
+int main(int argc, char **argv)
+{
+    pm_log_init("api-gateway", PM_LOG_INFO);
+    int rc = pm_config_load(s_cfg, CFG__COUNT, argc, argv, "api-gateway", NULL);
+    if (rc != 0)
+        return rc > 0 ? EXIT_SUCCESS : 2;
+    int level = pm_log_level_parse(s_cfg[CFG_LOG_LEVEL].sval);
+    if (level < 0) {
+        pm_error("log-level must be error, warn, info or debug");
+        return 2;
+    }
+    pm_log_init("api-gateway", level);
+    pm_sock_init();
+    pm_signal_install();
+    pm_ids_init();
+
+    int status = EXIT_FAILURE;
+    gw_link_config_t link_cfg = {
+        .endpoint = s_cfg[CFG_CORE_ENDPOINT].sval,
+        .timeout_ms = s_cfg[CFG_CORE_TIMEOUT_MS].ival,
+        .max_inflight = (uint32_t)s_cfg[CFG_MAX_INFLIGHT].ival,
+        .max_msg_bytes = s_cfg[CFG_MAX_MSG_BYTES].ival,
+    };
+    gw_link_t *link = gw_link_new(&link_cfg);
+    if (!link)
+        return EXIT_FAILURE;
+    gw_http_config_t http_cfg = {
+        .host = s_cfg[CFG_HTTP_HOST].sval,
+        .port = (int)s_cfg[CFG_HTTP_PORT].ival,
+        .threads = (int)s_cfg[CFG_HTTP_THREADS].ival,
+        .max_connections = (int)s_cfg[CFG_MAX_CONNECTIONS].ival,
+        .connection_timeout_s = (int)s_cfg[CFG_CONNECTION_TIMEOUT_S].ival,
+        .max_body_bytes = (size_t)s_cfg[CFG_MAX_BODY_BYTES].ival,
+        .max_amount_minor = s_cfg[CFG_MAX_AMOUNT_MINOR].ival,
+    };
+    gw_http_t *http = gw_http_new(&http_cfg, link);
+    if (!http)
+        goto stop_link;
+    pm_info("api-gateway listening on http://%s:%d core=%s", http_cfg.host, http_cfg.port,
+            link_cfg.endpoint);
+
+    while (!pm_signal_stopping()) {
+        struct timespec ts = {0, 50 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+    pm_info("api-gateway stopping");
+    gw_http_destroy(&http); /* stop accepting, end pending with 503, stop */
+    status = EXIT_SUCCESS;
+stop_link:
+    gw_link_destroy(&link);
+    return status;
+}

@@ -1,0 +1,141 @@
+/*  Unit tests of gw_route: the gateway's routing table and path matcher. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../../api-gateway/gw_route.h"
+#include "../../api-gateway/payments.h"
+
+#define ID "3d0c8d8e-5f0a-4a51-8d0b-2b0b5d2f1c3e"
+
+static gw_route_result_t s_match(const char *method, const char *path, gw_match_t *m)
+{
+    return gw_route_match(gw_routes, gw_route_count, method, path, m);
+}
+
+static void test_create_matches_with_and_without_trailing_slash(void **state)
+{
+    (void)state;
+    gw_match_t m;
+    assert_int_equal(s_match("POST", "/api/v1/payment/create", &m), GW_ROUTE_OK);
+    assert_ptr_equal(m.route->build, gw_payment_create_build);
+    assert_null(m.id);
+    assert_int_equal(s_match("POST", "/api/v1/payment/create/", &m), GW_ROUTE_OK);
+    assert_ptr_equal(m.route->render, gw_payment_create_render);
+}
+
+static void test_id_is_captured_for_every_payment_route(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *method, *path;
+        gw_render_fn render;
+    } cases[] = {
+        {"GET", "/api/v1/payment/" ID "/retrieve", gw_payment_retrieve_render},
+        {"GET", "/api/v1/payment/" ID "/retrieve/", gw_payment_retrieve_render},
+        {"GET", "/api/v1/payment/" ID "/retrieve/status", gw_payment_status_render},
+        {"GET", "/api/v1/payment/" ID "/retrieve/status/", gw_payment_status_render},
+        {"POST", "/api/v1/payment/" ID "/cancel", gw_payment_action_render},
+        {"POST", "/api/v1/payment/" ID "/edit/", gw_payment_action_render},
+        {"POST", "/api/v1/payment/" ID "/accept", gw_payment_action_render},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        gw_match_t m;
+        assert_int_equal(s_match(cases[i].method, cases[i].path, &m), GW_ROUTE_OK);
+        assert_ptr_equal(m.route->render, cases[i].render);
+        assert_int_equal(m.id_len, strlen(ID));
+        assert_memory_equal(m.id, ID, strlen(ID));
+    }
+}
+
+static void test_any_segment_is_captured_so_the_handler_can_say_not_found(void **state)
+{
+    (void)state;
+    gw_match_t m;
+    assert_int_equal(s_match("GET", "/api/v1/payment/not-a-uuid/retrieve", &m), GW_ROUTE_OK);
+    assert_int_equal(m.id_len, strlen("not-a-uuid"));
+    assert_memory_equal(m.id, "not-a-uuid", m.id_len);
+}
+
+static void test_unknown_paths_are_no_path(void **state)
+{
+    (void)state;
+    gw_match_t m;
+    const char *paths[] = {
+        "/",
+        "/x",
+        "/api/v1/payment",
+        "/api/v1/payment/create/extra",
+        "/api/v1/payment//retrieve",
+        "/api/v1/payment/" ID "/retrieve/status/x",
+        "/api/v1/payment/create//",
+        "//api/v1/payment/create",
+        "/API/v1/payment/create",
+        "/api/v1/payment/" ID,
+        "",
+    };
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
+        assert_int_equal(s_match("GET", paths[i], &m), GW_ROUTE_NO_PATH);
+}
+
+static void test_known_path_other_method_is_no_method_with_allow(void **state)
+{
+    (void)state;
+    gw_match_t m;
+    assert_int_equal(s_match("GET", "/api/v1/payment/create", &m), GW_ROUTE_NO_METHOD);
+    assert_string_equal(m.allow, "POST");
+    assert_null(m.route);
+    assert_int_equal(s_match("DELETE", "/api/v1/payment/" ID "/retrieve/", &m), GW_ROUTE_NO_METHOD);
+    assert_string_equal(m.allow, "GET");
+    assert_int_equal(s_match("GET", "/api/v1/payment/" ID "/cancel", &m), GW_ROUTE_NO_METHOD);
+    assert_string_equal(m.allow, "POST");
+}
+
+static void test_method_is_case_sensitive(void **state)
+{
+    (void)state;
+    gw_match_t m;
+    assert_int_equal(s_match("post", "/api/v1/payment/create", &m), GW_ROUTE_NO_METHOD);
+}
+
+/* Several rows on one path: each method once in Allow, in table order. */
+static int s_build(const gw_input_t *in, gw_build_t *out)
+{
+    (void)in, (void)out;
+    return 0;
+}
+
+static void test_allow_lists_each_method_once(void **state)
+{
+    (void)state;
+    static const gw_route_t table[] = {
+        {"GET", "/things/{id}", s_build, NULL}, {"PUT", "/things/{id}", s_build, NULL},
+        {"GET", "/things/{id}", s_build, NULL}, {"DELETE", "/things/{id}", s_build, NULL},
+        {"POST", "/things", s_build, NULL},
+    };
+    gw_match_t m;
+    assert_int_equal(gw_route_match(table, 5, "PATCH", "/things/7/", &m), GW_ROUTE_NO_METHOD);
+    assert_string_equal(m.allow, "GET, PUT, DELETE");
+    assert_int_equal(gw_route_match(table, 5, "PUT", "/things/7", &m), GW_ROUTE_OK);
+    assert_ptr_equal(m.route, &table[1]);
+    assert_int_equal(gw_route_match(table, 5, "POST", "/things/", &m), GW_ROUTE_OK);
+    assert_ptr_equal(m.route, &table[4]);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_create_matches_with_and_without_trailing_slash),
+        cmocka_unit_test(test_id_is_captured_for_every_payment_route),
+        cmocka_unit_test(test_any_segment_is_captured_so_the_handler_can_say_not_found),
+        cmocka_unit_test(test_unknown_paths_are_no_path),
+        cmocka_unit_test(test_known_path_other_method_is_no_method_with_allow),
+        cmocka_unit_test(test_method_is_case_sensitive),
+        cmocka_unit_test(test_allow_lists_each_method_once),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
