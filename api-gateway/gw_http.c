@@ -162,23 +162,39 @@ static enum MHD_Result s_submit(s_req_t *req, s_state_t state, uint32_t type, co
 
 /* ---- the request state machine ------------------------------------------ */
 
-/* The API token from x_auth_token, X-Auth-Token or Authorization: Bearer. */
-static const char *s_token(struct MHD_Connection *conn)
+/* The API token sent in x_auth_token, X-Auth-Token or "Authorization:
+ * Bearer", surrounding blanks trimmed. Every such header is looked at: two
+ * that disagree are refused rather than one of them picked. */
+typedef struct {
+    const char *token; /* borrowed from the connection; NULL: none yet */
+    size_t len;
+    bool conflict;
+} s_token_t;
+
+static enum MHD_Result s_token_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
 {
-    const char *v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "x_auth_token");
-    if (!v || !*v)
-        v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Auth-Token");
-    if (!v || !*v) {
-        const char *a = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
-        if (a && strncasecmp(a, "Bearer ", 7) == 0) {
-            v = a + 7;
-            while (*v == ' ')
-                v++;
-        } else {
-            v = NULL;
-        }
+    (void)kind;
+    s_token_t *t = cls;
+    if (!key || !value)
+        return MHD_YES;
+    if (strcasecmp(key, "x_auth_token") != 0 && strcasecmp(key, "X-Auth-Token") != 0) {
+        if (strcasecmp(key, "Authorization") != 0 || strncasecmp(value, "Bearer ", 7) != 0)
+            return MHD_YES;
+        value += 7;
     }
-    return v && *v ? v : NULL;
+    while (*value == ' ' || *value == '\t')
+        value++;
+    size_t len = strlen(value);
+    while (len > 0 && (value[len - 1] == ' ' || value[len - 1] == '\t'))
+        len--;
+    if (len == 0)
+        return MHD_YES;
+    if (t->token && (t->len != len || memcmp(t->token, value, len) != 0))
+        t->conflict = true;
+    t->token = value;
+    t->len = len;
+    return MHD_YES;
 }
 
 /* First call: route, early limits, token. Answers at once when it can. */
@@ -215,14 +231,17 @@ static enum MHD_Result s_begin(s_req_t *req, const char *url, const char *method
         return s_error(req, PM_ERR_TOO_LARGE, msg, NULL);
     }
 
-    const char *token = s_token(req->conn);
-    if (!token)
+    s_token_t tok = {NULL, 0, false};
+    MHD_get_connection_values(req->conn, MHD_HEADER_KIND, s_token_header, &tok);
+    if (!tok.token)
         return s_error(req, PM_ERR_UNAUTHORIZED,
                        "missing API token: send it in the x_auth_token header", NULL);
-    size_t token_len = strlen(token);
-    if (token_len > PM_TOKEN_MAX)
+    if (tok.conflict)
+        return s_error(req, PM_ERR_UNAUTHORIZED, "conflicting API tokens in the request headers",
+                       NULL);
+    if (tok.len > PM_TOKEN_MAX)
         return s_error(req, PM_ERR_UNAUTHORIZED, "invalid API token", NULL);
-    pm_token_hash(token, token_len, req->auth);
+    pm_token_hash(tok.token, tok.len, req->auth);
     req->has_auth = true;
     req->state = S_READ;
     return MHD_YES;

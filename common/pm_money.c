@@ -47,6 +47,10 @@ int pm_money_parse(const char *text, size_t len, int exponent, int64_t max_minor
         *why = "must be a decimal number like 10 or 1.50";
         return -1;
     }
+    if (int_digits > 1 && text[0] == '0') {
+        *why = "must not have leading zeros";
+        return -1;
+    }
     int frac = 0;
     if (i < len && text[i] == '.') {
         i++;

@@ -41,6 +41,17 @@ expect_error 401 unauthorized "token with one extra character"
 http GET "/api/v1/payment/$id/retrieve" -t "${alice:0:${#alice}-1}"
 expect_error 401 unauthorized "token missing its last character"
 
+# Two credentials that disagree are refused, never one picked; blanks around a
+# token are not part of it.
+http GET "/api/v1/payment/$id/retrieve" -H "x_auth_token: $alice" -H "X-Auth-Token: $bob"
+expect_error 401 unauthorized "x_auth_token and X-Auth-Token of different principals"
+http GET "/api/v1/payment/$id/retrieve" -H "x_auth_token: $alice" -H "Authorization: Bearer $carol"
+expect_error 401 unauthorized "x_auth_token and Bearer token that disagree"
+http GET "/api/v1/payment/$id/retrieve" -H "x_auth_token: $alice" -H "X-Auth-Token: $alice"
+expect_status 200 "the same token in two headers is accepted"
+http GET "/api/v1/payment/$id/retrieve" -H "x_auth_token:   $alice   "
+expect_status 200 "blanks around the token are trimmed"
+
 # 401 wins over 400 (and over 404 and 403).
 http POST /api/v1/payment/create -d '{not json'
 expect_error 401 unauthorized "no token + malformed JSON: 401"

@@ -76,6 +76,9 @@ static void test_zero_negative_and_malformed_rejected(void **state)
     s_parse_fail("abc", 2);
     s_parse_fail("0x10", 2);
     s_parse_fail("NaN", 2);
+    assert_string_equal(s_parse_fail("012.50", 2), "must not have leading zeros");
+    s_parse_fail("00.5", 2);
+    assert_int_equal(s_parse_ok("0.5", 2), 50);
 }
 
 static void test_above_maximum_and_overflow_rejected(void **state)
