@@ -414,3 +414,34 @@ int pm_mp_get_int(const msgpack_object *map, const char *key, int64_t *out)
     }
     return -1;
 }
+
+int pm_mp_unpack_record(const void *data, size_t size, uint64_t version, uint32_t fields,
+                        msgpack_unpacked *u, const msgpack_object **f, const char **why)
+{
+    assert(u && f && why);
+    msgpack_unpacked_init(u);
+    size_t off = 0;
+    if (!data || size == 0 || !s_counts_fit(data, size)) {
+        *why = "not well-formed msgpack";
+        return -1;
+    }
+    if (msgpack_unpack_next(u, data, size, &off) != MSGPACK_UNPACK_SUCCESS) {
+        *why = "not valid msgpack";
+        return -1;
+    }
+    if (off != size) {
+        *why = "trailing bytes";
+        return -1;
+    }
+    const msgpack_object *o = &u->data;
+    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != fields) {
+        *why = "wrong number of fields";
+        return -1;
+    }
+    *f = o->via.array.ptr;
+    if ((*f)[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER || (*f)[0].via.u64 != version) {
+        *why = "unknown record version";
+        return -1;
+    }
+    return 0;
+}

@@ -68,4 +68,11 @@ int pm_mp_copy_str(const msgpack_object *map, const char *key, char *buf, size_t
  * an integer, or beyond int64. */
 int pm_mp_get_int(const msgpack_object *map, const char *key, int64_t *out);
 
+/* Decodes a stored record: one msgpack array of exactly `fields` elements,
+ * the first being the unsigned integer `version`, filling data exactly. u is
+ * always initialised (the caller destroys it); on success *f points at the
+ * fields, views into data. Returns 0, or -1 with *why set (static text). */
+int pm_mp_unpack_record(const void *data, size_t size, uint64_t version, uint32_t fields,
+                        msgpack_unpacked *u, const msgpack_object **f, const char **why);
+
 #endif

@@ -70,16 +70,10 @@ int auth_token_create(store_t *store, MDB_txn *txn, const char *principal, auth_
 static int s_decode(const void *data, size_t size, auth_identity_t *who)
 {
     msgpack_unpacked u;
-    msgpack_unpacked_init(&u);
-    size_t off = 0;
+    const msgpack_object *f;
+    const char *why;
     int rc = -1;
-    if (msgpack_unpack_next(&u, data, size, &off) != MSGPACK_UNPACK_SUCCESS || off != size)
-        goto destroy_unpacked;
-    const msgpack_object *o = &u.data;
-    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != AUTH_RECORD_FIELDS)
-        goto destroy_unpacked;
-    const msgpack_object *f = o->via.array.ptr;
-    if (f[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER || f[0].via.u64 != AUTH_RECORD_VERSION)
+    if (pm_mp_unpack_record(data, size, AUTH_RECORD_VERSION, AUTH_RECORD_FIELDS, &u, &f, &why) != 0)
         goto destroy_unpacked;
     if (f[1].type != MSGPACK_OBJECT_STR ||
         !auth_principal_valid(f[1].via.str.ptr, f[1].via.str.size))

@@ -1,6 +1,8 @@
 /*  idem: idempotency records and their sweep. */
 #include "idem.h"
 
+#include "pm_envelope.h"
+
 #include <assert.h>
 #include <msgpack.h>
 #include <sodium.h>
@@ -71,16 +73,10 @@ static void s_encode(msgpack_sbuffer *buf, int state, int64_t created_ms,
 static int s_decode(const void *data, size_t size, s_record_t *r)
 {
     msgpack_unpacked u;
-    msgpack_unpacked_init(&u);
-    size_t off = 0;
+    const msgpack_object *f;
+    const char *why;
     int rc = -1;
-    if (msgpack_unpack_next(&u, data, size, &off) != MSGPACK_UNPACK_SUCCESS || off != size)
-        goto destroy_unpacked;
-    const msgpack_object *o = &u.data;
-    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != IDEM_RECORD_FIELDS)
-        goto destroy_unpacked;
-    const msgpack_object *f = o->via.array.ptr;
-    if (f[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER || f[0].via.u64 != IDEM_RECORD_VERSION)
+    if (pm_mp_unpack_record(data, size, IDEM_RECORD_VERSION, IDEM_RECORD_FIELDS, &u, &f, &why) != 0)
         goto destroy_unpacked;
     if (f[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER || f[1].via.u64 > IDEM_STATE_DONE)
         goto destroy_unpacked;

@@ -133,18 +133,9 @@ static int s_int(const msgpack_object *o, int64_t *out)
     return -1;
 }
 
-static int s_decode_fields(const msgpack_object *root, payment_t *p, const char **why)
+static int s_decode_fields(const msgpack_object *f, payment_t *p, const char **why)
 {
-    if (root->type != MSGPACK_OBJECT_ARRAY || root->via.array.size != PAYMENT_RECORD_FIELDS) {
-        *why = "not an array of 13 fields";
-        return -1;
-    }
-    const msgpack_object *f = root->via.array.ptr;
-    int64_t version = 0, status = 0;
-    if (s_int(&f[0], &version) != 0 || version != PAYMENT_RECORD_VERSION) {
-        *why = "unknown record version";
-        return -1;
-    }
+    int64_t status = 0;
     if (s_str(&f[1], p->id, PM_UUID_LEN, PM_UUID_LEN, false) != 0 ||
         !pm_uuid_valid(p->id, PM_UUID_LEN)) {
         *why = "bad id";
@@ -198,18 +189,12 @@ int payment_decode(const void *data, size_t size, payment_t *p, const char **why
         return -1;
     }
     msgpack_unpacked u;
-    msgpack_unpacked_init(&u);
-    size_t off = 0;
+    const msgpack_object *f;
     int rc = -1;
-    if (msgpack_unpack_next(&u, data, size, &off) != MSGPACK_UNPACK_SUCCESS) {
-        *why = "not valid msgpack";
+    if (pm_mp_unpack_record(data, size, PAYMENT_RECORD_VERSION, PAYMENT_RECORD_FIELDS, &u, &f,
+                            why) != 0)
         goto destroy_unpacked;
-    }
-    if (off != size) {
-        *why = "trailing bytes";
-        goto destroy_unpacked;
-    }
-    rc = s_decode_fields(&u.data, p, why);
+    rc = s_decode_fields(f, p, why);
 destroy_unpacked:
     msgpack_unpacked_destroy(&u);
     return rc;
