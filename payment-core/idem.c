@@ -1,13 +1,12 @@
 /*  idem: idempotency records and their sweep. */
 #include "idem.h"
 
-#include "pm_envelope.h"
-
 #include <assert.h>
 #include <msgpack.h>
 #include <sodium.h>
 #include <string.h>
 
+#include "pm_envelope.h"
 #include "pm_log.h"
 
 #define IDEM_RECORD_VERSION 1
