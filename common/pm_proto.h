@@ -36,6 +36,66 @@
  *      reply {"err": 0, "token": str, "principal": str, "role": str}
  *    ADMIN_STATS  {} -> {"err": 0, "payments": n, "idempotency_keys": n,
  *                        "tokens": n}
+ *
+ *  Store purchases (seed 000), api socket, user or service token:
+ *    STORE_PACKAGES  platform ("android"|"ios"), page (int >= 1),
+ *                    page_size (int 1..100)
+ *      reply {"err": 0, "count": n (matching packages in all pages),
+ *             "results": [PACKAGE ...] (this page, catalog order)}
+ *      PACKAGE = {sku, name, price (int), icon (str|nil), package_type
+ *                 ("coin"|"time"), coins (int), duration_days (int),
+ *                 platforms ([str]), retired (bool)}
+ *    STORE_PURCHASE_OPEN  sku  -> {"err": 0, "purchase": PURCHASE};
+ *                    NOT_FOUND for an unknown or retired sku
+ *      PURCHASE = {serial (16 digits), sku, state ("in_progress"|
+ *                  "validating"|"completed"), ref_id (str|nil: the Bazaar
+ *                  purchase token once one was presented), coins (int|nil:
+ *                  the balance answered when it completed)}
+ *    STORE_REDEEM  serial, token  -> {"err": 0, "coins": n, "purchase":
+ *                  PURCHASE}; NOT_FOUND (no open purchase of the caller with
+ *                  that serial), REJECTED (Bazaar says not valid; the
+ *                  purchase stays open), CONFLICT (the token is being
+ *                  validated for another purchase), UNAVAILABLE (Bazaar not
+ *                  reachable or not answering before the request deadline;
+ *                  the purchase stays open or keeps validating, and a retry
+ *                  with the same token waits for that validation).
+ *      Replies to a redeem are sent when the provider's job result arrives,
+ *      after it is committed; a completed purchase redeemed again with the
+ *      same token replies the stored answer.
+ *
+ *  Worker socket (provider daemons; trusted, no auth):
+ *    JOB_TAKE  kinds ([str]), max (int 1..64), wait_ms (int 0..30000)
+ *      reply {"err": 0, "jobs": [JOB ...]} as soon as at least one job is
+ *      leased to this worker, or with an empty list after wait_ms.
+ *      JOB = {id (str), kind (str), attempt (int), payload (map)}
+ *      A leased job not resolved within the core's --job-lease-ms is
+ *      offered again (the worker died or hung): workers must be idempotent.
+ *    JOB_RESULT  id, attempt, outcome ("ok"|"rejected"|"unknown"),
+ *                reason (str: why, for logs and the client), data (map)
+ *      reply {"err": 0}; a result for a job that no longer exists is
+ *      acknowledged and ignored.
+ *    Job kinds:
+ *      bazaar_validate  payload {purchase_serial, sku, token}
+ *        ok: valid, not consumed, not refunded; data {purchase_time_ms,
+ *            developer_payload}. rejected: reason "not_found" | "refunded"
+ *            | "consumed" | other provider error code. unknown: timeout,
+ *            5xx, auth failure, unparseable answer: nothing is known.
+ *      bazaar_consume   payload {sku, token}; ok also when Bazaar says
+ *            already_consumed; unknown is retried by core on backoff.
+ *
+ *  Admin socket, more types:
+ *    ADMIN_PACKAGE_PUT  sku, name, price, icon?, package_type, coins?,
+ *                       duration_days?, platforms ([str]), create (bool:
+ *                       true = must not exist, false = must exist)
+ *      reply {"err": 0, "package": PACKAGE}
+ *    ADMIN_PACKAGE_RETIRE  sku -> {"err": 0, "package": PACKAGE}
+ *    ADMIN_PACKAGE_LIST  {} -> {"err": 0, "packages": [PACKAGE ...]}
+ *    ADMIN_BALANCE  principal -> {"err": 0, "principal": str, "coins": n,
+ *                   "subscription_until_ms": int|nil, "ledger": [ENTRY]}
+ *      ENTRY = {seq, at_ms, kind ("coin_credit"|"time_extend"),
+ *               coins_delta, time_delta_ms, purchase_serial, coins_after,
+ *               subscription_until_ms (int|nil)}
+ *
  *    AUTH  {} -> {"err": 0, "principal": str, "role": str}; resolves the
  *          header's auth (the gateway asks this only when it already has a
  *          4xx for the request, so that 401 still wins over 400)
@@ -62,8 +122,17 @@ typedef enum {
     PM_MSG_PAYMENT_CANCEL = 12,
     PM_MSG_PAYMENT_EDIT = 13,
     PM_MSG_PAYMENT_ACCEPT = 14,
+    PM_MSG_STORE_PACKAGES = 20,
+    PM_MSG_STORE_PURCHASE_OPEN = 21,
+    PM_MSG_STORE_REDEEM = 22,
+    PM_MSG_JOB_TAKE = 30,
+    PM_MSG_JOB_RESULT = 31,
     PM_MSG_ADMIN_TOKEN_CREATE = 100,
     PM_MSG_ADMIN_STATS = 101,
+    PM_MSG_ADMIN_PACKAGE_PUT = 102,
+    PM_MSG_ADMIN_PACKAGE_RETIRE = 103,
+    PM_MSG_ADMIN_PACKAGE_LIST = 104,
+    PM_MSG_ADMIN_BALANCE = 105,
 } pm_msg_type_t;
 
 /* A decoded header. Fixed-size copies, so it outlives the frame it came from. */
