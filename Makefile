@@ -31,19 +31,19 @@ LDFLAGS := $(SAN)
 LDLIBS  := $(PKGLIBS) -lpthread
 
 # A daemon directory holds one program entry (main.c) and modules; the modules
-# go into an archive so the unit tests can link them.
-COMMON_SRC  := $(wildcard common/*.c)
-CORE_SRC    := $(filter-out %main.c,$(wildcard payment-core/*.c))
-GW_SRC      := $(filter-out %main.c,$(wildcard api-gateway/*.c))
-UNIT_SRC    := $(wildcard tests/unit/test_*.c)
+# go into an archive per directory so the unit tests can link them.
+DAEMONS  := payment-core api-gateway provider-bazaar sandbox
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
 
-obj = $(patsubst %.c,$(O)/%.o,$(1))
+obj   = $(patsubst %.c,$(O)/%.o,$(1))
+mods  = $(filter-out %main.c,$(wildcard $(1)/*.c))
+lib   = $(O)/lib$(1).a
 
-LIBCOMMON := $(O)/libpmcommon.a
-LIBCORE   := $(O)/libpmcore.a
-LIBGW     := $(O)/libpmgateway.a
+LIBCOMMON := $(call lib,common)
+LIBS      := $(foreach d,$(DAEMONS),$(if $(call mods,$(d)),$(call lib,$(d))))
 
-PROGRAMS := $(BINDIR)/api-gateway $(BINDIR)/payment-core $(BINDIR)/paymentctl
+PROGRAMS := $(foreach d,$(DAEMONS),$(if $(wildcard $(d)/main.c),$(BINDIR)/$(d))) \
+            $(BINDIR)/paymentctl
 UNITS    := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
 
 .PHONY: all deps run test unit-tests format format-check clean
@@ -56,27 +56,25 @@ $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-$(LIBCOMMON): $(call obj,$(COMMON_SRC))
-	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
-$(LIBCORE): $(call obj,$(CORE_SRC))
-	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
-$(LIBGW): $(call obj,$(GW_SRC))
-	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+define ARCHIVE_RULE
+$(call lib,$(1)): $(call obj,$(call mods,$(1)))
+	@mkdir -p $$(dir $$@)
+	rm -f $$@ && ar rcs $$@ $$^
+endef
+$(foreach d,common $(DAEMONS),$(eval $(call ARCHIVE_RULE,$(d))))
 
-$(BINDIR)/payment-core: $(call obj,payment-core/main.c) $(LIBCORE) $(LIBCOMMON)
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+define PROGRAM_RULE
+$(BINDIR)/$(1): $(call obj,$(1)/main.c) $(if $(call mods,$(1)),$(call lib,$(1))) $(LIBCOMMON)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+endef
+$(foreach d,$(DAEMONS),$(eval $(call PROGRAM_RULE,$(d))))
+
 $(BINDIR)/paymentctl: $(call obj,payment-core/paymentctl_main.c) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-$(BINDIR)/api-gateway: $(call obj,api-gateway/main.c) $(LIBGW) $(LIBCOMMON)
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(O)/tests/%: $(O)/tests/unit/%.o $(LIBCORE) $(LIBGW) $(LIBCOMMON)
+$(O)/tests/%: $(O)/tests/unit/%.o $(LIBS) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
@@ -94,7 +92,7 @@ test: deps
 	@scripts/test.sh
 
 format:
-	clang-format -i $(wildcard common/*.[ch] payment-core/*.[ch] api-gateway/*.[ch] tests/unit/*.[ch])
+	clang-format -i $(wildcard common/*.[ch] tests/unit/*.[ch] $(foreach d,$(DAEMONS),$(d)/*.[ch]))
 
 clean:
 	rm -rf build bin
