@@ -5,6 +5,7 @@
 #   make test       install missing packages, build, unit + integration tests,
 #                   then the same suite again under ASan and UBSan
 #   make format     rewrite sources with clang-format
+#   make fuzz       libFuzzer + ASan/UBSan on the decoders, FUZZ_SECONDS each
 #
 # V=asan builds the sanitizer variant into build/asan (binaries in build/asan/bin).
 
@@ -46,7 +47,7 @@ PROGRAMS := $(foreach d,$(DAEMONS),$(if $(wildcard $(d)/main.c),$(BINDIR)/$(d)))
             $(BINDIR)/paymentctl
 UNITS    := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
 
-.PHONY: all deps run test unit-tests format format-check clean
+.PHONY: all deps run test unit-tests format format-check clean fuzz
 all: $(PROGRAMS)
 
 deps:
@@ -90,6 +91,26 @@ test: deps
 	@$(MAKE) --no-print-directory all unit-tests V=release
 	@$(MAKE) --no-print-directory all unit-tests V=asan
 	@scripts/test.sh
+
+# Fuzzers are built by clang straight from the sources (instrumented), with
+# the corpus kept under build/fuzz so a later run resumes from it.
+FUZZ_SECONDS ?= 60
+FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZERS      := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
+FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O1 -Icommon $(PKGCF) \
+                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+build/fuzz/%: tests/fuzz/%.c $(wildcard common/*.[ch] api-gateway/*.[ch])
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(wildcard common/*.c) $(call mods,api-gateway) $(LDLIBS)
+
+fuzz: deps
+	@scripts/deps.sh clang libclang-rt-14-dev
+	@$(MAKE) --no-print-directory $(FUZZERS)
+	@for f in $(FUZZERS); do \
+	  mkdir -p $$f.corpus && echo "== $$f ($(FUZZ_SECONDS) s)" && \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -rss_limit_mb=2048 \
+	      -print_final_stats=1 $$f.corpus 2>&1 | tail -4 || exit 1; \
+	done
 
 format:
 	clang-format -i $(wildcard common/*.[ch] tests/unit/*.[ch] $(foreach d,$(DAEMONS),$(d)/*.[ch]))

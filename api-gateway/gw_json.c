@@ -496,14 +496,29 @@ int gw_json_error(int err, const char *msg, gw_response_t *out)
     return gw_json_finish(o, pm_err_http_status(err), out);
 }
 
+int gw_json_error_as(gw_errors_t errors, int err, const char *msg, gw_response_t *out)
+{
+    if (errors == GW_ERRORS_CORE)
+        return gw_json_error(err, msg, out);
+    json_object *o = json_object_new_object();
+    if (!o)
+        return -1;
+    if (err == PM_ERR_UNAUTHORIZED)
+        msg = "Log in";
+    json_object_object_add(o, "error", json_object_new_string(msg ? msg : ""));
+    json_object_object_add(o, "code", json_object_new_string(pm_err_code(err)));
+    return gw_json_finish(o, pm_err_http_status(err), out);
+}
+
 /* Unpacks a reply body; 0 with *err and the body in *u, or -1. */
 static int s_reply_unpack(const void *bytes, size_t len, msgpack_unpacked *u, int *err)
 {
     size_t off = 0;
     int64_t e;
-    if (!bytes || msgpack_unpack_next(u, bytes, len, &off) != MSGPACK_UNPACK_SUCCESS ||
-        off != len || u->data.type != MSGPACK_OBJECT_MAP ||
-        pm_mp_get_int(&u->data, "err", &e) != 0 || e < 0 || e >= PM_ERR__COUNT)
+    if (!bytes || !pm_mp_bounded(bytes, len) ||
+        msgpack_unpack_next(u, bytes, len, &off) != MSGPACK_UNPACK_SUCCESS || off != len ||
+        u->data.type != MSGPACK_OBJECT_MAP || pm_mp_get_int(&u->data, "err", &e) != 0 || e < 0 ||
+        e >= PM_ERR__COUNT)
         return -1;
     *err = (int)e;
     return 0;
@@ -520,13 +535,15 @@ int gw_reply_err(const void *bytes, size_t len)
     return err;
 }
 
-int gw_reply_render(gw_render_fn render, const void *bytes, size_t len, gw_response_t *out)
+/* The shared body of gw_reply_render and gw_reply_render_route. */
+static int s_reply_render(gw_errors_t errors, gw_render_fn render, gw_render_req_fn render_req,
+                          const gw_input_t *in, const void *bytes, size_t len, gw_response_t *out)
 {
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
     int err, rc;
     if (s_reply_unpack(bytes, len, &u, &err) != 0) {
-        rc = gw_json_error(PM_ERR_INTERNAL, "payment-core sent a malformed reply", out);
+        rc = gw_json_error_as(errors, PM_ERR_INTERNAL, "payment-core sent a malformed reply", out);
     } else if (err != PM_OK) {
         const char *msg;
         size_t msg_len;
@@ -538,14 +555,30 @@ int gw_reply_render(gw_render_fn render, const void *bytes, size_t len, gw_respo
             snprintf(text, sizeof text, "%.*s", (int)msg_len, msg);
         else
             gw_text_clip(text, sizeof text, msg, msg_len, GW_MSG_MAX);
-        rc = gw_json_error(err, text, out);
-    } else if (!render || render(&u.data, out) != 0) {
-        rc = gw_json_error(PM_ERR_INTERNAL, "payment-core sent a malformed reply", out);
+        rc = gw_json_error_as(errors, err, text, out);
+    } else if (render_req ? render_req(in, &u.data, out) != 0
+                          : (!render || render(&u.data, out) != 0)) {
+        gw_response_clear(out);
+        rc = gw_json_error_as(errors, PM_ERR_INTERNAL, "payment-core sent a malformed reply", out);
     } else {
         rc = 0;
     }
     msgpack_unpacked_destroy(&u);
     return rc;
+}
+
+int gw_reply_render(gw_render_fn render, const void *bytes, size_t len, gw_response_t *out)
+{
+    return s_reply_render(GW_ERRORS_CORE, render, NULL, NULL, bytes, len, out);
+}
+
+int gw_reply_render_route(const gw_route_t *route, const gw_input_t *in, const void *bytes,
+                          size_t len, gw_response_t *out)
+{
+    if (!route)
+        return s_reply_render(GW_ERRORS_CORE, NULL, NULL, NULL, bytes, len, out);
+    assert(!route->render_req || in);
+    return s_reply_render(route->errors, route->render, route->render_req, in, bytes, len, out);
 }
 
 void gw_text_clip(char *dst, size_t cap, const char *src, size_t len, size_t max)

@@ -101,8 +101,9 @@ static int s_copy_bounded(const msgpack_object *o, char *out, size_t max)
  * every declared element and every declared str/bin/ext length fits in the
  * bytes that remain. After it passes, msgpack-c's allocation is bounded by a
  * small multiple of the frame size. */
-static bool s_counts_fit(const unsigned char *p, size_t size)
+bool pm_mp_bounded(const void *data, size_t size)
 {
+    const unsigned char *p = data;
     size_t pos = 0;
     uint64_t pending = 0; /* elements declared and not yet seen */
     while (pos < size) {
@@ -294,7 +295,7 @@ pm_envelope_t *pm_envelope_decode(const void *data, size_t size, size_t max_size
     self->size = size;
     msgpack_unpacked_init(&self->head);
     msgpack_unpacked_init(&self->body);
-    if (!s_counts_fit((const unsigned char *)self->bytes, size)) {
+    if (!pm_mp_bounded(self->bytes, size)) {
         snprintf(err, errlen, "frame is not well-formed msgpack");
         goto fail;
     }
@@ -421,7 +422,7 @@ int pm_mp_unpack_record(const void *data, size_t size, uint64_t version, uint32_
     assert(u && f && why);
     msgpack_unpacked_init(u);
     size_t off = 0;
-    if (!data || size == 0 || !s_counts_fit(data, size)) {
+    if (!data || size == 0 || !pm_mp_bounded(data, size)) {
         *why = "not well-formed msgpack";
         return -1;
     }

@@ -68,6 +68,12 @@ int pm_mp_copy_str(const msgpack_object *map, const char *key, char *buf, size_t
  * an integer, or beyond int64. */
 int pm_mp_get_int(const msgpack_object *map, const char *key, int64_t *out);
 
+/* True when data is a sequence of complete msgpack objects whose every
+ * declared container count and str/bin/ext length fits in the bytes that
+ * remain. Call before msgpack_unpack_next on bytes from outside: msgpack-c
+ * allocates for a container's declared count before reading it. */
+bool pm_mp_bounded(const void *data, size_t size);
+
 /* Decodes a stored record: one msgpack array of exactly `fields` elements,
  * the first being the unsigned integer `version`, filling data exactly. u is
  * always initialised (the caller destroys it); on success *f points at the
