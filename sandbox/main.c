@@ -1,0 +1,116 @@
+/*  sandbox: stand-ins for the external payment providers, on loopback.
+ *
+ *  Serves the Cafe Bazaar developer API (bazaar.c) with a store of simulated
+ *  purchases, fault injection for the next N calls (sb_fault.c), a log of
+ *  the calls received, and an admin API under /sandbox/ to drive all of it
+ *  (docs/sandbox.md). State lives in memory only. Used by `make run` and the
+ *  tests; production configuration points providers at the real hosts. */
+#include <stdlib.h>
+#include <time.h>
+
+#include "bazaar.h"
+#include "pm_config.h"
+#include "pm_ids.h"
+#include "pm_log.h"
+#include "pm_signal.h"
+#include "sb_http.h"
+#include "sb_sandbox.h"
+
+enum {
+    CFG_HTTP_HOST,
+    CFG_HTTP_PORT,
+    CFG_BAZAAR_CLIENT_ID,
+    CFG_BAZAAR_CLIENT_SECRET,
+    CFG_BAZAAR_REFRESH_TOKEN,
+    CFG_BAZAAR_PISHKHAN_SECRET,
+    CFG_ACCESS_TOKEN_TTL_S,
+    CFG_MAX_PURCHASES,
+    CFG_MAX_BODY_BYTES,
+    CFG_MAX_CONNECTIONS,
+    CFG_CONNECTION_TIMEOUT_S,
+    CFG_LOG_LEVEL,
+    CFG__COUNT
+};
+
+static pm_setting_t s_cfg[CFG__COUNT] = {
+    [CFG_HTTP_HOST] = {"http-host", PM_CFG_STR, "127.0.0.1", 1, 255, "address to listen on"},
+    [CFG_HTTP_PORT] = {"http-port", PM_CFG_INT, "8090", 1, 65535, "HTTP port"},
+    [CFG_BAZAAR_CLIENT_ID] = {"bazaar-client-id", PM_CFG_STR, "sandbox-client", 1, 255,
+                              "Cafe Bazaar OAuth client_id accepted"},
+    [CFG_BAZAAR_CLIENT_SECRET] = {"bazaar-client-secret", PM_CFG_STR, "sandbox-secret", 1, 255,
+                                  "Cafe Bazaar OAuth client_secret accepted"},
+    [CFG_BAZAAR_REFRESH_TOKEN] = {"bazaar-refresh-token", PM_CFG_STR, "sandbox-refresh", 1, 255,
+                                  "Cafe Bazaar OAuth refresh_token accepted"},
+    [CFG_BAZAAR_PISHKHAN_SECRET] = {"bazaar-pishkhan-secret", PM_CFG_STR, "sandbox-pishkhan", 1,
+                                    255, "CAFEBAZAAR-PISHKHAN-API-SECRET header accepted"},
+    [CFG_ACCESS_TOKEN_TTL_S] = {"access-token-ttl-s", PM_CFG_INT, "3600", 1, 86400,
+                                "lifetime of issued access tokens"},
+    [CFG_MAX_PURCHASES] = {"max-purchases", PM_CFG_INT, "100000", 1, 10000000,
+                           "simulated purchases held (then 507)"},
+    [CFG_MAX_BODY_BYTES] = {"max-body-bytes", PM_CFG_INT, "65536", 256, 1048576,
+                            "largest request body (then 413)"},
+    [CFG_MAX_CONNECTIONS] = {"max-connections", PM_CFG_INT, "256", 1, 4096,
+                             "simultaneous HTTP connections (one thread each)"},
+    [CFG_CONNECTION_TIMEOUT_S] = {"connection-timeout-s", PM_CFG_INT, "120", 1, 3600,
+                                  "idle HTTP connection timeout"},
+    [CFG_LOG_LEVEL] = {"log-level", PM_CFG_STR, "info", 4, 5, "error, warn, info or debug"},
+};
+
+int main(int argc, char **argv)
+{
+    pm_log_init("sandbox", PM_LOG_INFO);
+    int rc = pm_config_load(s_cfg, CFG__COUNT, argc, argv, "sandbox", NULL);
+    if (rc != 0)
+        return rc > 0 ? EXIT_SUCCESS : 2;
+    int level = pm_log_level_parse(s_cfg[CFG_LOG_LEVEL].sval);
+    if (level < 0) {
+        pm_error("log-level must be error, warn, info or debug");
+        return 2;
+    }
+    pm_log_init("sandbox", level);
+    pm_signal_install();
+    pm_ids_init();
+
+    int status = EXIT_FAILURE;
+    sb_sandbox_t sb = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    atomic_init(&sb.stopping, false);
+    sb_bazaar_config_t bz_cfg = {
+        .client_id = s_cfg[CFG_BAZAAR_CLIENT_ID].sval,
+        .client_secret = s_cfg[CFG_BAZAAR_CLIENT_SECRET].sval,
+        .refresh_token = s_cfg[CFG_BAZAAR_REFRESH_TOKEN].sval,
+        .pishkhan_secret = s_cfg[CFG_BAZAAR_PISHKHAN_SECRET].sval,
+        .access_token_ttl_s = (int)s_cfg[CFG_ACCESS_TOKEN_TTL_S].ival,
+        .max_purchases = (size_t)s_cfg[CFG_MAX_PURCHASES].ival,
+    };
+    sb.bazaar = sb_bazaar_new(&bz_cfg);
+    sb.faults = sb_faults_new();
+    sb.calls = sb_calls_new(SB_CALLS_MAX);
+    if (!sb.bazaar || !sb.faults || !sb.calls) {
+        pm_error("out of memory creating the sandbox state");
+        goto free_state;
+    }
+    sb_http_config_t http_cfg = {
+        .host = s_cfg[CFG_HTTP_HOST].sval,
+        .port = (int)s_cfg[CFG_HTTP_PORT].ival,
+        .max_connections = (int)s_cfg[CFG_MAX_CONNECTIONS].ival,
+        .connection_timeout_s = (int)s_cfg[CFG_CONNECTION_TIMEOUT_S].ival,
+        .max_body_bytes = (size_t)s_cfg[CFG_MAX_BODY_BYTES].ival,
+    };
+    sb_http_t *http = sb_http_new(&http_cfg, &sb);
+    if (!http)
+        goto free_state;
+    pm_info("sandbox listening on http://%s:%d", http_cfg.host, http_cfg.port);
+
+    while (!pm_signal_stopping()) {
+        struct timespec ts = {0, 50 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+    pm_info("sandbox stopping");
+    sb_http_destroy(&http);
+    status = EXIT_SUCCESS;
+free_state:
+    sb_calls_destroy(&sb.calls);
+    sb_faults_destroy(&sb.faults);
+    sb_bazaar_destroy(&sb.bazaar);
+    return status;
+}

@@ -1,0 +1,96 @@
+/*  sb_route: requests, responses, and the sandbox's one routing table.
+ *
+ *  Every endpoint, simulated provider or admin, is one row {service, method,
+ *  pattern, handler} of sb_routes[] (sb_routes.c). A pattern is a literal
+ *  path where "*" captures one non-empty path segment, e.g.
+ *  "/devapi/v2/api/consume/x/purchases/" with "*" for x. Provider paths match exactly,
+ *  trailing slash included, as the real APIs do; admin paths also match with
+ *  one trailing slash added.
+ *
+ *  Handlers see a request stripped of HTTP (sb_req_t) and fill an sb_resp_t.
+ *  They take the sandbox lock themselves, around the state they touch. */
+#ifndef SB_ROUTE_H
+#define SB_ROUTE_H
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "sb_sandbox.h"
+
+#define SB_CAPS_MAX 4  /* captures per pattern */
+#define SB_CAP_MAX 255 /* bytes of one captured segment */
+
+/* What a handler sees of a request. Everything is borrowed for the call. */
+typedef struct {
+    const char *method;
+    const char *path; /* decoded, without the query string */
+    const char *body; /* NUL-terminated; "" when none */
+    size_t body_len;
+    const char *authorization;  /* Authorization header, or NULL */
+    const char *pishkhan;       /* CAFEBAZAAR-PISHKHAN-API-SECRET header, or NULL */
+    const char *content_type;   /* or NULL */
+    const char *q_access_token; /* ?access_token=, or NULL */
+    const char *q_service;      /* ?service=, or NULL */
+    char caps[SB_CAPS_MAX][SB_CAP_MAX + 1];
+    int ncaps;
+} sb_req_t;
+
+/* An answer: JSON body in heap memory owned by the struct. json NULL with
+ * status 0 means "out of memory": the connection is closed. */
+typedef struct {
+    int status;
+    char *json;
+    size_t len;
+} sb_resp_t;
+
+typedef void (*sb_handler_fn)(sb_sandbox_t *sb, const sb_req_t *req, sb_resp_t *resp);
+
+typedef struct {
+    const char *service; /* simulated provider, or NULL for the admin API */
+    const char *method;
+    const char *pattern;
+    sb_handler_fn handler;
+} sb_route_t;
+
+extern const sb_route_t sb_routes[];
+extern const size_t sb_route_count;
+
+/* Matches path against pattern; on success fills caps/ncaps of req (when
+ * non-NULL). Pure. */
+bool sb_route_match_one(const char *pattern, const char *path, sb_req_t *req);
+
+typedef enum { SB_ROUTE_OK, SB_ROUTE_NO_PATH, SB_ROUTE_NO_METHOD } sb_route_result_t;
+
+/* Finds the row for method and path; *route set on SB_ROUTE_OK, captures in req. */
+sb_route_result_t sb_route_find(const char *method, const char *path, sb_req_t *req,
+                                const sb_route_t **route);
+
+/* The simulated provider a path belongs to ("/devapi/..." is "bazaar"), or
+ * NULL for the admin API and unknown paths. Faults and the call log apply
+ * to provider paths, routed or not. */
+const char *sb_service_of_path(const char *path);
+
+/* ---- JSON helpers ----------------------------------------------------------- */
+
+/* Serialises *obj into resp with status, and releases *obj (NULLed). */
+void sb_resp_json(sb_resp_t *resp, int status, json_object **obj);
+
+/* {"error": error, "error_description": description}; description may be NULL. */
+void sb_resp_error(sb_resp_t *resp, int status, const char *error, const char *description);
+
+void sb_resp_clear(sb_resp_t *resp);
+
+/* Parses body as one JSON object (depth <= 16). NULL when it is not one;
+ * caller owns the result. */
+json_object *sb_json_parse_object(const char *body, size_t len);
+
+/* Reads the string field key of obj, if present as a string of 1..max bytes
+ * without NULs. Returns the borrowed string, or NULL. */
+const char *sb_json_string(json_object *obj, const char *key, size_t max);
+
+/* Finds key in an application/x-www-form-urlencoded body and decodes its
+ * value (+ and %XX) into out. Returns false when absent, malformed, longer
+ * than cap - 1 or containing a NUL. Pure. */
+bool sb_form_get(const char *body, size_t len, const char *key, char *out, size_t cap);
+
+#endif
