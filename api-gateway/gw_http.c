@@ -98,20 +98,54 @@ static enum MHD_Result s_respond(s_req_t *req, gw_response_t *r, const char *all
     return ret;
 }
 
+/* An error in the shape of the request's route (core shape before routing). */
 static enum MHD_Result s_error(s_req_t *req, int err, const char *msg, const char *allow)
 {
     if (pm_err_http_status(err) >= 500)
         pm_warn("request failed with %s: %s, trace %s", pm_err_code(err), msg, req->trace_id);
     gw_response_t r = {0};
-    if (gw_json_error(err, msg, &r) != 0)
+    gw_errors_t errors = req->route ? req->route->errors : GW_ERRORS_CORE;
+    if (gw_json_error_as(errors, err, msg, &r) != 0)
         return MHD_NO;
     return s_respond(req, &r, allow);
 }
 
-static enum MHD_Result s_render(s_req_t *req, gw_render_fn render)
+/* Header and query lookups of gw_input_t, on the MHD connection. */
+static const char *s_lookup_header(const void *ctx, const char *name)
+{
+    return MHD_lookup_connection_value((struct MHD_Connection *)ctx, MHD_HEADER_KIND, name);
+}
+
+static const char *s_lookup_query(const void *ctx, const char *name)
+{
+    return MHD_lookup_connection_value((struct MHD_Connection *)ctx, MHD_GET_ARGUMENT_KIND, name);
+}
+
+/* What the route's build and render functions see of the request. */
+static gw_input_t s_input(const s_req_t *req)
+{
+    gw_input_t in = {
+        .id = req->id,
+        .id_len = req->id_len,
+        .body = req->body,
+        .body_len = req->body_len,
+        .max_amount_minor = req->http->cfg.max_amount_minor,
+        .header = s_lookup_header,
+        .query = s_lookup_query,
+        .lookup_ctx = req->conn,
+    };
+    return in;
+}
+
+/* Renders payment-core's reply; with_route false: errors only (the answer to
+ * PM_MSG_AUTH), still in the route's shape. */
+static enum MHD_Result s_render(s_req_t *req, bool with_route)
 {
     gw_response_t r = {0};
-    if (gw_reply_render(render, req->call.reply, req->call.reply_len, &r) != 0)
+    gw_input_t in = s_input(req);
+    gw_route_t errors_only = {.errors = req->route ? req->route->errors : GW_ERRORS_CORE};
+    const gw_route_t *route = with_route ? req->route : &errors_only;
+    if (gw_reply_render_route(route, &in, req->call.reply, req->call.reply_len, &r) != 0)
         return MHD_NO;
     if (r.status >= 500)
         pm_warn("payment-core answered %d, trace %s", r.status, req->trace_id);
@@ -288,13 +322,7 @@ static enum MHD_Result s_dispatch(s_req_t *req)
                  self->cfg.max_body_bytes);
         return s_error(req, PM_ERR_TOO_LARGE, msg, NULL);
     }
-    gw_input_t in = {
-        .id = req->id,
-        .id_len = req->id_len,
-        .body = req->body,
-        .body_len = req->body_len,
-        .max_amount_minor = self->cfg.max_amount_minor,
-    };
+    gw_input_t in = s_input(req);
     if (req->route->build(&in, &req->build) == 0)
         return s_submit(req, S_WAIT_CORE, req->build.type, req->build.body.data,
                         req->build.body.size);
@@ -311,14 +339,14 @@ static enum MHD_Result s_after_auth(s_req_t *req)
         return s_error(req, req->call.err, req->call.msg, NULL);
     if (gw_reply_err(req->call.reply, req->call.reply_len) == PM_OK)
         return s_error(req, req->build.err, req->build.msg, NULL);
-    return s_render(req, NULL);
+    return s_render(req, false);
 }
 
 static enum MHD_Result s_after_core(s_req_t *req)
 {
     if (req->call.err != PM_OK)
         return s_error(req, req->call.err, req->call.msg, NULL);
-    return s_render(req, req->route->render);
+    return s_render(req, true);
 }
 
 static enum MHD_Result s_on_request(void *cls, struct MHD_Connection *conn, const char *url,

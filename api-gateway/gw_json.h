@@ -87,6 +87,11 @@ int gw_json_finish(json_object *obj, int status, gw_response_t *out);
 /* {"code": pm_err_code(err), "message": msg} with pm_err_http_status(err). */
 int gw_json_error(int err, const char *msg, gw_response_t *out);
 
+/* An error body in the given shape: GW_ERRORS_CORE as gw_json_error;
+ * GW_ERRORS_STORE {"error": msg, "code": pm_err_code(err)}, where a 401's
+ * message is always "Log in" (seed 000). */
+int gw_json_error_as(gw_errors_t errors, int err, const char *msg, gw_response_t *out);
+
 /* ---- payment-core replies ------------------------------------------- */
 
 /* The "err" of a reply body (raw msgpack bytes, a map): a pm_err_t, or
@@ -97,6 +102,12 @@ int gw_reply_err(const void *bytes, size_t len);
  * "msg"; a success through render (NULL: none expected); anything malformed
  * as 500 internal_error. Returns 0, or -1 on out of memory. */
 int gw_reply_render(gw_render_fn render, const void *bytes, size_t len, gw_response_t *out);
+
+/* gw_reply_render for a route: errors in the route's shape, a success
+ * through route->render_req (with in) or route->render. route NULL: errors
+ * only, in the core shape. */
+int gw_reply_render_route(const gw_route_t *route, const gw_input_t *in, const void *bytes,
+                          size_t len, gw_response_t *out);
 
 /* Copies at most max bytes of src into dst (cap bytes) as printable ASCII,
  * replacing anything else by '?', for echoing client text in messages. */

@@ -82,6 +82,18 @@ gw_route_result_t gw_route_match(const gw_route_t *table, size_t count, const ch
     return path_known ? GW_ROUTE_NO_METHOD : GW_ROUTE_NO_PATH;
 }
 
+const char *gw_input_header(const gw_input_t *in, const char *name)
+{
+    assert(in && name);
+    return in->header ? in->header(in->lookup_ctx, name) : NULL;
+}
+
+const char *gw_input_query(const gw_input_t *in, const char *name)
+{
+    assert(in && name);
+    return in->query ? in->query(in->lookup_ctx, name) : NULL;
+}
+
 void gw_build_init(gw_build_t *b)
 {
     assert(b);

@@ -11,7 +11,13 @@
  *
  *  The HTTP layer (gw_http) does everything else: auth, limits, the core
  *  link, error bodies. A new API family is a new file of build/render
- *  functions and new rows in gw_routes.c. */
+ *  functions and new rows in gw_routes.c.
+ *
+ *  Two optional columns serve families whose seed differs from the core API:
+ *  errors selects the shape of every error body of the row (the core API's
+ *  {"code", "message"} or the store's {"error", "code"}), and render_req
+ *  replaces render when the answer depends on the request too (pagination
+ *  links built from the Host header and the query). */
 #ifndef GW_ROUTE_H
 #define GW_ROUTE_H
 #include <msgpack.h>
@@ -21,6 +27,10 @@
 
 #define GW_MSG_MAX 256 /* bytes of a client error message */
 
+/* Looks up a request header (case-insensitive) or a decoded query argument
+ * by name; NULL when absent. The result is borrowed from the request. */
+typedef const char *(*gw_lookup_fn)(const void *ctx, const char *name);
+
 /* What a build function sees of a request. All views are borrowed. */
 typedef struct {
     const char *id; /* captured {id}, not NUL-terminated; NULL if none */
@@ -28,7 +38,15 @@ typedef struct {
     const char *body; /* raw request body; NULL when body_len is 0 */
     size_t body_len;
     int64_t max_amount_minor; /* upper bound of any amount, in minor units */
+    gw_lookup_fn header;      /* NULL: no headers (unit tests) */
+    gw_lookup_fn query;       /* NULL: no query arguments */
+    const void *lookup_ctx;   /* for header and query */
 } gw_input_t;
+
+/* A header or query argument of in, or NULL when absent (or when in has no
+ * lookup function). */
+const char *gw_input_header(const gw_input_t *in, const char *name);
+const char *gw_input_query(const gw_input_t *in, const char *name);
 
 /* What a build function produces: either err == PM_OK with type and body
  * (a msgpack map as pm_proto.h specifies for type), or err != PM_OK with msg. */
@@ -53,11 +71,24 @@ typedef int (*gw_build_fn)(const gw_input_t *in, gw_build_t *out);
  * lacks what the endpoint needs (a payment-core bug: answered with 500). */
 typedef int (*gw_render_fn)(const msgpack_object *reply, gw_response_t *out);
 
+/* Like gw_render_fn, for answers that also depend on the request (the same
+ * input the build function saw). */
+typedef int (*gw_render_req_fn)(const gw_input_t *in, const msgpack_object *reply,
+                                gw_response_t *out);
+
+/* Shape of a route's error bodies. */
+typedef enum {
+    GW_ERRORS_CORE = 0,  /* {"code": code, "message": msg} (docs/api.md) */
+    GW_ERRORS_STORE = 1, /* {"error": msg, "code": code}; 401 says "Log in" (seed 000) */
+} gw_errors_t;
+
 typedef struct {
     const char *method;
     const char *pattern;
     gw_build_fn build;
     gw_render_fn render;
+    gw_errors_t errors;          /* 0 (core) unless the family's seed says otherwise */
+    gw_render_req_fn render_req; /* used instead of render when set */
 } gw_route_t;
 
 /* The gateway's routing table (gw_routes.c). */

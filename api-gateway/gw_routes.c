@@ -5,15 +5,30 @@
  *  a known path with another method 405 (gw_route_match). */
 #include "gw_route.h"
 #include "payments.h"
+#include "store.h"
+
+#define CORE GW_ERRORS_CORE
+#define STORE GW_ERRORS_STORE
 
 const gw_route_t gw_routes[] = {
     /* core payment API (seed 001) */
-    {"POST", "/api/v1/payment/create", gw_payment_create_build, gw_payment_create_render},
-    {"GET", "/api/v1/payment/{id}/retrieve", gw_payment_get_build, gw_payment_retrieve_render},
-    {"GET", "/api/v1/payment/{id}/retrieve/status", gw_payment_get_build, gw_payment_status_render},
-    {"POST", "/api/v1/payment/{id}/cancel", gw_payment_cancel_build, gw_payment_action_render},
-    {"POST", "/api/v1/payment/{id}/edit", gw_payment_edit_build, gw_payment_action_render},
-    {"POST", "/api/v1/payment/{id}/accept", gw_payment_accept_build, gw_payment_action_render},
+    {"POST", "/api/v1/payment/create", gw_payment_create_build, gw_payment_create_render, CORE,
+     NULL},
+    {"GET", "/api/v1/payment/{id}/retrieve", gw_payment_get_build, gw_payment_retrieve_render, CORE,
+     NULL},
+    {"GET", "/api/v1/payment/{id}/retrieve/status", gw_payment_get_build, gw_payment_status_render,
+     CORE, NULL},
+    {"POST", "/api/v1/payment/{id}/cancel", gw_payment_cancel_build, gw_payment_action_render, CORE,
+     NULL},
+    {"POST", "/api/v1/payment/{id}/edit", gw_payment_edit_build, gw_payment_action_render, CORE,
+     NULL},
+    {"POST", "/api/v1/payment/{id}/accept", gw_payment_accept_build, gw_payment_action_render, CORE,
+     NULL},
+    /* store purchases (seed 000; the seed's spelling "bazzar_paymnet") */
+    {"GET", "/finance/packages", gw_store_packages_build, NULL, STORE, gw_store_packages_render},
+    {"POST", "/finance/purchase", gw_store_purchase_build, gw_store_purchase_render, STORE, NULL},
+    {"POST", "/finance/bazzar_paymnet", gw_store_redeem_build, gw_store_redeem_render, STORE, NULL},
+    {"POST", "/finance/bazzar_payment", gw_store_redeem_build, gw_store_redeem_render, STORE, NULL},
 };
 
 const size_t gw_route_count = sizeof gw_routes / sizeof gw_routes[0];

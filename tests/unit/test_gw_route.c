@@ -113,9 +113,11 @@ static void test_allow_lists_each_method_once(void **state)
 {
     (void)state;
     static const gw_route_t table[] = {
-        {"GET", "/things/{id}", s_build, NULL}, {"PUT", "/things/{id}", s_build, NULL},
-        {"GET", "/things/{id}", s_build, NULL}, {"DELETE", "/things/{id}", s_build, NULL},
-        {"POST", "/things", s_build, NULL},
+        {.method = "GET", .pattern = "/things/{id}", .build = s_build},
+        {.method = "PUT", .pattern = "/things/{id}", .build = s_build},
+        {.method = "GET", .pattern = "/things/{id}", .build = s_build},
+        {.method = "DELETE", .pattern = "/things/{id}", .build = s_build},
+        {.method = "POST", .pattern = "/things", .build = s_build},
     };
     gw_match_t m;
     assert_int_equal(gw_route_match(table, 5, "PATCH", "/things/7/", &m), GW_ROUTE_NO_METHOD);

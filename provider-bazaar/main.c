@@ -1,0 +1,136 @@
+/*  provider-bazaar: validates and consumes Cafe Bazaar in-app purchases for
+ *  payment-core.
+ *
+ *  Takes bazaar_validate and bazaar_consume jobs from payment-core's worker
+ *  socket and answers each from Cafe Bazaar's developer API (pb_worker). Any
+ *  number of copies may run; any may be killed. */
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pb_worker.h"
+#include "pm_config.h"
+#include "pm_log.h"
+#include "pm_signal.h"
+#include "pm_sock.h"
+
+enum {
+    CFG_CORE_WORKER_ENDPOINT,
+    CFG_BASE_URL,
+    CFG_AUTH,
+    CFG_PACKAGE_NAME,
+    CFG_CLIENT_ID,
+    CFG_CLIENT_SECRET,
+    CFG_REFRESH_TOKEN,
+    CFG_PISHKHAN_SECRET,
+    CFG_HTTP_TIMEOUT_MS,
+    CFG_CONNECT_TIMEOUT_MS,
+    CFG_MAX_CONCURRENCY,
+    CFG_TAKE_WAIT_MS,
+    CFG_MAX_RESPONSE_BYTES,
+    CFG_MAX_MSG_BYTES,
+    CFG_LOG_LEVEL,
+    CFG__COUNT
+};
+
+static pm_setting_t s_cfg[CFG__COUNT] = {
+    [CFG_CORE_WORKER_ENDPOINT] = {"core-worker-endpoint", PM_CFG_STR, "tcp://127.0.0.1:7101", 1,
+                                  255, "payment-core's worker socket"},
+    [CFG_BASE_URL] = {"bazaar-base-url", PM_CFG_STR, "http://127.0.0.1:8090/devapi/v2/", 8, 1024,
+                      "Cafe Bazaar developer API base (production: "
+                      "https://pardakht.cafebazaar.ir/devapi/v2/)"},
+    [CFG_AUTH] = {"bazaar-auth", PM_CFG_STR, "oauth", 5, 8, "oauth or pishkhan"},
+    [CFG_PACKAGE_NAME] = {"bazaar-package-name", PM_CFG_STR, "com.paymesh.demo", 1, 255,
+                          "the app's package name"},
+    [CFG_CLIENT_ID] = {"bazaar-client-id", PM_CFG_STR, "sandbox-client", 0, 255, "OAuth client id"},
+    [CFG_CLIENT_SECRET] = {"bazaar-client-secret", PM_CFG_STR, "sandbox-secret", 0, 255,
+                           "OAuth client secret"},
+    [CFG_REFRESH_TOKEN] = {"bazaar-refresh-token", PM_CFG_STR, "sandbox-refresh", 0, 512,
+                           "OAuth refresh token"},
+    [CFG_PISHKHAN_SECRET] = {"bazaar-pishkhan-secret", PM_CFG_STR, "", 0, 512,
+                             "CAFEBAZAAR-PISHKHAN-API-SECRET (bazaar-auth=pishkhan)"},
+    [CFG_HTTP_TIMEOUT_MS] = {"http-timeout-ms", PM_CFG_INT, "3000", 100, 60000,
+                             "whole Bazaar call (then the outcome is unknown)"},
+    [CFG_CONNECT_TIMEOUT_MS] = {"connect-timeout-ms", PM_CFG_INT, "1000", 50, 60000,
+                                "connecting to Bazaar"},
+    [CFG_MAX_CONCURRENCY] = {"max-concurrency", PM_CFG_INT, "8", 1, 256, "jobs in flight"},
+    [CFG_TAKE_WAIT_MS] = {"take-wait-ms", PM_CFG_INT, "1000", 0, 30000,
+                          "how long payment-core may hold a JOB_TAKE"},
+    [CFG_MAX_RESPONSE_BYTES] = {"max-response-bytes", PM_CFG_INT, "65536", 1024, 16777216,
+                                "largest Bazaar answer read"},
+    [CFG_MAX_MSG_BYTES] = {"max-msg-bytes", PM_CFG_INT, "65536", 1024, 16777216,
+                           "largest message from payment-core"},
+    [CFG_LOG_LEVEL] = {"log-level", PM_CFG_STR, "info", 4, 5, "error, warn, info or debug"},
+};
+
+int main(int argc, char **argv)
+{
+    pm_log_init("provider-bazaar", PM_LOG_INFO);
+    int rc = pm_config_load(s_cfg, CFG__COUNT, argc, argv, "provider-bazaar", NULL);
+    if (rc != 0)
+        return rc > 0 ? EXIT_SUCCESS : 2;
+    int level = pm_log_level_parse(s_cfg[CFG_LOG_LEVEL].sval);
+    if (level < 0) {
+        pm_error("log-level must be error, warn, info or debug");
+        return 2;
+    }
+    pm_log_init("provider-bazaar", level);
+    const char *auth = s_cfg[CFG_AUTH].sval;
+    if (strcmp(auth, "oauth") != 0 && strcmp(auth, "pishkhan") != 0) {
+        pm_error("bazaar-auth must be oauth or pishkhan");
+        return 2;
+    }
+    bool pishkhan = strcmp(auth, "pishkhan") == 0;
+    if (pishkhan && s_cfg[CFG_PISHKHAN_SECRET].sval[0] == '\0') {
+        pm_error("bazaar-auth=pishkhan needs bazaar-pishkhan-secret");
+        return 2;
+    }
+    /* The base URL must end with '/': paths are appended to it. */
+    const char *base = s_cfg[CFG_BASE_URL].sval;
+    size_t base_len = strlen(base);
+    char *base_copy = malloc(base_len + 2);
+    if (!base_copy)
+        return EXIT_FAILURE;
+    memcpy(base_copy, base, base_len + 1);
+    if (base_copy[base_len - 1] != '/')
+        memcpy(base_copy + base_len, "/", 2);
+
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        pm_error("curl_global_init failed");
+        free(base_copy);
+        return EXIT_FAILURE;
+    }
+    pm_sock_init();
+    pm_signal_install();
+
+    int status = EXIT_FAILURE;
+    pb_worker_config_t cfg = {
+        .core_endpoint = s_cfg[CFG_CORE_WORKER_ENDPOINT].sval,
+        .base_url = base_copy,
+        .package_name = s_cfg[CFG_PACKAGE_NAME].sval,
+        .pishkhan = pishkhan,
+        .client_id = s_cfg[CFG_CLIENT_ID].sval,
+        .client_secret = s_cfg[CFG_CLIENT_SECRET].sval,
+        .refresh_token = s_cfg[CFG_REFRESH_TOKEN].sval,
+        .pishkhan_secret = s_cfg[CFG_PISHKHAN_SECRET].sval,
+        .http_timeout_ms = s_cfg[CFG_HTTP_TIMEOUT_MS].ival,
+        .connect_timeout_ms = s_cfg[CFG_CONNECT_TIMEOUT_MS].ival,
+        .max_concurrency = (int)s_cfg[CFG_MAX_CONCURRENCY].ival,
+        .take_wait_ms = s_cfg[CFG_TAKE_WAIT_MS].ival,
+        .max_response_bytes = (size_t)s_cfg[CFG_MAX_RESPONSE_BYTES].ival,
+        .max_msg_bytes = s_cfg[CFG_MAX_MSG_BYTES].ival,
+    };
+    pb_worker_t *worker = pb_worker_new(&cfg);
+    if (!worker)
+        goto cleanup;
+    pm_info("provider-bazaar ready core=%s bazaar=%s auth=%s concurrency=%d", cfg.core_endpoint,
+            cfg.base_url, auth, cfg.max_concurrency);
+    if (pb_worker_run(worker) == 0)
+        status = EXIT_SUCCESS;
+    pm_info("provider-bazaar stopped");
+    pb_worker_destroy(&worker);
+cleanup:
+    curl_global_cleanup();
+    free(base_copy);
+    return status;
+}
