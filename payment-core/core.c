@@ -28,16 +28,19 @@ struct core_t {
     core_config_t cfg;
     zsock_t *api;
     zsock_t *admin;
+    zsock_t *worker;
     dispatch_t *dispatch;
     char *api_bound; /* resolved endpoints, for the logs */
     char *admin_bound;
+    char *worker_bound;
     s_slot_t *slots; /* max_batch of each */
     dispatch_item_t *items;
 };
 
 core_t *core_new(store_t *store, const core_config_t *cfg)
 {
-    assert(store && cfg && cfg->max_batch > 0 && cfg->api_endpoint && cfg->admin_endpoint);
+    assert(store && cfg && cfg->max_batch > 0 && cfg->api_endpoint && cfg->admin_endpoint &&
+           cfg->worker_endpoint);
     core_t *self = calloc(1, sizeof *self);
     assert(self);
     self->store = store;
@@ -48,10 +51,15 @@ core_t *core_new(store_t *store, const core_config_t *cfg)
     self->admin = pm_sock_router_bind(cfg->admin_endpoint, cfg->hwm, cfg->max_msg_bytes);
     if (!self->admin)
         goto destroy_api;
+    self->worker = pm_sock_router_bind(cfg->worker_endpoint, cfg->hwm, cfg->max_msg_bytes);
+    if (!self->worker)
+        goto destroy_admin;
     self->api_bound = zsock_last_endpoint(self->api);
     self->admin_bound = zsock_last_endpoint(self->admin);
-    dispatch_limits_t limits = {.max_amount_minor = cfg->max_amount_minor,
-                                .max_msg_bytes = cfg->max_msg_bytes};
+    self->worker_bound = zsock_last_endpoint(self->worker);
+    dispatch_limits_t limits = cfg->limits;
+    limits.max_amount_minor = cfg->max_amount_minor;
+    limits.max_msg_bytes = cfg->max_msg_bytes;
     self->dispatch = dispatch_new(store, &limits);
     self->slots = calloc((size_t)cfg->max_batch, sizeof *self->slots);
     self->items = calloc((size_t)cfg->max_batch, sizeof *self->items);
@@ -59,6 +67,8 @@ core_t *core_new(store_t *store, const core_config_t *cfg)
     for (int i = 0; i < cfg->max_batch; i++)
         dispatch_item_init(&self->items[i]);
     return self;
+destroy_admin:
+    zsock_destroy(&self->admin);
 destroy_api:
     zsock_destroy(&self->api);
 free_self:
@@ -76,9 +86,11 @@ void core_destroy(core_t **self_p)
         dispatch_item_fini(&self->items[i]);
     free(self->items);
     free(self->slots);
+    zstr_free(&self->worker_bound);
     zstr_free(&self->admin_bound);
     zstr_free(&self->api_bound);
     dispatch_destroy(&self->dispatch);
+    zsock_destroy(&self->worker);
     zsock_destroy(&self->admin);
     zsock_destroy(&self->api);
     free(self);
@@ -95,6 +107,12 @@ const char *core_admin_endpoint(const core_t *self)
 {
     assert(self);
     return self->admin_bound ? self->admin_bound : self->cfg.admin_endpoint;
+}
+
+const char *core_worker_endpoint(const core_t *self)
+{
+    assert(self);
+    return self->worker_bound ? self->worker_bound : self->cfg.worker_endpoint;
 }
 
 /* Discards the rest of a multipart message. */
@@ -151,15 +169,23 @@ static int s_recv(zsock_t *sock, s_slot_t *slot)
     return 1;
 }
 
-/* One turn: drain, dispatch as one batch, reply. */
-static void s_turn(core_t *self)
+static zsock_t *s_sock_of(core_t *self, dispatch_src_t src)
+{
+    return src == DISPATCH_SRC_ADMIN    ? self->admin
+           : src == DISPATCH_SRC_WORKER ? self->worker
+                                        : self->api;
+}
+
+/* One turn: drain, dispatch as one batch (also when nothing arrived but a
+ * timed event is due), reply, then send the outbox. */
+static void s_turn(core_t *self, bool timed)
 {
     size_t n = 0, max = (size_t)self->cfg.max_batch;
-    zsock_t *socks[2] = {self->api, self->admin};
-    dispatch_src_t srcs[2] = {DISPATCH_SRC_API, DISPATCH_SRC_ADMIN};
-    bool open[2] = {true, true};
-    while (n < max && (open[0] || open[1])) {
-        for (int s = 0; s < 2 && n < max; s++) {
+    zsock_t *socks[3] = {self->api, self->admin, self->worker};
+    dispatch_src_t srcs[3] = {DISPATCH_SRC_API, DISPATCH_SRC_ADMIN, DISPATCH_SRC_WORKER};
+    bool open[3] = {true, true, true};
+    while (n < max && (open[0] || open[1] || open[2])) {
+        for (int s = 0; s < 3 && n < max; s++) {
             if (!open[s])
                 continue;
             int rc = s_recv(socks[s], &self->slots[n]);
@@ -170,11 +196,13 @@ static void s_turn(core_t *self)
                 item->src = srcs[s];
                 item->frame = zmq_msg_data(&self->slots[n].frame);
                 item->frame_size = zmq_msg_size(&self->slots[n].frame);
+                item->peer = self->slots[n].identity;
+                item->peer_len = self->slots[n].identity_len;
                 n++;
             }
         }
     }
-    if (n == 0)
+    if (n == 0 && !timed)
         return;
     dispatch_batch(self->dispatch, self->items, n, pm_now_ms());
     for (size_t i = 0; i < n; i++) {
@@ -186,6 +214,15 @@ static void s_turn(core_t *self)
         zmq_msg_close(&slot->frame);
         item->frame = NULL;
     }
+    for (size_t i = 0; i < dispatch_outbox_count(self->dispatch); i++) {
+        dispatch_src_t src;
+        const void *peer, *frame;
+        size_t peer_len, frame_len;
+        dispatch_outbox_get(self->dispatch, i, &src, &peer, &peer_len, &frame, &frame_len);
+        if (pm_sock_send_to(s_sock_of(self, src), peer, peer_len, frame, frame_len) != 0)
+            pm_warn("parked reply dropped: %s", zmq_strerror(errno));
+    }
+    dispatch_outbox_clear(self->dispatch);
 }
 
 typedef struct {
@@ -218,26 +255,34 @@ int64_t core_sweep(core_t *self, int64_t now_ms)
 int core_run(core_t *self)
 {
     assert(self);
-    zmq_pollitem_t items[2] = {
+    zmq_pollitem_t items[3] = {
         {zsock_resolve(self->api), 0, ZMQ_POLLIN, 0},
         {zsock_resolve(self->admin), 0, ZMQ_POLLIN, 0},
+        {zsock_resolve(self->worker), 0, ZMQ_POLLIN, 0},
     };
     int64_t next_sweep = pm_mono_ms() + self->cfg.sweep_interval_ms;
     while (!pm_signal_stopping()) {
         int64_t wait = next_sweep - pm_mono_ms();
+        /* Wall-clock deadlines (request headers, job times) against the
+         * wall clock; at least 1 ms so a stuck event cannot spin the loop. */
+        int64_t wake = dispatch_next_wake_ms(self->dispatch);
+        if (wake != INT64_MAX && wake - pm_now_ms() < wait)
+            wait = wake - pm_now_ms() < 1 ? 1 : wake - pm_now_ms();
         if (wait < 0)
             wait = 0;
         if (wait > S_POLL_MAX_MS)
             wait = S_POLL_MAX_MS;
-        int rc = zmq_poll(items, 2, (long)wait);
+        int rc = zmq_poll(items, 3, (long)wait);
         if (rc < 0) {
             if (errno == EINTR)
                 continue; /* a signal: the loop condition decides */
             pm_error("poll failed: %s", zmq_strerror(errno));
             return -1;
         }
-        if (rc > 0)
-            s_turn(self);
+        wake = dispatch_next_wake_ms(self->dispatch);
+        bool timed = wake != INT64_MAX && wake <= pm_now_ms();
+        if (rc > 0 || timed)
+            s_turn(self, timed);
         if (pm_mono_ms() >= next_sweep) {
             core_sweep(self, pm_now_ms());
             next_sweep = pm_mono_ms() + self->cfg.sweep_interval_ms;

@@ -7,12 +7,16 @@
 #include <string.h>
 
 #include "auth.h"
+#include "bazaar.h"
 #include "idem.h"
+#include "park.h"
 #include "payment_api.h"
 #include "pm_envelope.h"
 #include "pm_err.h"
 #include "pm_log.h"
 #include "request.h"
+#include "store_api.h"
+#include "worker.h"
 
 #define S_ERR_MAX 256
 
@@ -33,21 +37,33 @@ static int s_admin_token_create(req_t *req);
 static int s_admin_stats(req_t *req);
 
 static const s_route_t s_routes[] = {
-    {PM_MSG_PING, DISPATCH_SRC_API | DISPATCH_SRC_ADMIN, false, s_ping},
+    {PM_MSG_PING, DISPATCH_SRC_API | DISPATCH_SRC_ADMIN | DISPATCH_SRC_WORKER, false, s_ping},
     {PM_MSG_AUTH, DISPATCH_SRC_API, true, s_auth},
     {PM_MSG_PAYMENT_CREATE, DISPATCH_SRC_API, true, payment_api_create},
     {PM_MSG_PAYMENT_GET, DISPATCH_SRC_API, true, payment_api_get},
     {PM_MSG_PAYMENT_CANCEL, DISPATCH_SRC_API, true, payment_api_cancel},
     {PM_MSG_PAYMENT_EDIT, DISPATCH_SRC_API, true, payment_api_edit},
     {PM_MSG_PAYMENT_ACCEPT, DISPATCH_SRC_API, true, payment_api_accept},
+    {PM_MSG_STORE_PACKAGES, DISPATCH_SRC_API, true, store_api_packages},
+    {PM_MSG_STORE_PURCHASE_OPEN, DISPATCH_SRC_API, true, store_api_purchase_open},
+    {PM_MSG_STORE_REDEEM, DISPATCH_SRC_API, true, bazaar_api_redeem},
+    {PM_MSG_JOB_TAKE, DISPATCH_SRC_WORKER, false, worker_api_take},
+    {PM_MSG_JOB_RESULT, DISPATCH_SRC_WORKER, false, worker_api_result},
     {PM_MSG_ADMIN_TOKEN_CREATE, DISPATCH_SRC_ADMIN, false, s_admin_token_create},
     {PM_MSG_ADMIN_STATS, DISPATCH_SRC_ADMIN, false, s_admin_stats},
+    {PM_MSG_ADMIN_PACKAGE_PUT, DISPATCH_SRC_ADMIN, false, store_api_package_put},
+    {PM_MSG_ADMIN_PACKAGE_RETIRE, DISPATCH_SRC_ADMIN, false, store_api_package_retire},
+    {PM_MSG_ADMIN_PACKAGE_LIST, DISPATCH_SRC_ADMIN, false, store_api_package_list},
+    {PM_MSG_ADMIN_BALANCE, DISPATCH_SRC_ADMIN, false, store_api_balance},
 };
 
 struct dispatch_t {
     store_t *store;
     dispatch_limits_t limits;
-    msgpack_sbuffer body; /* scratch: one reply body at a time */
+    msgpack_sbuffer body;    /* scratch: one reply body at a time */
+    msgpack_sbuffer answer;  /* scratch: a body for the waiters of a purchase */
+    park_t *park;            /* requests answered later, and the outbox */
+    int64_t next_job_due_ms; /* earliest due job a parked taker wants */
 };
 
 /* ---- handlers of the small messages -------------------------------------- */
@@ -207,6 +223,8 @@ static void s_run(dispatch_t *self, MDB_txn *parent, dispatch_item_t *item,
     req.limits = &self->limits;
     req.now_ms = now_ms;
     req.out = &self->body;
+    req.park = self->park;
+    req.answer_body = &self->answer;
     msgpack_sbuffer_clear(req.out);
     msgpack_packer_init(&req.pk, req.out, msgpack_sbuffer_write);
 
@@ -235,6 +253,25 @@ static void s_run(dispatch_t *self, MDB_txn *parent, dispatch_item_t *item,
     if (rc != 0) {
         req_store_error(&req, rc, "request transaction commit");
         goto reply;
+    }
+    /* The child is in: its effects on parked requests may happen now
+     * (staged in park until the batch commits). */
+    if (req.answer)
+        park_answer_waiters(self->park, req.answer_serial, self->answer.data, self->answer.size);
+    if (req.park_as != REQ_PARK_NONE) {
+        park_peer_t peer;
+        memset(&peer, 0, sizeof peer);
+        peer.src = item->src;
+        peer.id_len = item->peer_len <= PARK_PEER_MAX ? item->peer_len : 0;
+        if (peer.id_len)
+            memcpy(peer.id, item->peer, peer.id_len);
+        peer.header = item->header_;
+        if (req.park_as == REQ_PARK_WAITER)
+            park_add_waiter(self->park, &peer, req.park_serial, req.park_until_ms);
+        else
+            park_add_taker(self->park, &peer, &req.park_take);
+        item->parked = true;
+        goto log;
     }
     s_set_reply(item, req.out->data, req.out->size);
     goto log;
@@ -270,7 +307,9 @@ static void s_process(dispatch_t *self, MDB_txn *parent, dispatch_item_t *item, 
         snprintf(msg, sizeof msg, "unknown message type %u", h->type);
         if (route)
             snprintf(msg, sizeof msg, "message type %u is not accepted on the %s socket", h->type,
-                     item->src == DISPATCH_SRC_ADMIN ? "admin" : "api");
+                     item->src == DISPATCH_SRC_ADMIN    ? "admin"
+                     : item->src == DISPATCH_SRC_WORKER ? "worker"
+                                                        : "api");
         s_set_error_reply(self, item, PM_ERR_VALIDATION, msg);
         goto destroy_env;
     }
@@ -300,6 +339,12 @@ void dispatch_item_fini(dispatch_item_t *item)
     memset(item, 0, sizeof *item);
 }
 
+static void s_default(int64_t *v, int64_t def)
+{
+    if (*v <= 0)
+        *v = def;
+}
+
 dispatch_t *dispatch_new(store_t *store, const dispatch_limits_t *limits)
 {
     assert(store && limits && limits->max_amount_minor > 0 && limits->max_msg_bytes > 0);
@@ -307,7 +352,16 @@ dispatch_t *dispatch_new(store_t *store, const dispatch_limits_t *limits)
     assert(self);
     self->store = store;
     self->limits = *limits;
+    s_default(&self->limits.max_packages, 10000);
+    s_default(&self->limits.max_waiters, 10000);
+    s_default(&self->limits.job_lease_ms, 30000);
+    s_default(&self->limits.job_retry_base_ms, 1000);
+    s_default(&self->limits.job_retry_max_ms, 300000);
+    s_default(&self->limits.job_max_attempts, 100);
     msgpack_sbuffer_init(&self->body);
+    msgpack_sbuffer_init(&self->answer);
+    self->park = park_new((size_t)self->limits.max_waiters);
+    self->next_job_due_ms = INT64_MAX;
     return self;
 }
 
@@ -317,9 +371,91 @@ void dispatch_destroy(dispatch_t **self_p)
     dispatch_t *self = *self_p;
     if (!self)
         return;
+    park_destroy(&self->park);
+    msgpack_sbuffer_destroy(&self->answer);
     msgpack_sbuffer_destroy(&self->body);
     free(self);
     *self_p = NULL;
+}
+
+/* Hands due jobs to parked takers, each in its own child of parent so that
+ * a failure leaves the batch's requests and the other takers alone (that
+ * taker just keeps waiting). Then notes when the next job any remaining
+ * taker wants becomes due. */
+static void s_feed_takers(dispatch_t *self, MDB_txn *parent, int64_t now_ms)
+{
+    self->next_job_due_ms = INT64_MAX;
+    for (size_t i = 0; i < park_takers(self->park); i++) {
+        const park_take_t *take = park_taker_at(self->park, i);
+        if (!take)
+            continue;
+        MDB_txn *txn = NULL;
+        size_t n = 0;
+        int rc = store_begin(self->store, parent, &txn);
+        if (rc == 0)
+            rc = worker_lease(self->store, txn, &self->limits, take, now_ms, &self->body, &n);
+        if (rc == 0) {
+            rc = store_commit(self->store, txn);
+            txn = NULL;
+        }
+        if (rc != 0) {
+            pm_error("job hand-out failed: %s", store_strerror(rc));
+            store_abort(&txn);
+            continue;
+        }
+        if (n > 0)
+            park_answer_taker(self->park, i, self->body.data, self->body.size);
+    }
+    for (size_t i = 0; i < park_takers(self->park); i++) {
+        const park_take_t *take = park_taker_at(self->park, i);
+        if (!take)
+            continue;
+        int64_t due = worker_next_due_ms(self->store, parent, take);
+        if (due < self->next_job_due_ms)
+            self->next_job_due_ms = due;
+    }
+}
+
+size_t dispatch_outbox_count(const dispatch_t *self)
+{
+    assert(self);
+    return park_outbox_count(self->park);
+}
+
+void dispatch_outbox_get(const dispatch_t *self, size_t i, dispatch_src_t *src, const void **peer,
+                         size_t *peer_len, const void **frame, size_t *frame_len)
+{
+    assert(self && src && peer && peer_len && frame && frame_len);
+    int s = 0;
+    const uint8_t *id = NULL;
+    park_outbox_get(self->park, i, &s, &id, peer_len, frame, frame_len);
+    *src = (dispatch_src_t)s;
+    *peer = id;
+}
+
+void dispatch_outbox_clear(dispatch_t *self)
+{
+    assert(self);
+    park_outbox_clear(self->park);
+}
+
+int64_t dispatch_next_wake_ms(const dispatch_t *self)
+{
+    assert(self);
+    int64_t next = park_next_deadline_ms(self->park);
+    return self->next_job_due_ms < next ? self->next_job_due_ms : next;
+}
+
+size_t dispatch_parked_waiters(const dispatch_t *self)
+{
+    assert(self);
+    return park_waiters(self->park);
+}
+
+size_t dispatch_parked_takers(const dispatch_t *self)
+{
+    assert(self);
+    return park_takers(self->park);
 }
 
 int dispatch_batch(dispatch_t *self, dispatch_item_t *items, size_t n, int64_t now_ms)
@@ -327,6 +463,7 @@ int dispatch_batch(dispatch_t *self, dispatch_item_t *items, size_t n, int64_t n
     assert(self && (items || n == 0));
     for (size_t i = 0; i < n; i++) {
         items[i].has_reply = false;
+        items[i].parked = false;
         items[i].header_ok_ = false;
         msgpack_sbuffer_clear(&items[i].reply);
     }
@@ -349,13 +486,23 @@ int dispatch_batch(dispatch_t *self, dispatch_item_t *items, size_t n, int64_t n
     }
     for (size_t i = 0; i < n; i++)
         s_process(self, txn, &items[i], now_ms);
+    s_feed_takers(self, txn, now_ms);
+    park_expire(self->park, now_ms);
     /* The one fsync of the batch. No reply has left yet: the caller sends
      * them after this returns, and they say success only if this worked. */
     rc = store_commit(self->store, txn);
     if (rc != 0) {
         pm_error("batch commit of %zu requests failed: %s", n, store_strerror(rc));
+        park_rollback(self->park);
+        for (size_t i = 0; i < n; i++) {
+            if (items[i].parked) {
+                items[i].parked = false;
+                items[i].has_reply = true;
+            }
+        }
         s_fail_batch(self, items, n, "storage commit failed");
         return -1;
     }
+    park_commit(self->park);
     return 0;
 }

@@ -30,13 +30,21 @@
 #include "store.h"
 
 typedef enum {
-    DISPATCH_SRC_API = 1,   /* the api ROUTER: gateways; payment, AUTH, PING */
-    DISPATCH_SRC_ADMIN = 2, /* the admin ROUTER: paymentctl; ADMIN_*, PING */
+    DISPATCH_SRC_API = 1,    /* the api ROUTER: gateways; payment, AUTH, PING */
+    DISPATCH_SRC_ADMIN = 2,  /* the admin ROUTER: paymentctl; ADMIN_*, PING */
+    DISPATCH_SRC_WORKER = 4, /* the worker ROUTER: providers; JOB_*, PING */
 } dispatch_src_t;
 
+/* Zero in any field but the first two means its default (in brackets). */
 typedef struct {
-    int64_t max_amount_minor; /* largest amount_minor accepted */
-    int64_t max_msg_bytes;    /* largest frame decoded */
+    int64_t max_amount_minor;  /* largest amount_minor accepted */
+    int64_t max_msg_bytes;     /* largest frame decoded */
+    int64_t max_packages;      /* catalog size [10000] */
+    int64_t max_waiters;       /* parked redeem requests [10000] */
+    int64_t job_lease_ms;      /* a taken job is offered again after [30000] */
+    int64_t job_retry_base_ms; /* first retry delay of a failed job [1000] */
+    int64_t job_retry_max_ms;  /* longest retry delay [300000] */
+    int64_t job_max_attempts;  /* leases before a job is given up [100] */
 } dispatch_limits_t;
 
 /* One request of a batch and, afterwards, its reply. */
@@ -45,8 +53,11 @@ typedef struct {
     dispatch_src_t src;
     const void *frame; /* the envelope; borrowed during dispatch_batch */
     size_t frame_size;
+    const void *peer; /* the sender's routing id (kept when parked); may be NULL */
+    size_t peer_len;  /* <= 255 */
     /* Out: set by dispatch_batch. */
-    bool has_reply;        /* false: dropped (malformed header, expired) */
+    bool has_reply;        /* false: dropped (malformed header, expired) or parked */
+    bool parked;           /* answered later, through the outbox */
     msgpack_sbuffer reply; /* the reply frame, when has_reply */
     /* Private to dispatch. */
     pm_header_t header_;
@@ -69,5 +80,25 @@ void dispatch_destroy(dispatch_t **self_p);
  * deadlines are judged against it). Returns 0 when the batch committed, -1
  * when it could not (then every reply says unavailable). */
 int dispatch_batch(dispatch_t *self, dispatch_item_t *items, size_t n, int64_t now_ms);
+
+/* Besides its items, each batch (n may be 0) also: answers parked requests
+ * whose time is up, hands due jobs (new, lease expired, backoff over) to
+ * parked JOB_TAKE requests, and answers redeem requests whose validation
+ * result was applied. Those replies go to the outbox, filled only when the
+ * batch committed; the caller sends them (by src and peer) after the items'
+ * replies, then clears the outbox. */
+size_t dispatch_outbox_count(const dispatch_t *self);
+void dispatch_outbox_get(const dispatch_t *self, size_t i, dispatch_src_t *src, const void **peer,
+                         size_t *peer_len, const void **frame, size_t *frame_len);
+void dispatch_outbox_clear(dispatch_t *self);
+
+/* Unix ms at which a batch (even an empty one) has timed work to do:
+ * a parked request's deadline or a job becoming due for a parked taker.
+ * INT64_MAX when nothing is scheduled. */
+int64_t dispatch_next_wake_ms(const dispatch_t *self);
+
+/* Parked requests right now, for tests and stats. */
+size_t dispatch_parked_waiters(const dispatch_t *self);
+size_t dispatch_parked_takers(const dispatch_t *self);
 
 #endif

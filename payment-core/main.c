@@ -18,6 +18,7 @@ enum {
     CFG_DATA_DIR,
     CFG_API_ENDPOINT,
     CFG_ADMIN_ENDPOINT,
+    CFG_WORKER_ENDPOINT,
     CFG_MAP_SIZE_MB,
     CFG_MAX_BATCH,
     CFG_MAX_MSG_BYTES,
@@ -26,6 +27,12 @@ enum {
     CFG_SWEEP_INTERVAL_MS,
     CFG_SWEEP_BATCH,
     CFG_MAX_AMOUNT_MINOR,
+    CFG_MAX_PACKAGES,
+    CFG_MAX_WAITERS,
+    CFG_JOB_LEASE_MS,
+    CFG_JOB_RETRY_BASE_MS,
+    CFG_JOB_RETRY_MAX_MS,
+    CFG_JOB_MAX_ATTEMPTS,
     CFG_LOG_LEVEL,
     CFG__COUNT
 };
@@ -37,6 +44,8 @@ static pm_setting_t s_cfg[CFG__COUNT] = {
                           "ROUTER endpoint the gateways connect to"},
     [CFG_ADMIN_ENDPOINT] = {"admin-endpoint", PM_CFG_STR, "", 0, 200,
                             "ROUTER endpoint for paymentctl; empty: ipc://<data-dir>/admin.sock"},
+    [CFG_WORKER_ENDPOINT] = {"worker-endpoint", PM_CFG_STR, "tcp://127.0.0.1:7101", 1, 200,
+                             "ROUTER endpoint provider workers connect to (JOB_TAKE, JOB_RESULT)"},
     [CFG_MAP_SIZE_MB] = {"map-size-mb", PM_CFG_INT, "1024", 16, 1048576,
                          "LMDB map size (largest the data may grow), MiB"},
     [CFG_MAX_BATCH] = {"max-batch", PM_CFG_INT, "256", 1, 4096,
@@ -52,6 +61,18 @@ static pm_setting_t s_cfg[CFG__COUNT] = {
                          "idempotency keys deleted per sweep at most"},
     [CFG_MAX_AMOUNT_MINOR] = {"max-amount-minor", PM_CFG_INT, "1000000000000000", 1,
                               9007199254740991, "largest amount accepted, minor units"},
+    [CFG_MAX_PACKAGES] = {"max-packages", PM_CFG_INT, "10000", 1, 1000000,
+                          "packages the catalog may hold"},
+    [CFG_MAX_WAITERS] = {"max-waiters", PM_CFG_INT, "10000", 1, 1000000,
+                         "redeem requests waiting for Bazaar at once; more are refused (503)"},
+    [CFG_JOB_LEASE_MS] = {"job-lease-ms", PM_CFG_INT, "30000", 500, 600000,
+                          "a job taken by a worker is offered again after this long"},
+    [CFG_JOB_RETRY_BASE_MS] = {"job-retry-base-ms", PM_CFG_INT, "1000", 100, 600000,
+                               "first retry delay of a failed background job (doubles)"},
+    [CFG_JOB_RETRY_MAX_MS] = {"job-retry-max-ms", PM_CFG_INT, "300000", 1000, 3600000,
+                              "longest retry delay of a background job"},
+    [CFG_JOB_MAX_ATTEMPTS] = {"job-max-attempts", PM_CFG_INT, "100", 1, 100000,
+                              "attempts after which a job is no longer offered (logged)"},
     [CFG_LOG_LEVEL] = {"log-level", PM_CFG_STR, "info", 4, 5, "error, warn, info or debug"},
 };
 
@@ -84,6 +105,13 @@ int main(int argc, char **argv)
     core_config_t cfg = {
         .api_endpoint = s_cfg[CFG_API_ENDPOINT].sval,
         .admin_endpoint = admin,
+        .worker_endpoint = s_cfg[CFG_WORKER_ENDPOINT].sval,
+        .limits = {.max_packages = s_cfg[CFG_MAX_PACKAGES].ival,
+                   .max_waiters = s_cfg[CFG_MAX_WAITERS].ival,
+                   .job_lease_ms = s_cfg[CFG_JOB_LEASE_MS].ival,
+                   .job_retry_base_ms = s_cfg[CFG_JOB_RETRY_BASE_MS].ival,
+                   .job_retry_max_ms = s_cfg[CFG_JOB_RETRY_MAX_MS].ival,
+                   .job_max_attempts = s_cfg[CFG_JOB_MAX_ATTEMPTS].ival},
         .max_batch = (int)s_cfg[CFG_MAX_BATCH].ival,
         .max_msg_bytes = s_cfg[CFG_MAX_MSG_BYTES].ival,
         .hwm = (int)s_cfg[CFG_HWM].ival,
@@ -95,8 +123,8 @@ int main(int argc, char **argv)
     core_t *core = core_new(store, &cfg);
     if (!core)
         goto close_store;
-    pm_info("payment-core ready api=%s admin=%s data=%s", core_api_endpoint(core),
-            core_admin_endpoint(core), data_dir);
+    pm_info("payment-core ready api=%s admin=%s worker=%s data=%s", core_api_endpoint(core),
+            core_admin_endpoint(core), core_worker_endpoint(core), data_dir);
     if (core_run(core) == 0)
         status = 0;
     pm_info("payment-core stopping");

@@ -4,13 +4,22 @@
  *      token create --principal ID [--role user|service]   prints the new token
  *      stats                                                prints counts as JSON
  *      ping                                                 prints "ok"
+ *      package add --sku SKU --name NAME --price N --type coin|time
+ *              (--coins N | --days N) [--icon URL] [--platforms android,ios]
+ *      package update --sku SKU [--name ..] [--price ..] [--icon ..] [--coins ..]
+ *              [--days ..] [--platforms ..]           (unset fields keep their value)
+ *      package retire --sku SKU
+ *      package list                                         prints every package as JSON
+ *      balance --principal ID                               balance and ledger as JSON
  *
  *  It talks to payment-core's admin socket (by default ipc://<data-dir>/
  *  admin.sock, reachable only through the file system, which is the access
  *  control) with one request and waits at most --timeout-ms for the answer.
  *  Exit status: 0 done, 1 payment-core refused or did not answer, 2 usage. */
 #include <inttypes.h>
+#include <json.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -23,7 +32,7 @@
 #include "pm_time.h"
 
 #define S_PROGRAM "paymentctl"
-#define S_MAX_REPLY_BYTES 1048576
+#define S_MAX_REPLY_BYTES (64 << 20) /* a whole catalog fits */
 
 enum { CFG_DATA_DIR, CFG_CORE_ADMIN, CFG_TIMEOUT_MS, CFG__COUNT };
 
@@ -46,6 +55,13 @@ static int s_usage(const char *why)
                     "  token create --principal ID [--role user|service]\n"
                     "  stats\n"
                     "  ping\n"
+                    "  package add --sku SKU --name NAME --price N --type coin|time\n"
+                    "      (--coins N | --days N) [--icon URL] [--platforms android,ios]\n"
+                    "  package update --sku SKU [--name ..] [--price ..] [--icon ..] [--coins ..]\n"
+                    "      [--days ..] [--platforms ..]\n"
+                    "  package retire --sku SKU\n"
+                    "  package list\n"
+                    "  balance --principal ID\n"
                     "(" S_PROGRAM " --help lists the settings)\n");
     return 2;
 }
@@ -172,6 +188,353 @@ static int s_print_stats(const msgpack_object *body)
     return 0;
 }
 
+/* ---- JSON output ---------------------------------------------------------- */
+
+/* msgpack -> json-c, for printing replies; caller owns the result. */
+static json_object *s_to_json(const msgpack_object *o)
+{
+    switch (o->type) {
+    case MSGPACK_OBJECT_NIL:
+        return NULL;
+    case MSGPACK_OBJECT_BOOLEAN:
+        return json_object_new_boolean(o->via.boolean);
+    case MSGPACK_OBJECT_POSITIVE_INTEGER:
+        return json_object_new_int64(o->via.u64 > INT64_MAX ? INT64_MAX : (int64_t)o->via.u64);
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+        return json_object_new_int64(o->via.i64);
+    case MSGPACK_OBJECT_FLOAT32:
+    case MSGPACK_OBJECT_FLOAT64:
+        return json_object_new_double(o->via.f64);
+    case MSGPACK_OBJECT_STR:
+        return json_object_new_string_len(o->via.str.ptr, (int)o->via.str.size);
+    case MSGPACK_OBJECT_ARRAY: {
+        json_object *a = json_object_new_array();
+        for (uint32_t i = 0; i < o->via.array.size; i++)
+            json_object_array_add(a, s_to_json(&o->via.array.ptr[i]));
+        return a;
+    }
+    case MSGPACK_OBJECT_MAP: {
+        json_object *m = json_object_new_object();
+        for (uint32_t i = 0; i < o->via.map.size; i++) {
+            const msgpack_object_kv *kv = &o->via.map.ptr[i];
+            if (kv->key.type != MSGPACK_OBJECT_STR)
+                continue;
+            char key[128];
+            snprintf(key, sizeof key, "%.*s", (int)kv->key.via.str.size, kv->key.via.str.ptr);
+            json_object_object_add(m, key, s_to_json(&kv->val));
+        }
+        return m;
+    }
+    default:
+        return json_object_new_string("(unprintable)");
+    }
+}
+
+/* Prints the value under key (or the whole body without "err" when key is
+ * NULL) as one line of JSON. */
+static int s_print_json(const msgpack_object *body, const char *key)
+{
+    json_object *j = NULL;
+    if (key) {
+        const msgpack_object *v = pm_mp_get(body, key);
+        if (!v) {
+            fprintf(stderr, S_PROGRAM ": malformed reply: no %s field\n", key);
+            return -1;
+        }
+        j = s_to_json(v);
+    } else {
+        j = s_to_json(body);
+        json_object_object_del(j, "err");
+    }
+    puts(
+        json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(j);
+    return 0;
+}
+
+/* ---- package and balance commands ---------------------------------------- */
+
+typedef struct {
+    const char *sku, *name, *price, *icon, *type, *coins, *days, *platforms, *principal;
+} s_args_t;
+
+/* Reads the flags of a package / balance command from argv[from..). */
+static int s_read_args(int argc, char **argv, int from, const char *cmd, s_args_t *a)
+{
+    static const char *names[] = {"sku",   "name", "price",     "icon",     "type",
+                                  "coins", "days", "platforms", "principal"};
+    const char **slots[] = {&a->sku,   &a->name, &a->price,     &a->icon,     &a->type,
+                            &a->coins, &a->days, &a->platforms, &a->principal};
+    for (int i = from; i < argc; i++) {
+        const char *v = NULL;
+        size_t k = 0;
+        for (; k < sizeof names / sizeof names[0]; k++)
+            if (s_flag(argc, argv, &i, names[k], &v))
+                break;
+        if (k == sizeof names / sizeof names[0]) {
+            fprintf(stderr, S_PROGRAM ": %s: unexpected argument '%s'\n", cmd, argv[i]);
+            return -1;
+        }
+        if (!v) {
+            fprintf(stderr, S_PROGRAM ": %s: %s needs a value\n", cmd, argv[i]);
+            return -1;
+        }
+        *slots[k] = v;
+    }
+    return 0;
+}
+
+static int s_parse_int(const char *text, const char *what, int64_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (errno || end == text || *end) {
+        fprintf(stderr, S_PROGRAM ": --%s must be an integer\n", what);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Packs the "platforms" array from "android,ios". */
+static int s_pack_platforms(msgpack_packer *pk, const char *list)
+{
+    char buf[64];
+    snprintf(buf, sizeof buf, "%s", list);
+    const char *items[2];
+    uint32_t n = 0;
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (n == 2 || (strcmp(t, "android") != 0 && strcmp(t, "ios") != 0)) {
+            fprintf(stderr, S_PROGRAM ": --platforms must be android, ios or android,ios\n");
+            return -1;
+        }
+        items[n++] = strcmp(t, "android") == 0 ? "android" : "ios";
+    }
+    if (n == 0) {
+        fprintf(stderr, S_PROGRAM ": --platforms must name at least one platform\n");
+        return -1;
+    }
+    msgpack_pack_array(pk, n);
+    for (uint32_t i = 0; i < n; i++)
+        pm_mp_pack_cstr(pk, items[i]);
+    return 0;
+}
+
+/* The stored package sku as the current values for an update. */
+typedef struct {
+    char name[256], icon[600], type[8], platforms[16];
+    int64_t price, coins, days;
+    bool found;
+} s_current_t;
+
+static void s_current_from(const msgpack_object *p, s_current_t *c)
+{
+    int64_t v;
+    pm_mp_copy_str(p, "name", c->name, sizeof c->name);
+    pm_mp_copy_str(p, "icon", c->icon, sizeof c->icon);
+    pm_mp_copy_str(p, "package_type", c->type, sizeof c->type);
+    if (pm_mp_get_int(p, "price", &v) == 0)
+        c->price = v;
+    if (pm_mp_get_int(p, "coins", &v) == 0)
+        c->coins = v;
+    if (pm_mp_get_int(p, "duration_days", &v) == 0)
+        c->days = v;
+    const msgpack_object *pl = pm_mp_get(p, "platforms");
+    c->platforms[0] = '\0';
+    for (uint32_t i = 0; pl && pl->type == MSGPACK_OBJECT_ARRAY && i < pl->via.array.size; i++) {
+        const msgpack_object *e = &pl->via.array.ptr[i];
+        if (e->type != MSGPACK_OBJECT_STR)
+            continue;
+        size_t len = strlen(c->platforms);
+        snprintf(c->platforms + len, sizeof c->platforms - len, "%s%.*s", len ? "," : "",
+                 (int)e->via.str.size, e->via.str.ptr);
+    }
+    c->found = true;
+}
+
+/* Fetches the package list and fills *c from package sku. 0, or -1. */
+static int s_fetch_current(const char *endpoint, int64_t timeout_ms, const char *sku,
+                           s_current_t *c)
+{
+    memset(c, 0, sizeof *c);
+    msgpack_sbuffer body;
+    msgpack_sbuffer_init(&body);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &body, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 0);
+    pm_envelope_t *reply = s_call(endpoint, timeout_ms, PM_MSG_ADMIN_PACKAGE_LIST, &body);
+    msgpack_sbuffer_destroy(&body);
+    if (!reply)
+        return -1;
+    int rc = -1;
+    if (s_check(reply) != 0)
+        goto destroy_reply;
+    const msgpack_object *list = pm_mp_get(pm_envelope_body(reply), "packages");
+    for (uint32_t i = 0; list && list->type == MSGPACK_OBJECT_ARRAY && i < list->via.array.size;
+         i++) {
+        const msgpack_object *p = &list->via.array.ptr[i];
+        const char *s;
+        size_t len;
+        if (pm_mp_get_str(p, "sku", &s, &len) == 0 && len == strlen(sku) &&
+            memcmp(s, sku, len) == 0)
+            s_current_from(p, c);
+    }
+    if (!c->found)
+        fprintf(stderr, S_PROGRAM ": not_found: package %s not found\n", sku);
+    else
+        rc = 0;
+destroy_reply:
+    pm_envelope_destroy(&reply);
+    return rc;
+}
+
+/* Builds an ADMIN_PACKAGE_PUT body from the flags over the current values. */
+static int s_pack_put(msgpack_packer *pk, const s_args_t *a, const s_current_t *cur, bool create)
+{
+    const char *name = a->name ? a->name : cur->name;
+    const char *icon = a->icon ? a->icon : (cur->icon[0] ? cur->icon : NULL);
+    const char *type = a->type ? a->type : cur->type;
+    const char *platforms = a->platforms        ? a->platforms
+                            : cur->platforms[0] ? cur->platforms
+                                                : "android,ios";
+    int64_t price = cur->price, coins = cur->coins, days = cur->days;
+    if ((a->price && s_parse_int(a->price, "price", &price) != 0) ||
+        (a->coins && s_parse_int(a->coins, "coins", &coins) != 0) ||
+        (a->days && s_parse_int(a->days, "days", &days) != 0))
+        return -1;
+    if (strcmp(type, "coin") == 0 && !a->coins && create) {
+        fprintf(stderr, S_PROGRAM ": package add: a coin package needs --coins\n");
+        return -1;
+    }
+    if (strcmp(type, "time") == 0 && !a->days && create) {
+        fprintf(stderr, S_PROGRAM ": package add: a time package needs --days\n");
+        return -1;
+    }
+    if (strcmp(type, "coin") == 0)
+        days = 0;
+    else
+        coins = 0;
+    msgpack_pack_map(pk, 9);
+    pm_mp_pack_cstr(pk, "sku");
+    pm_mp_pack_cstr(pk, a->sku);
+    pm_mp_pack_cstr(pk, "name");
+    pm_mp_pack_cstr(pk, name);
+    pm_mp_pack_cstr(pk, "price");
+    msgpack_pack_int64(pk, price);
+    pm_mp_pack_cstr(pk, "icon");
+    pm_mp_pack_cstr(pk, icon);
+    pm_mp_pack_cstr(pk, "package_type");
+    pm_mp_pack_cstr(pk, type);
+    pm_mp_pack_cstr(pk, "coins");
+    msgpack_pack_int64(pk, coins);
+    pm_mp_pack_cstr(pk, "duration_days");
+    msgpack_pack_int64(pk, days);
+    pm_mp_pack_cstr(pk, "platforms");
+    if (s_pack_platforms(pk, platforms) != 0)
+        return -1;
+    pm_mp_pack_cstr(pk, "create");
+    if (create)
+        msgpack_pack_true(pk);
+    else
+        msgpack_pack_false(pk);
+    return 0;
+}
+
+static void s_endpoint(char *out, size_t cap)
+{
+    if (s_cfg[CFG_CORE_ADMIN].sval[0])
+        snprintf(out, cap, "%s", s_cfg[CFG_CORE_ADMIN].sval);
+    else
+        snprintf(out, cap, "ipc://%s/admin.sock", s_cfg[CFG_DATA_DIR].sval);
+}
+
+/* package add|update|retire|list, balance: build the request. Returns 0 with
+ * *type and body set, 2 on a usage error, 1 when fetching failed. */
+static int s_build_store_cmd(int argc, char **argv, int rest, uint32_t *type, msgpack_packer *pk)
+{
+    const char *cmd = argv[rest];
+    s_args_t a;
+    memset(&a, 0, sizeof a);
+    if (strcmp(cmd, "balance") == 0) {
+        if (s_read_args(argc, argv, rest + 1, "balance", &a) != 0)
+            return 2;
+        if (!a.principal || a.sku || a.name || a.price || a.icon || a.type || a.coins || a.days ||
+            a.platforms) {
+            fprintf(stderr, S_PROGRAM ": balance: takes exactly --principal ID\n");
+            return 2;
+        }
+        *type = PM_MSG_ADMIN_BALANCE;
+        msgpack_pack_map(pk, 1);
+        pm_mp_pack_cstr(pk, "principal");
+        pm_mp_pack_cstr(pk, a.principal);
+        return 0;
+    }
+    if (rest + 1 >= argc) {
+        fprintf(stderr, S_PROGRAM ": package: add, update, retire or list\n");
+        return 2;
+    }
+    const char *sub = argv[rest + 1];
+    if (s_read_args(argc, argv, rest + 2, sub, &a) != 0)
+        return 2;
+    if (a.principal) {
+        fprintf(stderr, S_PROGRAM ": package %s: unexpected --principal\n", sub);
+        return 2;
+    }
+    if (strcmp(sub, "list") == 0) {
+        if (a.sku || a.name || a.price || a.icon || a.type || a.coins || a.days || a.platforms) {
+            fprintf(stderr, S_PROGRAM ": package list: takes no arguments\n");
+            return 2;
+        }
+        *type = PM_MSG_ADMIN_PACKAGE_LIST;
+        msgpack_pack_map(pk, 0);
+        return 0;
+    }
+    if (!a.sku) {
+        fprintf(stderr, S_PROGRAM ": package %s: --sku is required\n", sub);
+        return 2;
+    }
+    if (strcmp(sub, "retire") == 0) {
+        if (a.name || a.price || a.icon || a.type || a.coins || a.days || a.platforms) {
+            fprintf(stderr, S_PROGRAM ": package retire: takes only --sku\n");
+            return 2;
+        }
+        *type = PM_MSG_ADMIN_PACKAGE_RETIRE;
+        msgpack_pack_map(pk, 1);
+        pm_mp_pack_cstr(pk, "sku");
+        pm_mp_pack_cstr(pk, a.sku);
+        return 0;
+    }
+    s_current_t cur;
+    memset(&cur, 0, sizeof cur);
+    if (strcmp(sub, "add") == 0) {
+        if (!a.name || !a.price || !a.type) {
+            fprintf(stderr, S_PROGRAM ": package add: --name, --price and --type are required\n");
+            return 2;
+        }
+        if (strcmp(a.type, "coin") != 0 && strcmp(a.type, "time") != 0) {
+            fprintf(stderr, S_PROGRAM ": package add: --type must be coin or time\n");
+            return 2;
+        }
+        *type = PM_MSG_ADMIN_PACKAGE_PUT;
+        return s_pack_put(pk, &a, &cur, true) == 0 ? 0 : 2;
+    }
+    if (strcmp(sub, "update") == 0) {
+        if (a.type) {
+            fprintf(stderr, S_PROGRAM ": package update: the type of a package cannot change\n");
+            return 2;
+        }
+        char endpoint[256];
+        s_endpoint(endpoint, sizeof endpoint);
+        if (s_fetch_current(endpoint, s_cfg[CFG_TIMEOUT_MS].ival, a.sku, &cur) != 0)
+            return 1;
+        *type = PM_MSG_ADMIN_PACKAGE_PUT;
+        return s_pack_put(pk, &a, &cur, false) == 0 ? 0 : 2;
+    }
+    fprintf(stderr, S_PROGRAM ": package: unknown subcommand '%s'\n", sub);
+    return 2;
+}
+
 int main(int argc, char **argv)
 {
     int rest = argc;
@@ -180,7 +543,15 @@ int main(int argc, char **argv)
         printf("\ncommands:\n"
                "  token create --principal ID [--role user|service]   print a new API token\n"
                "  stats                                                counts, as JSON\n"
-               "  ping                                                 is payment-core there?\n");
+               "  ping                                                 is payment-core there?\n"
+               "  package add --sku SKU --name NAME --price N --type coin|time\n"
+               "          (--coins N | --days N) [--icon URL] [--platforms android,ios]\n"
+               "  package update --sku SKU [--name ..] [--price ..] [--icon ..] [--coins ..]\n"
+               "          [--days ..] [--platforms ..]                  change a package\n"
+               "  package retire --sku SKU                             stop selling it\n"
+               "  package list                                         every package, as JSON\n"
+               "  balance --principal ID                               balance and ledger, as "
+               "JSON\n");
         return 0;
     }
     if (rc < 0)
@@ -237,16 +608,24 @@ int main(int argc, char **argv)
         }
         type = strcmp(cmd, "stats") == 0 ? PM_MSG_ADMIN_STATS : PM_MSG_PING;
         msgpack_pack_map(&pk, 0);
+    } else if (strcmp(cmd, "package") == 0 || strcmp(cmd, "balance") == 0) {
+        pm_log_init(S_PROGRAM, PM_LOG_WARN);
+        pm_sock_init();
+        int brc = s_build_store_cmd(argc, argv, rest, &type, &pk);
+        if (brc == 2)
+            goto usage;
+        if (brc != 0) {
+            status = brc;
+            zsys_shutdown();
+            goto destroy_body;
+        }
     } else {
         fprintf(stderr, S_PROGRAM ": unknown command '%s'\n", cmd);
         goto usage;
     }
 
     char endpoint[256];
-    if (s_cfg[CFG_CORE_ADMIN].sval[0])
-        snprintf(endpoint, sizeof endpoint, "%s", s_cfg[CFG_CORE_ADMIN].sval);
-    else
-        snprintf(endpoint, sizeof endpoint, "ipc://%s/admin.sock", s_cfg[CFG_DATA_DIR].sval);
+    s_endpoint(endpoint, sizeof endpoint);
     pm_log_init(S_PROGRAM, PM_LOG_WARN);
     pm_sock_init();
     status = 1;
@@ -259,6 +638,12 @@ int main(int argc, char **argv)
             status = s_print_str(rb, "token") == 0 ? 0 : 1;
         else if (type == PM_MSG_ADMIN_STATS)
             status = s_print_stats(rb) == 0 ? 0 : 1;
+        else if (type == PM_MSG_ADMIN_PACKAGE_LIST)
+            status = s_print_json(rb, "packages") == 0 ? 0 : 1;
+        else if (type == PM_MSG_ADMIN_PACKAGE_PUT || type == PM_MSG_ADMIN_PACKAGE_RETIRE)
+            status = s_print_json(rb, "package") == 0 ? 0 : 1;
+        else if (type == PM_MSG_ADMIN_BALANCE)
+            status = s_print_json(rb, NULL) == 0 ? 0 : 1;
         else
             status = puts("ok") >= 0 ? 0 : 1;
     }

@@ -214,3 +214,34 @@ int req_idem_claim(req_t *req)
     req->replayed = true;
     return 1;
 }
+
+int req_int(req_t *req, const char *key, const char *api_name, int64_t min, int64_t max, int flags,
+            int64_t def, int64_t *out)
+{
+    assert(req && key && api_name && out && min <= max);
+    const msgpack_object *v = pm_mp_get(req->body, key);
+    if (!v || v->type == MSGPACK_OBJECT_NIL) {
+        if (!(flags & REQ_OPTIONAL))
+            return req_reject(req, PM_ERR_VALIDATION, "%s is required", api_name);
+        *out = def;
+        return 0;
+    }
+    int64_t value = 0;
+    if (pm_mp_get_int(req->body, key, &value) != 0 || value < min || value > max)
+        return req_reject(req, PM_ERR_VALIDATION, "%s must be an integer from %lld to %lld",
+                          api_name, (long long)min, (long long)max);
+    *out = value;
+    return 0;
+}
+
+int req_bool(req_t *req, const char *key, const char *api_name, bool *out)
+{
+    assert(req && key && api_name && out);
+    const msgpack_object *v = pm_mp_get(req->body, key);
+    if (!v || v->type == MSGPACK_OBJECT_NIL)
+        return req_reject(req, PM_ERR_VALIDATION, "%s is required", api_name);
+    if (v->type != MSGPACK_OBJECT_BOOLEAN)
+        return req_reject(req, PM_ERR_VALIDATION, "%s must be true or false", api_name);
+    *out = v->via.boolean;
+    return 0;
+}

@@ -26,10 +26,13 @@
 #include "auth.h"
 #include "dispatch.h"
 #include "idem.h"
+#include "park.h"
 #include "pm_proto.h"
 #include "store.h"
 
 #define REQ_MSG_MAX 320
+
+typedef enum { REQ_PARK_NONE = 0, REQ_PARK_WAITER, REQ_PARK_TAKER } req_park_t;
 
 typedef struct {
     /* Set by dispatch before the handler runs; all borrowed. */
@@ -55,6 +58,17 @@ typedef struct {
     bool replayed;     /* out holds a stored reply, to send verbatim */
     idem_key_t idem_key;
     uint8_t idem_fp[IDEM_FP_LEN];
+
+    /* Effects on parked requests, applied by dispatch only once the child
+     * transaction committed (so a failed request parks or answers no one). */
+    const park_t *park;                    /* for capacity checks; borrowed */
+    req_park_t park_as;                    /* this request waits instead of being answered */
+    char park_serial[PARK_SERIAL_MAX + 1]; /* REQ_PARK_WAITER: its purchase */
+    int64_t park_until_ms;                 /* answered by park_expire from then */
+    park_take_t park_take;                 /* REQ_PARK_TAKER: what it waits for */
+    bool answer; /* answer the waiters of answer_serial with answer_body */
+    char answer_serial[PARK_SERIAL_MAX + 1];
+    msgpack_sbuffer *answer_body; /* scratch owned by dispatch */
 } req_t;
 
 /* Outcomes; each returns -1 so that a handler can `return req_reject(...)`. */
@@ -83,6 +97,14 @@ int req_currency(req_t *req, const char *key, const char *api_name, char out[4])
 
 /* Reads an integer amount in 1..limits->max_amount_minor. */
 int req_amount(req_t *req, const char *key, const char *api_name, int64_t *out);
+
+/* Reads an integer in min..max under key; absent or nil gives def when
+ * REQ_OPTIONAL is in flags. */
+int req_int(req_t *req, const char *key, const char *api_name, int64_t min, int64_t max, int flags,
+            int64_t def, int64_t *out);
+
+/* Reads a bool under key (required). */
+int req_bool(req_t *req, const char *key, const char *api_name, bool *out);
 
 /* Reads the "idem" field and checks the caller's key.
  * Returns 0 when the key is new (the reply will be stored with it), 1 when

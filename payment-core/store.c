@@ -14,13 +14,24 @@
 
 #include "pm_log.h"
 
-#define STORE_MAX_DBS 8
+#define STORE_MAX_DBS 16
 #define STORE_LOCK_FILE "payment-core.lock"
 #define STORE_SCHEMA_KEY "schema_version"
 
 static const char *s_db_names[STORE_DB__COUNT] = {
-    [STORE_DB_META] = "meta",         [STORE_DB_PAYMENTS] = "payments", [STORE_DB_IDEM] = "idem",
-    [STORE_DB_IDEM_TTL] = "idem_ttl", [STORE_DB_TOKENS] = "tokens",
+    [STORE_DB_META] = "meta",
+    [STORE_DB_PAYMENTS] = "payments",
+    [STORE_DB_IDEM] = "idem",
+    [STORE_DB_IDEM_TTL] = "idem_ttl",
+    [STORE_DB_TOKENS] = "tokens",
+    [STORE_DB_PACKAGES] = "packages",
+    [STORE_DB_PACKAGE_ORDER] = "package_order",
+    [STORE_DB_PURCHASES] = "purchases",
+    [STORE_DB_BAZAAR_TOKENS] = "bazaar_tokens",
+    [STORE_DB_BALANCES] = "balances",
+    [STORE_DB_LEDGER] = "ledger",
+    [STORE_DB_JOBS] = "jobs",
+    [STORE_DB_JOBS_DUE] = "jobs_due",
 };
 
 struct store_t {

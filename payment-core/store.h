@@ -13,6 +13,10 @@
  *    idem       idem.h
  *    idem_ttl   idem.h
  *    tokens     auth.h
+ *    packages, package_order                  catalog.h
+ *    purchases, bazaar_tokens                 purchase.h
+ *    balances, ledger                         ledger.h
+ *    jobs, jobs_due                           jobs.h
  *
  *  Return values: the store_* calls that touch data return an LMDB code: 0,
  *  MDB_NOTFOUND, MDB_MAP_FULL, ..., an errno value, or STORE_ECORRUPT when a
@@ -34,6 +38,14 @@ typedef enum {
     STORE_DB_IDEM,
     STORE_DB_IDEM_TTL,
     STORE_DB_TOKENS,
+    STORE_DB_PACKAGES,
+    STORE_DB_PACKAGE_ORDER,
+    STORE_DB_PURCHASES,
+    STORE_DB_BAZAAR_TOKENS,
+    STORE_DB_BALANCES,
+    STORE_DB_LEDGER,
+    STORE_DB_JOBS,
+    STORE_DB_JOBS_DUE,
     STORE_DB__COUNT
 } store_db_t;
 

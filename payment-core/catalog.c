@@ -1,0 +1,290 @@
+/*  catalog: package records, their order, validation. */
+#include "catalog.h"
+
+#include <assert.h>
+#include <string.h>
+
+#include "pm_envelope.h"
+#include "pm_log.h"
+#include "rec.h"
+#include "request.h"
+
+#define CATALOG_RECORD_VERSION 1
+#define CATALOG_RECORD_FIELDS 13
+
+bool catalog_sku_valid(const char *sku, size_t len)
+{
+    if (!sku || len == 0 || len > CATALOG_SKU_MAX)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = sku[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+const char *catalog_type_name(catalog_type_t type)
+{
+    return type == CATALOG_TIME ? "time" : "coin";
+}
+
+int catalog_type_parse(const char *text, size_t len, catalog_type_t *type)
+{
+    if (len == 4 && memcmp(text, "coin", 4) == 0)
+        *type = CATALOG_COIN;
+    else if (len == 4 && memcmp(text, "time", 4) == 0)
+        *type = CATALOG_TIME;
+    else
+        return -1;
+    return 0;
+}
+
+unsigned catalog_platform_parse(const char *text, size_t len)
+{
+    if (len == 7 && memcmp(text, "android", 7) == 0)
+        return CATALOG_ANDROID;
+    if (len == 3 && memcmp(text, "ios", 3) == 0)
+        return CATALOG_IOS;
+    return 0;
+}
+
+const char *catalog_check(const catalog_package_t *p)
+{
+    if (!catalog_sku_valid(p->sku, strlen(p->sku)))
+        return "sku must be 1 to 64 characters of A-Z a-z 0-9 . _ -";
+    size_t name_len = strlen(p->name);
+    if (name_len == 0 || name_len > CATALOG_NAME_MAX || !req_utf8_valid(p->name, name_len, true))
+        return "name must be 1 to 128 bytes of UTF-8 text without control characters";
+    if (p->price < 0 || p->price > CATALOG_PRICE_MAX)
+        return "price must be an integer from 0 to 10^15";
+    size_t icon_len = strlen(p->icon);
+    if (icon_len > CATALOG_ICON_MAX || !req_utf8_valid(p->icon, icon_len, true))
+        return "icon must be at most 512 bytes of text";
+    if (p->type == CATALOG_COIN) {
+        if (p->coins < 1 || p->coins > CATALOG_COINS_MAX)
+            return "coins must be 1 to 10^12 for a coin package";
+        if (p->duration_days != 0)
+            return "duration_days must be 0 for a coin package";
+    } else if (p->type == CATALOG_TIME) {
+        if (p->duration_days < 1 || p->duration_days > CATALOG_DAYS_MAX)
+            return "duration_days must be 1 to 3650 for a time package";
+        if (p->coins != 0)
+            return "coins must be 0 for a time package";
+    } else {
+        return "package_type must be coin or time";
+    }
+    if (p->platforms == 0 || (p->platforms & ~(unsigned)CATALOG_PLATFORMS_ALL))
+        return "platforms must be a non-empty subset of android, ios";
+    return NULL;
+}
+
+void catalog_encode(const catalog_package_t *p, msgpack_sbuffer *buf)
+{
+    assert(p && buf);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, buf, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, CATALOG_RECORD_FIELDS);
+    msgpack_pack_uint32(&pk, CATALOG_RECORD_VERSION);
+    pm_mp_pack_cstr(&pk, p->sku);
+    pm_mp_pack_cstr(&pk, p->name);
+    msgpack_pack_int64(&pk, p->price);
+    rec_pack_opt(&pk, p->icon);
+    msgpack_pack_uint32(&pk, (uint32_t)p->type);
+    msgpack_pack_int64(&pk, p->coins);
+    msgpack_pack_int64(&pk, p->duration_days);
+    msgpack_pack_uint32(&pk, p->platforms);
+    if (p->retired)
+        msgpack_pack_true(&pk);
+    else
+        msgpack_pack_false(&pk);
+    msgpack_pack_uint64(&pk, p->seq);
+    msgpack_pack_int64(&pk, p->created_ms);
+    msgpack_pack_int64(&pk, p->updated_ms);
+}
+
+int catalog_decode(const void *data, size_t size, catalog_package_t *p, const char **why)
+{
+    assert(p && why);
+    memset(p, 0, sizeof *p);
+    msgpack_unpacked u;
+    const msgpack_object *f;
+    int rc = -1;
+    int64_t type = 0, platforms = 0, seq = 0;
+    if (pm_mp_unpack_record(data, size, CATALOG_RECORD_VERSION, CATALOG_RECORD_FIELDS, &u, &f,
+                            why) != 0)
+        goto destroy_unpacked;
+    *why = "bad field";
+    if (rec_str(&f[1], p->sku, 1, CATALOG_SKU_MAX, false) != 0 ||
+        rec_str(&f[2], p->name, 1, CATALOG_NAME_MAX, false) != 0 ||
+        rec_int(&f[3], &p->price) != 0 || rec_str(&f[4], p->icon, 1, CATALOG_ICON_MAX, true) != 0 ||
+        rec_int(&f[5], &type) != 0 || rec_int(&f[6], &p->coins) != 0 ||
+        rec_int(&f[7], &p->duration_days) != 0 || rec_int(&f[8], &platforms) != 0 ||
+        rec_bool(&f[9], &p->retired) != 0 || rec_int(&f[10], &seq) != 0 || seq < 1 ||
+        rec_int(&f[11], &p->created_ms) != 0 || rec_int(&f[12], &p->updated_ms) != 0)
+        goto destroy_unpacked;
+    if (type != CATALOG_COIN && type != CATALOG_TIME)
+        goto destroy_unpacked;
+    p->type = (catalog_type_t)type;
+    p->platforms = (unsigned)(platforms & 0xff);
+    p->seq = (uint64_t)seq;
+    if ((*why = catalog_check(p)) != NULL)
+        goto destroy_unpacked;
+    rc = 0;
+destroy_unpacked:
+    msgpack_unpacked_destroy(&u);
+    return rc;
+}
+
+void catalog_pack(msgpack_packer *pk, const catalog_package_t *p)
+{
+    assert(pk && p);
+    msgpack_pack_map(pk, 9);
+    pm_mp_pack_cstr(pk, "sku");
+    pm_mp_pack_cstr(pk, p->sku);
+    pm_mp_pack_cstr(pk, "name");
+    pm_mp_pack_cstr(pk, p->name);
+    pm_mp_pack_cstr(pk, "price");
+    msgpack_pack_int64(pk, p->price);
+    pm_mp_pack_cstr(pk, "icon");
+    rec_pack_opt(pk, p->icon);
+    pm_mp_pack_cstr(pk, "package_type");
+    pm_mp_pack_cstr(pk, catalog_type_name(p->type));
+    pm_mp_pack_cstr(pk, "coins");
+    msgpack_pack_int64(pk, p->coins);
+    pm_mp_pack_cstr(pk, "duration_days");
+    msgpack_pack_int64(pk, p->duration_days);
+    pm_mp_pack_cstr(pk, "platforms");
+    msgpack_pack_array(pk, (p->platforms & CATALOG_ANDROID ? 1 : 0) +
+                               (p->platforms & CATALOG_IOS ? 1 : 0));
+    if (p->platforms & CATALOG_ANDROID)
+        pm_mp_pack_cstr(pk, "android");
+    if (p->platforms & CATALOG_IOS)
+        pm_mp_pack_cstr(pk, "ios");
+    pm_mp_pack_cstr(pk, "retired");
+    if (p->retired)
+        msgpack_pack_true(pk);
+    else
+        msgpack_pack_false(pk);
+}
+
+static int s_decode_val(const MDB_val *val, const char *sku, catalog_package_t *p)
+{
+    const char *why = NULL;
+    if (catalog_decode(val->mv_data, val->mv_size, p, &why) != 0) {
+        pm_error("package record %s is corrupt: %s", sku, why);
+        return STORE_ECORRUPT;
+    }
+    return 0;
+}
+
+int catalog_load(store_t *store, MDB_txn *txn, const char *sku, catalog_package_t *p)
+{
+    assert(store && txn && sku && p);
+    MDB_val val;
+    int rc = store_get(store, txn, STORE_DB_PACKAGES, sku, strlen(sku), &val);
+    if (rc != 0)
+        return rc;
+    if ((rc = s_decode_val(&val, sku, p)) != 0)
+        return rc;
+    if (strcmp(p->sku, sku) != 0) {
+        pm_error("package record %s is corrupt: it holds sku %s", sku, p->sku);
+        return STORE_ECORRUPT;
+    }
+    return 0;
+}
+
+/* The seq after the last one in the order index (1 for an empty catalog). */
+static int s_next_seq(store_t *store, MDB_txn *txn, uint64_t *seq)
+{
+    MDB_cursor *cur = NULL;
+    int rc = mdb_cursor_open(txn, store_dbi(store, STORE_DB_PACKAGE_ORDER), &cur);
+    if (rc != 0)
+        return rc;
+    MDB_val k, v;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+    if (rc == MDB_NOTFOUND) {
+        *seq = 1;
+        rc = 0;
+    } else if (rc == 0) {
+        if (k.mv_size != 8)
+            rc = STORE_ECORRUPT;
+        else
+            *seq = rec_be64_get(k.mv_data) + 1;
+    }
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+int catalog_put(store_t *store, MDB_txn *txn, catalog_package_t *p, bool create,
+                uint64_t max_packages)
+{
+    assert(store && txn && p && catalog_check(p) == NULL);
+    catalog_package_t old;
+    int rc = catalog_load(store, txn, p->sku, &old);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return rc;
+    if (create && rc == 0)
+        return MDB_KEYEXIST;
+    if (!create && rc == MDB_NOTFOUND)
+        return MDB_NOTFOUND;
+    if (create) {
+        uint64_t count = 0;
+        if ((rc = store_count(store, txn, STORE_DB_PACKAGES, &count)) != 0)
+            return rc;
+        if (count >= max_packages)
+            return CATALOG_EFULL;
+        if ((rc = s_next_seq(store, txn, &p->seq)) != 0)
+            return rc;
+        uint8_t key[8];
+        rec_be64_put(key, p->seq);
+        rc = store_put(store, txn, STORE_DB_PACKAGE_ORDER, key, sizeof key, p->sku, strlen(p->sku),
+                       MDB_NOOVERWRITE);
+        if (rc != 0)
+            return rc;
+    } else {
+        p->seq = old.seq;
+        p->created_ms = old.created_ms;
+        if (p->updated_ms < old.updated_ms)
+            p->updated_ms = old.updated_ms;
+    }
+    msgpack_sbuffer buf;
+    msgpack_sbuffer_init(&buf);
+    catalog_encode(p, &buf);
+    rc = store_put(store, txn, STORE_DB_PACKAGES, p->sku, strlen(p->sku), buf.data, buf.size, 0);
+    msgpack_sbuffer_destroy(&buf);
+    return rc;
+}
+
+int catalog_each(store_t *store, MDB_txn *txn, catalog_each_fn *fn, void *arg)
+{
+    assert(store && txn && fn);
+    MDB_cursor *cur = NULL;
+    int rc = mdb_cursor_open(txn, store_dbi(store, STORE_DB_PACKAGE_ORDER), &cur);
+    if (rc != 0)
+        return rc;
+    MDB_val k, v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        char sku[CATALOG_SKU_MAX + 1];
+        if (v.mv_size == 0 || v.mv_size > CATALOG_SKU_MAX) {
+            rc = STORE_ECORRUPT;
+            break;
+        }
+        memcpy(sku, v.mv_data, v.mv_size);
+        sku[v.mv_size] = '\0';
+        catalog_package_t p;
+        if ((rc = catalog_load(store, txn, sku, &p)) != 0) {
+            if (rc == MDB_NOTFOUND)
+                rc = STORE_ECORRUPT;
+            break;
+        }
+        if ((rc = fn(&p, arg)) != 0)
+            break;
+    }
+    if (rc == MDB_NOTFOUND)
+        rc = 0;
+    mdb_cursor_close(cur);
+    return rc;
+}

@@ -1,0 +1,1007 @@
+/*  Unit tests of payment-core's store purchases, driven through dispatch
+ *  with real envelopes and a real LMDB store but no sockets: the catalog
+ *  (add, update, retire, list, pagination, platforms), purchases, redeem
+ *  with its Bazaar validation job, exactly-once crediting, the job queue
+ *  (leases, expiry, backoff, parked takers) and parked redeem requests
+ *  (answered after commit, on deadline, bounded). Time is passed in, so
+ *  leases and deadlines are tested without sleeping. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../payment-core/auth.h"
+#include "../../payment-core/dispatch.h"
+#include "../../payment-core/jobs.h"
+#include "../../payment-core/purchase.h"
+#include "../../payment-core/store.h"
+#include "pm_envelope.h"
+#include "pm_err.h"
+#include "pm_ids.h"
+#include "pm_log.h"
+
+#define MAX_MSG 65536
+#define NOW 1790000000000LL
+#define LEASE 30000
+#define BASE 1000
+#define MAX_KEEP 512
+#define DAY_MS 86400000LL
+
+/* ---- fixture --------------------------------------------------------------- */
+
+typedef struct {
+    char dir[64];
+    store_t *store;
+    dispatch_t *dispatch;
+    dispatch_limits_t limits;
+    uint8_t alice[PM_AUTH_LEN], bob[PM_AUTH_LEN];
+    uint64_t corr;
+    pm_envelope_t *keep[MAX_KEEP];
+    size_t kept;
+} fixture_t;
+
+static int s_rm(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+static void s_issue(fixture_t *fx, MDB_txn *txn, const char *principal, uint8_t hash[PM_AUTH_LEN])
+{
+    char token[AUTH_TOKEN_CAP];
+    assert_int_equal(auth_token_create(fx->store, txn, principal, AUTH_ROLE_USER, NOW - 1000, token,
+                                       sizeof token),
+                     0);
+    pm_token_hash(token, strlen(token), hash);
+}
+
+static int s_setup_with(void **state, int64_t max_waiters, int64_t max_packages)
+{
+    fixture_t *fx = calloc(1, sizeof *fx);
+    strcpy(fx->dir, "/tmp/pm-test-store-XXXXXX");
+    assert_non_null(mkdtemp(fx->dir));
+    fx->store = store_open(fx->dir, 16);
+    assert_non_null(fx->store);
+    fx->limits = (dispatch_limits_t){.max_amount_minor = 1000000,
+                                     .max_msg_bytes = MAX_MSG,
+                                     .max_packages = max_packages,
+                                     .max_waiters = max_waiters,
+                                     .job_lease_ms = LEASE,
+                                     .job_retry_base_ms = BASE,
+                                     .job_retry_max_ms = 4 * BASE,
+                                     .job_max_attempts = 5};
+    fx->dispatch = dispatch_new(fx->store, &fx->limits);
+    MDB_txn *txn;
+    assert_int_equal(store_begin(fx->store, NULL, &txn), 0);
+    s_issue(fx, txn, "alice", fx->alice);
+    s_issue(fx, txn, "bob", fx->bob);
+    assert_int_equal(store_commit(fx->store, txn), 0);
+    *state = fx;
+    return 0;
+}
+
+static int s_setup(void **state)
+{
+    return s_setup_with(state, 100, 100);
+}
+
+static int s_setup_small(void **state)
+{
+    return s_setup_with(state, 1, 2);
+}
+
+static int s_teardown(void **state)
+{
+    fixture_t *fx = *state;
+    for (size_t i = 0; i < fx->kept; i++)
+        pm_envelope_destroy(&fx->keep[i]);
+    dispatch_destroy(&fx->dispatch);
+    store_destroy(&fx->store);
+    nftw(fx->dir, s_rm, 8, FTW_DEPTH | FTW_PHYS);
+    free(fx);
+    return 0;
+}
+
+/* ---- requests ----------------------------------------------------------------- */
+
+typedef struct {
+    uint32_t type;
+    const uint8_t *auth;
+    int64_t deadline_ms;
+    dispatch_src_t src;
+    const char *peer; /* routing id */
+    msgpack_sbuffer body;
+    msgpack_packer pk;
+    uint32_t fields;
+    msgpack_sbuffer frame;
+    uint64_t corr;
+} call_t;
+
+static void r_init(call_t *r, uint32_t type, const uint8_t *auth, const char *peer)
+{
+    memset(r, 0, sizeof *r);
+    r->type = type;
+    r->auth = auth;
+    r->peer = peer;
+    r->src = type >= PM_MSG_ADMIN_TOKEN_CREATE                      ? DISPATCH_SRC_ADMIN
+             : type == PM_MSG_JOB_TAKE || type == PM_MSG_JOB_RESULT ? DISPATCH_SRC_WORKER
+                                                                    : DISPATCH_SRC_API;
+    msgpack_sbuffer_init(&r->body);
+    msgpack_packer_init(&r->pk, &r->body, msgpack_sbuffer_write);
+    msgpack_sbuffer_init(&r->frame);
+}
+
+static void r_str(call_t *r, const char *key, const char *value)
+{
+    pm_mp_pack_cstr(&r->pk, key);
+    pm_mp_pack_cstr(&r->pk, value);
+    r->fields++;
+}
+
+static void r_int(call_t *r, const char *key, int64_t value)
+{
+    pm_mp_pack_cstr(&r->pk, key);
+    msgpack_pack_int64(&r->pk, value);
+    r->fields++;
+}
+
+static void r_key(call_t *r, const char *key)
+{
+    pm_mp_pack_cstr(&r->pk, key);
+    r->fields++;
+}
+
+static void s_seal(fixture_t *fx, call_t *r)
+{
+    pm_header_t h;
+    memset(&h, 0, sizeof h);
+    h.type = r->type;
+    h.corr_id = r->corr = ++fx->corr;
+    h.deadline_ms = r->deadline_ms;
+    if (r->auth) {
+        h.has_auth = true;
+        memcpy(h.auth, r->auth, PM_AUTH_LEN);
+    }
+    snprintf(h.trace_id, sizeof h.trace_id, "trace-%llu", (unsigned long long)r->corr);
+    msgpack_sbuffer_clear(&r->frame);
+    pm_envelope_pack_header(&r->frame, &h);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &r->frame, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, r->fields);
+    msgpack_sbuffer_write(&r->frame, r->body.data, r->body.size);
+}
+
+static pm_envelope_t *s_decode(fixture_t *fx, const void *data, size_t size)
+{
+    pm_header_t partial;
+    bool header_ok;
+    char why[128];
+    pm_envelope_t *env =
+        pm_envelope_decode(data, size, 1 << 20, &partial, &header_ok, why, sizeof why);
+    if (!env)
+        fail_msg("reply does not decode: %s", why);
+    assert_int_equal(pm_envelope_header(env)->type, PM_MSG_REPLY);
+    assert_true(fx->kept < MAX_KEEP);
+    fx->keep[fx->kept++] = env;
+    return env;
+}
+
+/* Runs reqs as one batch at now_ms; replies[i] answers reqs[i] directly
+ * (NULL when parked or dropped). Returns dispatch_batch's result. The outbox
+ * is left for s_outbox. */
+static int s_batch_at(fixture_t *fx, call_t **reqs, size_t n, const pm_envelope_t **replies,
+                      int64_t now_ms)
+{
+    dispatch_item_t items[8];
+    assert_true(n <= 8);
+    for (size_t i = 0; i < n; i++) {
+        s_seal(fx, reqs[i]);
+        dispatch_item_init(&items[i]);
+        items[i].src = reqs[i]->src;
+        items[i].frame = reqs[i]->frame.data;
+        items[i].frame_size = reqs[i]->frame.size;
+        items[i].peer = reqs[i]->peer;
+        items[i].peer_len = reqs[i]->peer ? strlen(reqs[i]->peer) : 0;
+    }
+    dispatch_outbox_clear(fx->dispatch); /* what core does once it sent them */
+    int rc = dispatch_batch(fx->dispatch, items, n, now_ms);
+    for (size_t i = 0; i < n; i++) {
+        replies[i] = NULL;
+        if (items[i].has_reply) {
+            assert_false(items[i].parked);
+            replies[i] = s_decode(fx, items[i].reply.data, items[i].reply.size);
+            assert_int_equal(pm_envelope_header(replies[i])->corr_id, reqs[i]->corr);
+        }
+        dispatch_item_fini(&items[i]);
+    }
+    return rc;
+}
+
+/* One request at now_ms; frees it. */
+static const pm_envelope_t *s_call_at(fixture_t *fx, call_t *r, int64_t now_ms)
+{
+    const pm_envelope_t *reply;
+    s_batch_at(fx, &r, 1, &reply, now_ms);
+    msgpack_sbuffer_destroy(&r->body);
+    msgpack_sbuffer_destroy(&r->frame);
+    return reply;
+}
+
+static const pm_envelope_t *s_call(fixture_t *fx, call_t *r)
+{
+    return s_call_at(fx, r, NOW);
+}
+
+/* An empty batch at now_ms: only timers and parked takers. */
+static void s_tick(fixture_t *fx, int64_t now_ms)
+{
+    dispatch_outbox_clear(fx->dispatch);
+    assert_int_equal(dispatch_batch(fx->dispatch, NULL, 0, now_ms), 0);
+}
+
+/* The outbox reply of the last batch for peer (decoded; NULL if none). */
+static const pm_envelope_t *s_outbox(fixture_t *fx, const char *peer)
+{
+    const pm_envelope_t *found = NULL;
+    for (size_t i = 0; i < dispatch_outbox_count(fx->dispatch); i++) {
+        dispatch_src_t src;
+        const void *id, *frame;
+        size_t id_len, frame_len;
+        dispatch_outbox_get(fx->dispatch, i, &src, &id, &id_len, &frame, &frame_len);
+        if (id_len == strlen(peer) && memcmp(id, peer, id_len) == 0) {
+            assert_null(found);
+            found = s_decode(fx, frame, frame_len);
+        }
+    }
+    return found;
+}
+
+static int64_t s_err(const pm_envelope_t *reply)
+{
+    assert_non_null(reply);
+    int64_t err = -1;
+    assert_int_equal(pm_mp_get_int(pm_envelope_body(reply), "err", &err), 0);
+    return err;
+}
+
+static const char *s_msg(const pm_envelope_t *reply)
+{
+    static char msg[512];
+    msg[0] = '\0';
+    if (s_err(reply) != PM_OK)
+        assert_int_equal(pm_mp_copy_str(pm_envelope_body(reply), "msg", msg, sizeof msg), 0);
+    return msg;
+}
+
+#define assert_reply(reply, err, msg)                                                              \
+    do {                                                                                           \
+        const pm_envelope_t *r_ = (reply);                                                         \
+        assert_string_equal(s_msg(r_), (msg));                                                     \
+        assert_int_equal(s_err(r_), (err));                                                        \
+    } while (0)
+
+static int64_t s_int(const msgpack_object *map, const char *key)
+{
+    int64_t v = 0;
+    assert_int_equal(pm_mp_get_int(map, key, &v), 0);
+    return v;
+}
+
+static const char *s_str(const msgpack_object *map, const char *key)
+{
+    static char buf[4][512];
+    static int next;
+    char *out = buf[next++ % 4];
+    const msgpack_object *v = pm_mp_get(map, key);
+    assert_non_null(v);
+    if (v->type == MSGPACK_OBJECT_NIL)
+        return NULL;
+    assert_int_equal(pm_mp_copy_str(map, key, out, 512), 0);
+    return out;
+}
+
+static const msgpack_object *s_field(const pm_envelope_t *reply, const char *key)
+{
+    const msgpack_object *v = pm_mp_get(pm_envelope_body(reply), key);
+    assert_non_null(v);
+    return v;
+}
+
+static uint64_t s_count(fixture_t *fx, store_db_t db)
+{
+    MDB_txn *txn;
+    assert_int_equal(store_begin(fx->store, NULL, &txn), 0);
+    uint64_t n = 0;
+    assert_int_equal(store_count(fx->store, txn, db, &n), 0);
+    store_abort(&txn);
+    return n;
+}
+
+/* ---- the standard requests ----------------------------------------------------- */
+
+static const pm_envelope_t *s_put(fixture_t *fx, const char *sku, const char *type, int64_t coins,
+                                  int64_t days, const char *platforms, bool create)
+{
+    call_t r;
+    r_init(&r, PM_MSG_ADMIN_PACKAGE_PUT, NULL, NULL);
+    r_str(&r, "sku", sku);
+    r_str(&r, "name", "بسته‌ی جدید");
+    r_int(&r, "price", 1000);
+    r_str(&r, "icon", "http://127.0.0.1:8000/uploads/default_icons/pouya.jpg");
+    r_str(&r, "package_type", type);
+    r_int(&r, "coins", coins);
+    r_int(&r, "duration_days", days);
+    r_key(&r, "platforms");
+    bool android = strstr(platforms, "android") != NULL, ios = strstr(platforms, "ios") != NULL;
+    msgpack_pack_array(&r.pk, (android ? 1 : 0) + (ios ? 1 : 0));
+    if (android)
+        pm_mp_pack_cstr(&r.pk, "android");
+    if (ios)
+        pm_mp_pack_cstr(&r.pk, "ios");
+    r_key(&r, "create");
+    if (create)
+        msgpack_pack_true(&r.pk);
+    else
+        msgpack_pack_false(&r.pk);
+    return s_call(fx, &r);
+}
+
+static const pm_envelope_t *s_retire(fixture_t *fx, const char *sku)
+{
+    call_t r;
+    r_init(&r, PM_MSG_ADMIN_PACKAGE_RETIRE, NULL, NULL);
+    r_str(&r, "sku", sku);
+    return s_call(fx, &r);
+}
+
+static const pm_envelope_t *s_packages(fixture_t *fx, const char *platform, int64_t page,
+                                       int64_t page_size)
+{
+    call_t r;
+    r_init(&r, PM_MSG_STORE_PACKAGES, fx->alice, "gw");
+    r_str(&r, "platform", platform);
+    r_int(&r, "page", page);
+    r_int(&r, "page_size", page_size);
+    return s_call(fx, &r);
+}
+
+static const pm_envelope_t *s_open(fixture_t *fx, const uint8_t *auth, const char *sku)
+{
+    call_t r;
+    r_init(&r, PM_MSG_STORE_PURCHASE_OPEN, auth, "gw");
+    r_str(&r, "sku", sku);
+    return s_call(fx, &r);
+}
+
+/* Opens a purchase of sku for auth; its serial into serial. */
+static void s_new_purchase(fixture_t *fx, const uint8_t *auth, const char *sku, char serial[17])
+{
+    const pm_envelope_t *reply = s_open(fx, auth, sku);
+    assert_reply(reply, PM_OK, "");
+    const msgpack_object *p = s_field(reply, "purchase");
+    strcpy(serial, s_str(p, "serial"));
+    assert_true(purchase_serial_valid(serial, strlen(serial)));
+    assert_string_equal(s_str(p, "state"), "in_progress");
+    assert_null(s_str(p, "ref_id"));
+    assert_null(s_str(p, "coins"));
+}
+
+/* A redeem from peer at now_ms with the given deadline; the direct reply
+ * (NULL when parked). */
+static const pm_envelope_t *s_redeem_at(fixture_t *fx, const uint8_t *auth, const char *peer,
+                                        const char *serial, const char *token, int64_t now_ms,
+                                        int64_t deadline_ms)
+{
+    call_t r;
+    r_init(&r, PM_MSG_STORE_REDEEM, auth, peer);
+    r.deadline_ms = deadline_ms;
+    r_str(&r, "serial", serial);
+    r_str(&r, "token", token);
+    return s_call_at(fx, &r, now_ms);
+}
+
+static const pm_envelope_t *s_redeem(fixture_t *fx, const uint8_t *auth, const char *peer,
+                                     const char *serial, const char *token)
+{
+    return s_redeem_at(fx, auth, peer, serial, token, NOW, NOW + 10000);
+}
+
+static const pm_envelope_t *s_take_at(fixture_t *fx, const char *peer, const char *kind,
+                                      int64_t wait_ms, int64_t now_ms)
+{
+    call_t r;
+    r_init(&r, PM_MSG_JOB_TAKE, NULL, peer);
+    r_key(&r, "kinds");
+    msgpack_pack_array(&r.pk, 1);
+    pm_mp_pack_cstr(&r.pk, kind);
+    r_int(&r, "max", 8);
+    r_int(&r, "wait_ms", wait_ms);
+    return s_call_at(fx, &r, now_ms);
+}
+
+/* The jobs of a JOB_TAKE reply. */
+static const msgpack_object *s_jobs(const pm_envelope_t *reply)
+{
+    assert_reply(reply, PM_OK, "");
+    const msgpack_object *jobs = s_field(reply, "jobs");
+    assert_int_equal(jobs->type, MSGPACK_OBJECT_ARRAY);
+    return jobs;
+}
+
+/* Takes exactly one job of kind at now_ms; its id and attempt out. */
+static const msgpack_object *s_take_one(fixture_t *fx, const char *kind, int64_t now_ms,
+                                        char id[PM_UUID_LEN + 1], int64_t *attempt)
+{
+    const msgpack_object *jobs = s_jobs(s_take_at(fx, "w1", kind, 0, now_ms));
+    assert_int_equal(jobs->via.array.size, 1);
+    const msgpack_object *job = &jobs->via.array.ptr[0];
+    assert_string_equal(s_str(job, "kind"), kind);
+    strcpy(id, s_str(job, "id"));
+    *attempt = s_int(job, "attempt");
+    return pm_mp_get(job, "payload");
+}
+
+static const pm_envelope_t *s_result_at(fixture_t *fx, const char *id, int64_t attempt,
+                                        const char *outcome, const char *reason, int64_t now_ms)
+{
+    call_t r;
+    r_init(&r, PM_MSG_JOB_RESULT, NULL, "w1");
+    r_str(&r, "id", id);
+    r_int(&r, "attempt", attempt);
+    r_str(&r, "outcome", outcome);
+    r_str(&r, "reason", reason);
+    r_key(&r, "data");
+    msgpack_pack_map(&r.pk, 0);
+    return s_call_at(fx, &r, now_ms);
+}
+
+static const pm_envelope_t *s_balance(fixture_t *fx, const char *principal)
+{
+    call_t r;
+    r_init(&r, PM_MSG_ADMIN_BALANCE, NULL, NULL);
+    r_str(&r, "principal", principal);
+    return s_call(fx, &r);
+}
+
+static void s_catalog(fixture_t *fx)
+{
+    assert_reply(s_put(fx, "coins100", "coin", 100, 0, "android,ios", true), PM_OK, "");
+    assert_reply(s_put(fx, "vip30", "time", 0, 30, "android", true), PM_OK, "");
+}
+
+/* ---- catalog ------------------------------------------------------------------ */
+
+static void test_catalog_lists_in_order_by_platform_and_pages(void **state)
+{
+    fixture_t *fx = *state;
+    assert_reply(s_put(fx, "a1", "coin", 10, 0, "android,ios", true), PM_OK, "");
+    assert_reply(s_put(fx, "b2", "time", 0, 30, "ios", true), PM_OK, "");
+    assert_reply(s_put(fx, "c3", "coin", 20, 0, "android", true), PM_OK, "");
+    assert_reply(s_put(fx, "d4", "coin", 30, 0, "android,ios", true), PM_OK, "");
+
+    const pm_envelope_t *page = s_packages(fx, "android", 1, 2);
+    assert_reply(page, PM_OK, "");
+    assert_int_equal(s_int(pm_envelope_body(page), "count"), 3);
+    const msgpack_object *res = s_field(page, "results");
+    assert_int_equal(res->via.array.size, 2);
+    assert_string_equal(s_str(&res->via.array.ptr[0], "sku"), "a1");
+    assert_string_equal(s_str(&res->via.array.ptr[1], "sku"), "c3");
+    assert_string_equal(s_str(&res->via.array.ptr[0], "name"), "بسته‌ی جدید");
+    assert_string_equal(s_str(&res->via.array.ptr[0], "package_type"), "coin");
+    assert_int_equal(s_int(&res->via.array.ptr[0], "coins"), 10);
+
+    page = s_packages(fx, "android", 2, 2);
+    res = s_field(page, "results");
+    assert_int_equal(res->via.array.size, 1);
+    assert_string_equal(s_str(&res->via.array.ptr[0], "sku"), "d4");
+    assert_int_equal(s_field(s_packages(fx, "android", 3, 2), "results")->via.array.size, 0);
+
+    page = s_packages(fx, "ios", 1, 10);
+    assert_int_equal(s_int(pm_envelope_body(page), "count"), 3);
+    res = s_field(page, "results");
+    assert_string_equal(s_str(&res->via.array.ptr[1], "sku"), "b2");
+    assert_string_equal(s_str(&res->via.array.ptr[1], "package_type"), "time");
+    assert_int_equal(s_int(&res->via.array.ptr[1], "duration_days"), 30);
+
+    /* Retired packages are not sold; an update keeps the catalog order. */
+    assert_reply(s_retire(fx, "a1"), PM_OK, "");
+    assert_reply(s_put(fx, "c3", "coin", 25, 0, "android,ios", false), PM_OK, "");
+    page = s_packages(fx, "ios", 1, 10);
+    assert_int_equal(s_int(pm_envelope_body(page), "count"), 3);
+    res = s_field(page, "results");
+    assert_string_equal(s_str(&res->via.array.ptr[0], "sku"), "b2");
+    assert_string_equal(s_str(&res->via.array.ptr[1], "sku"), "c3");
+    assert_int_equal(s_int(&res->via.array.ptr[1], "coins"), 25);
+
+    assert_reply(s_packages(fx, "windows", 1, 10), PM_ERR_VALIDATION,
+                 "devicetype must be android or ios");
+    assert_reply(s_packages(fx, "ios", 1, 101), PM_ERR_VALIDATION,
+                 "page_size must be an integer from 1 to 100");
+
+    call_t r;
+    r_init(&r, PM_MSG_ADMIN_PACKAGE_LIST, NULL, NULL);
+    const pm_envelope_t *all = s_call(fx, &r);
+    const msgpack_object *pk = s_field(all, "packages");
+    assert_int_equal(pk->via.array.size, 4);
+    assert_true(pm_mp_get(&pk->via.array.ptr[0], "retired")->via.boolean);
+}
+
+static void test_catalog_refuses_bad_packages_and_duplicates(void **state)
+{
+    fixture_t *fx = *state;
+    assert_reply(s_put(fx, "a1", "coin", 10, 0, "android", true), PM_OK, "");
+    assert_reply(s_put(fx, "a1", "coin", 10, 0, "android", true), PM_ERR_CONFLICT,
+                 "package a1 already exists");
+    assert_reply(s_put(fx, "zz", "coin", 10, 0, "android", false), PM_ERR_NOT_FOUND,
+                 "package zz not found");
+    assert_reply(s_put(fx, "bad sku", "coin", 10, 0, "android", true), PM_ERR_VALIDATION,
+                 "sku must be 1 to 64 characters of A-Z a-z 0-9 . _ -");
+    assert_reply(s_put(fx, "c0", "coin", 0, 0, "android", true), PM_ERR_VALIDATION,
+                 "coins must be 1 to 10^12 for a coin package");
+    assert_reply(s_put(fx, "t0", "time", 0, 0, "android", true), PM_ERR_VALIDATION,
+                 "duration_days must be 1 to 3650 for a time package");
+    assert_reply(s_put(fx, "t1", "time", 5, 10, "android", true), PM_ERR_VALIDATION,
+                 "coins must be 0 for a time package");
+    assert_reply(s_put(fx, "p0", "coin", 1, 0, "", true), PM_ERR_VALIDATION,
+                 "platforms must be a non-empty subset of android, ios");
+    assert_int_equal(s_count(fx, STORE_DB_PACKAGES), 1);
+}
+
+static void test_catalog_holds_at_most_max_packages(void **state)
+{
+    fixture_t *fx = *state; /* max_packages 2 */
+    assert_reply(s_put(fx, "a", "coin", 1, 0, "ios", true), PM_OK, "");
+    assert_reply(s_put(fx, "b", "coin", 1, 0, "ios", true), PM_OK, "");
+    assert_reply(s_put(fx, "c", "coin", 1, 0, "ios", true), PM_ERR_VALIDATION,
+                 "the catalog is full: max-packages is 2");
+    assert_reply(s_put(fx, "b", "coin", 2, 0, "ios", false), PM_OK, "");
+}
+
+/* ---- purchases and redeem ----------------------------------------------------- */
+
+static void test_open_a_purchase_of_a_sold_package_only(void **state)
+{
+    fixture_t *fx = *state;
+    s_catalog(fx);
+    char a[17], b[17];
+    s_new_purchase(fx, fx->alice, "coins100", a);
+    s_new_purchase(fx, fx->alice, "coins100", b);
+    assert_string_not_equal(a, b);
+    assert_reply(s_open(fx, fx->alice, "nope"), PM_ERR_NOT_FOUND, "package nope not found");
+    assert_reply(s_retire(fx, "vip30"), PM_OK, "");
+    assert_reply(s_open(fx, fx->alice, "vip30"), PM_ERR_NOT_FOUND, "package vip30 not found");
+    assert_int_equal(s_count(fx, STORE_DB_PURCHASES), 2);
+}
+
+static void test_redeem_validates_then_credits_once_and_queues_consume(void **state)
+{
+    fixture_t *fx = *state;
+    s_catalog(fx);
+    char serial[17], id[PM_UUID_LEN + 1];
+    s_new_purchase(fx, fx->alice, "coins100", serial);
+    assert_null(s_redeem(fx, fx->alice, "client-1", serial, "tok-1"));
+    assert_null(s_outbox(fx, "client-1"));
+    assert_int_equal(dispatch_parked_waiters(fx->dispatch), 1);
+
+    int64_t attempt = 0;
+    const msgpack_object *payload = s_take_one(fx, "bazaar_validate", NOW + 1, id, &attempt);
+    assert_int_equal(attempt, 1);
+    assert_string_equal(s_str(payload, "purchase_serial"), serial);
+    assert_string_equal(s_str(payload, "sku"), "coins100");
+    assert_string_equal(s_str(payload, "token"), "tok-1");
+
+    assert_reply(s_result_at(fx, id, attempt, "ok", "ok", NOW + 2), PM_OK, "");
+    const pm_envelope_t *answer = s_outbox(fx, "client-1");
+    assert_reply(answer, PM_OK, "");
+    assert_int_equal(s_int(pm_envelope_body(answer), "coins"), 100);
+    const msgpack_object *p = s_field(answer, "purchase");
+    assert_string_equal(s_str(p, "state"), "completed");
+    assert_string_equal(s_str(p, "ref_id"), "tok-1");
+    assert_int_equal(s_int(p, "coins"), 100);
+    assert_int_equal(dispatch_parked_waiters(fx->dispatch), 0);
+
+    /* The same result again (a worker retried): ignored, no second credit. */
+    assert_reply(s_result_at(fx, id, attempt, "ok", "ok", NOW + 3), PM_OK, "");
+    const pm_envelope_t *bal = s_balance(fx, "alice");
+    assert_int_equal(s_int(pm_envelope_body(bal), "coins"), 100);
+    const msgpack_object *ledger = s_field(bal, "ledger");
+    assert_int_equal(ledger->via.array.size, 1);
+    assert_string_equal(s_str(&ledger->via.array.ptr[0], "kind"), "coin_credit");
+    assert_string_equal(s_str(&ledger->via.array.ptr[0], "purchase_serial"), serial);
+    assert_int_equal(s_int(&ledger->via.array.ptr[0], "coins_delta"), 100);
+    assert_int_equal(s_int(&ledger->via.array.ptr[0], "coins_after"), 100);
+
+    /* The consume job is queued with the token. */
+    payload = s_take_one(fx, "bazaar_consume", NOW + 4, id, &attempt);
+    assert_string_equal(s_str(payload, "token"), "tok-1");
+    assert_string_equal(s_str(payload, "sku"), "coins100");
+    assert_reply(s_result_at(fx, id, attempt, "ok", "ok", NOW + 5), PM_OK, "");
+    assert_int_equal(s_count(fx, STORE_DB_JOBS), 0);
+}
+
+static void test_a_time_package_extends_the_subscription(void **state)
+{
+    fixture_t *fx = *state;
+    s_catalog(fx);
+    char id[PM_UUID_LEN + 1];
+    int64_t attempt;
+    for (int i = 0; i < 2; i++) {
+        char serial[17], token[32];
+        snprintf(token, sizeof token, "time-%d", i);
+        s_new_purchase(fx, fx->bob, "vip30", serial);
+        assert_null(s_redeem(fx, fx->bob, "c", serial, token));
+        s_take_one(fx, "bazaar_validate", NOW, id, &attempt);
+        assert_reply(s_result_at(fx, id, attempt, "ok", "ok", NOW), PM_OK, "");
+        assert_reply(s_outbox(fx, "c"), PM_OK, "");
+    }
+    const pm_envelope_t *bal = s_balance(fx, "bob");
+    assert_int_equal(s_int(pm_envelope_body(bal), "coins"), 0);
+    assert_int_equal(s_int(pm_envelope_body(bal), "subscription_until_ms"), NOW + 60 * DAY_MS);
+    const msgpack_object *ledger = s_field(bal, "ledger");
+    assert_int_equal(ledger->via.array.size, 2);
+    assert_string_equal(s_str(&ledger->via.array.ptr[1], "kind"), "time_extend");
+    assert_int_equal(s_int(&ledger->via.array.ptr[1], "seq"), 2);
+    assert_int_equal(s_int(&ledger->via.array.ptr[1], "time_delta_ms"), 30 * DAY_MS);
+}
+
+/* Completes serial with token for auth; returns the coins answered. */
+static int64_t s_complete(fixture_t *fx, const uint8_t *auth, const char *serial, const char *token)
+{
+    char id[PM_UUID_LEN + 1];
+    int64_t attempt;
+    assert_null(s_redeem(fx, auth, "done", serial, token));
+    s_take_one(fx, "bazaar_validate", NOW, id, &attempt);
+    assert_reply(s_result_at(fx, id, attempt, "ok", "ok", NOW), PM_OK, "");
+    const pm_envelope_t *answer = s_outbox(fx, "done");
+    assert_reply(answer, PM_OK, "");
+    return s_int(pm_envelope_body(answer), "coins");
+}
+
+static void test_a_redeemed_token_is_rejected_for_any_other_purchase_or_user(void **state)
+{
+    fixture_t *fx = *state;
+    s_catalog(fx);
+    char a1[17], a2[17], b1[17];
+    s_new_purchase(fx, fx->alice, "coins100", a1);
+    s_new_purchase(fx, fx->alice, "coins100", a2);
+    s_new_purchase(fx, fx->bob, "coins100", b1);
+    assert_int_equal(s_complete(fx, fx->alice, a1, "tok-x"), 100);
+    assert_reply(s_redeem(fx, fx->alice, "c", a2, "tok-x"), PM_ERR_REJECTED,
+                 "purchase token was already redeemed");
+    assert_reply(s_redeem(fx, fx->bob, "c", b1, "tok-x"), PM_ERR_REJECTED,
+                 "purchase token was already redeemed");
+    assert_int_equal(s_count(fx, STORE_DB_JOBS), 1); /* the consume job only */
+    assert_int_equal(s_int(pm_envelope_body(s_balance(fx, "bob")), "coins"), 0);
+    assert_int_equal(s_int(pm_envelope_body(s_balance(fx, "alice")), "coins"), 100);
+}
+
+static void test_a_completed_purchase_answers_the_same_again(void **state)
+{
+    fixture_t *fx = *state;
+    s_catalog(fx);
+    char a1[17], msg[64];
+    s_new_purchase(fx, fx->alice, "coins100", a1);
+    assert_int_equal(s_complete(fx, fx->alice, a1, "tok-y"), 100);
+    const pm_envelope_t *again = s_redeem(fx, fx->alice, "c", a1, "tok-y");
+    assert_reply(again, PM_OK, "");
+    assert_int_equal(s_int(pm_envelope_body(again), "coins"), 100);
+    assert_string_equal(s_str(s_field(again, "purchase"), "state"), "completed");
+    snprintf(msg, sizeof msg, "purchase %s not found", a1);
+    assert_reply(s_redeem(fx, fx->alice, "c", a1, "tok-other"), PM_ERR_NOT_FOUND, msg);
+    assert_reply(s_redeem(fx, fx->bob, "c", a1, "tok-y"), PM_ERR_NOT_FOUND, msg);
+    assert_reply(s_redeem(fx, fx->alice, "c", "1234", "tok-y"), PM_ERR_NOT_FOUND,
+                 "purchase 1234 not found");
+    assert_int_equal(s_int(pm_envelope_body(s_balance(fx, "alice")), "coins"), 100);
+}
+
+static void test_concurrent_redeems_of_one_token_validate_once(void **state)
+{
+    fixture_t *fx = *state;
+    s_catalog(fx);
+    char a1[17], b1[17], id[PM_UUID_LEN + 1];
+    int64_t attempt;
+    s_new_purchase(fx, fx->alice, "coins100", a1);
+    s_new_purchase(fx, fx->bob, "coins100", b1);
+    assert_null(s_redeem(fx, fx->alice, "c1", a1, "tok-z"));
+    /* The same token for another purchase while it is validated: 409. */
+    assert_reply(s_redeem(fx, fx->bob, "c2", b1, "tok-z"), PM_ERR_CONFLICT,
+                 "purchase token is being validated for another purchase");
+    /* Another token for the validating purchase: 409 too. */
+    char msg[128];
+    snprintf(msg, sizeof msg, "purchase %s is being validated with another purchase token", a1);
+    assert_reply(s_redeem(fx, fx->alice, "c3", a1, "tok-other"), PM_ERR_CONFLICT, msg);
+    /* The app retries with the same token: a second waiter, no second job. */
+    assert_null(s_redeem(fx, fx->alice, "c4", a1, "tok-z"));
+    assert_int_equal(dispatch_parked_waiters(fx->dispatch), 2);
+    assert_int_equal(s_count(fx, STORE_DB_JOBS), 1);
+    s_take_one(fx, "bazaar_validate", NOW, id, &attempt);
+    assert_reply(s_result_at(fx, id, attempt, "ok", "ok", NOW), PM_OK, "");
+    const pm_envelope_t *r1 = s_outbox(fx, "c1");
+    const pm_envelope_t *r4 = s_outbox(fx, "c4");
+    assert_reply(r1, PM_OK, ""); /* both answered by the same commit */
+    assert_reply(r4, PM_OK, "");
+    assert_int_equal(s_int(pm_envelope_body(s_balance(fx, "alice")), "coins"), 100);
+    assert_int_equal(s_int(pm_envelope_body(s_balance(fx, "bob")), "coins"), 0);
+}
+
+static void test_both_waiters_get_the_answer(void **state)
+{
+    fixture_t *fx = *state;
+    s_catalog(fx);
+    char a1[17], id[PM_UUID_LEN + 1];
+    int64_t attempt;
+    s_new_purchase(fx, fx->alice, "coins100", a1);
+    assert_null(s_redeem(fx, fx->alice, "c1", a1, "tok"));
+    assert_null(s_redeem(fx, fx->alice, "c2", a1, "tok"));
+    s_take_one(fx, "bazaar_validate", NOW, id, &attempt);
+    assert_reply(s_result_at(fx, id, attempt, "ok", "ok", NOW), PM_OK, "");
+    assert_int_equal(dispatch_outbox_count(fx->dispatch), 2);
+    const pm_envelope_t *r1 = NULL, *r2 = NULL;
+    for (size_t i = 0; i < 2; i++) {
+        dispatch_src_t src;
+        const void *peer, *frame;
+        size_t peer_len, frame_len;
+        dispatch_outbox_get(fx->dispatch, i, &src, &peer, &peer_len, &frame, &frame_len);
+        assert_int_equal(src, DISPATCH_SRC_API);
+        const pm_envelope_t *e = s_decode(fx, frame, frame_len);
+        if (peer_len == 2 && memcmp(peer, "c1", 2) == 0)
+            r1 = e;
+        else if (peer_len == 2 && memcmp(peer, "c2", 2) == 0)
+            r2 = e;
+    }
+    dispatch_outbox_clear(fx->dispatch);
+    assert_reply(r1, PM_OK, "");
+    assert_reply(r2, PM_OK, "");
+    assert_int_equal(s_int(pm_envelope_body(r2), "coins"), 100);
+}
+
+static void test_rejected_and_unknown_release_the_token_and_reopen_the_purchase(void **state)
+{
+    fixture_t *fx = *state;
+    s_catalog(fx);
+    char a1[17], b1[17], id[PM_UUID_LEN + 1];
+    int64_t attempt;
+    s_new_purchase(fx, fx->alice, "coins100", a1);
+    assert_null(s_redeem(fx, fx->alice, "c1", a1, "tok-r"));
+    s_take_one(fx, "bazaar_validate", NOW, id, &attempt);
+    assert_reply(s_result_at(fx, id, attempt, "rejected", "refunded", NOW), PM_OK, "");
+    assert_reply(s_outbox(fx, "c1"), PM_ERR_REJECTED,
+                 "Bazaar says the purchase is not valid: refunded");
+    assert_int_equal(s_count(fx, STORE_DB_BAZAAR_TOKENS), 0);
+    assert_int_equal(s_count(fx, STORE_DB_JOBS), 0);
+
+    /* Open again: the same purchase may try again, and unknown says 503. */
+    assert_null(s_redeem(fx, fx->alice, "c2", a1, "tok-u"));
+    s_take_one(fx, "bazaar_validate", NOW, id, &attempt);
+    assert_reply(s_result_at(fx, id, attempt, "unknown", "timeout", NOW), PM_OK, "");
+    assert_reply(s_outbox(fx, "c2"), PM_ERR_UNAVAILABLE, "Bazaar could not be reached; try again");
+    assert_int_equal(s_count(fx, STORE_DB_BAZAAR_TOKENS), 0);
+
+    /* The released token is free for another purchase of another user. */
+    s_new_purchase(fx, fx->bob, "coins100", b1);
+    assert_int_equal(s_complete(fx, fx->bob, b1, "tok-u"), 100);
+    assert_int_equal(s_int(pm_envelope_body(s_balance(fx, "alice")), "coins"), 0);
+}
+
+static void test_a_stale_unknown_result_is_ignored(void **state)
+{
+    fixture_t *fx = *state;
+    s_catalog(fx);
+    char a1[17], id[PM_UUID_LEN + 1];
+    int64_t attempt;
+    s_new_purchase(fx, fx->alice, "coins100", a1);
+    assert_null(s_redeem_at(fx, fx->alice, "c1", a1, "tok", NOW, NOW + 10 * LEASE));
+    s_take_one(fx, "bazaar_validate", NOW, id, &attempt);
+    s_take_one(fx, "bazaar_validate", NOW + LEASE, id, &attempt);
+    assert_int_equal(attempt, 2);
+    /* The first worker wakes up with "unknown": attempt 2 is running. */
+    assert_reply(s_result_at(fx, id, 1, "unknown", "timeout", NOW + LEASE + 1), PM_OK, "");
+    assert_null(s_outbox(fx, "c1"));
+    assert_reply(s_result_at(fx, id, 2, "ok", "ok", NOW + LEASE + 2), PM_OK, "");
+    assert_reply(s_outbox(fx, "c1"), PM_OK, "");
+}
+
+/* ---- the job queue ------------------------------------------------------------ */
+
+static void test_an_expired_lease_offers_the_job_again(void **state)
+{
+    fixture_t *fx = *state;
+    s_catalog(fx);
+    char a1[17], id[PM_UUID_LEN + 1], id2[PM_UUID_LEN + 1];
+    int64_t attempt;
+    s_new_purchase(fx, fx->alice, "coins100", a1);
+    assert_null(s_redeem(fx, fx->alice, "c1", a1, "tok"));
+    s_take_one(fx, "bazaar_validate", NOW, id, &attempt);
+    assert_int_equal(
+        s_jobs(s_take_at(fx, "w2", "bazaar_validate", 0, NOW + LEASE - 1))->via.array.size, 0);
+    s_take_one(fx, "bazaar_validate", NOW + LEASE, id2, &attempt);
+    assert_string_equal(id2, id);
+    assert_int_equal(attempt, 2);
+    /* Other kinds do not see it. */
+    assert_int_equal(
+        s_jobs(s_take_at(fx, "w2", "bazaar_consume", 0, NOW + 3 * LEASE))->via.array.size, 0);
+}
+
+static void test_a_failed_consume_is_retried_with_backoff_then_given_up(void **state)
+{
+    fixture_t *fx = *state;
+    s_catalog(fx);
+    char a1[17], id[PM_UUID_LEN + 1];
+    int64_t attempt;
+    s_new_purchase(fx, fx->alice, "coins100", a1);
+    s_complete(fx, fx->alice, a1, "tok");
+    int64_t t = NOW;
+    int64_t delays[] = {BASE, 2 * BASE, 4 * BASE, 4 * BASE}; /* capped at retry max */
+    for (int i = 0; i < 4; i++) {
+        s_take_one(fx, "bazaar_consume", t, id, &attempt);
+        assert_int_equal(attempt, i + 1);
+        assert_reply(s_result_at(fx, id, attempt, "unknown", "http 500", t), PM_OK, "");
+        t += delays[i];
+        assert_int_equal(s_jobs(s_take_at(fx, "w1", "bazaar_consume", 0, t - 1))->via.array.size,
+                         0);
+    }
+    /* Attempt 5 of 5 fails: kept, but never offered again. */
+    s_take_one(fx, "bazaar_consume", t, id, &attempt);
+    assert_int_equal(attempt, 5);
+    assert_reply(s_result_at(fx, id, attempt, "rejected", "bad", t), PM_OK, "");
+    assert_int_equal(s_jobs(s_take_at(fx, "w1", "bazaar_consume", 0, t + 3600000))->via.array.size,
+                     0);
+    assert_int_equal(s_count(fx, STORE_DB_JOBS), 1);
+    assert_int_equal(s_count(fx, STORE_DB_JOBS_DUE), 0);
+}
+
+static void test_a_parked_taker_gets_a_new_job_or_an_empty_list_in_time(void **state)
+{
+    fixture_t *fx = *state;
+    s_catalog(fx);
+    assert_null(s_take_at(fx, "w1", "bazaar_validate", 5000, NOW));
+    assert_int_equal(dispatch_parked_takers(fx->dispatch), 1);
+    assert_int_equal(dispatch_next_wake_ms(fx->dispatch), NOW + 5000);
+    char a1[17];
+    s_new_purchase(fx, fx->alice, "coins100", a1);
+    assert_null(s_redeem(fx, fx->alice, "c1", a1, "tok"));
+    const pm_envelope_t *got = s_outbox(fx, "w1");
+    dispatch_outbox_clear(fx->dispatch);
+    const msgpack_object *jobs = s_jobs(got);
+    assert_int_equal(jobs->via.array.size, 1);
+    assert_int_equal(s_int(&jobs->via.array.ptr[0], "attempt"), 1);
+    assert_int_equal(dispatch_parked_takers(fx->dispatch), 0);
+
+    /* A taker waiting for a job whose lease runs out is woken then (the
+     * redeem waiting for that job times out first). */
+    assert_null(s_take_at(fx, "w2", "bazaar_validate", 30000, NOW + 1));
+    assert_int_equal(dispatch_next_wake_ms(fx->dispatch), NOW + 9900);
+    s_tick(fx, NOW + 9900);
+    assert_reply(s_outbox(fx, "c1"), PM_ERR_UNAVAILABLE,
+                 "Bazaar did not answer in time; try again");
+    assert_int_equal(dispatch_next_wake_ms(fx->dispatch), NOW + LEASE);
+    s_tick(fx, NOW + LEASE);
+    jobs = s_jobs(s_outbox(fx, "w2"));
+    dispatch_outbox_clear(fx->dispatch);
+    assert_int_equal(jobs->via.array.size, 1);
+    assert_int_equal(s_int(&jobs->via.array.ptr[0], "attempt"), 2);
+
+    assert_null(s_take_at(fx, "w3", "bazaar_consume", 1000, NOW + LEASE));
+    s_tick(fx, NOW + LEASE + 999);
+    assert_null(s_outbox(fx, "w3"));
+    s_tick(fx, NOW + LEASE + 1000);
+    assert_int_equal(s_jobs(s_outbox(fx, "w3"))->via.array.size, 0);
+    dispatch_outbox_clear(fx->dispatch);
+}
+
+/* ---- parked redeem requests ---------------------------------------------------- */
+
+static void test_a_waiter_is_answered_unavailable_before_its_deadline(void **state)
+{
+    fixture_t *fx = *state;
+    s_catalog(fx);
+    char a1[17], id[PM_UUID_LEN + 1];
+    int64_t attempt;
+    s_new_purchase(fx, fx->alice, "coins100", a1);
+    assert_null(s_redeem_at(fx, fx->alice, "c1", a1, "tok", NOW, NOW + 5000));
+    assert_int_equal(dispatch_next_wake_ms(fx->dispatch), NOW + 4900);
+    s_tick(fx, NOW + 4899);
+    assert_null(s_outbox(fx, "c1"));
+    s_tick(fx, NOW + 4900);
+    assert_reply(s_outbox(fx, "c1"), PM_ERR_UNAVAILABLE,
+                 "Bazaar did not answer in time; try again");
+    dispatch_outbox_clear(fx->dispatch);
+    assert_int_equal(dispatch_parked_waiters(fx->dispatch), 0);
+    /* The validation goes on; a retry waits for it and gets the answer. */
+    assert_null(s_redeem_at(fx, fx->alice, "c2", a1, "tok", NOW + 6000, NOW + 16000));
+    s_take_one(fx, "bazaar_validate", NOW + 6000, id, &attempt);
+    assert_reply(s_result_at(fx, id, attempt, "ok", "ok", NOW + 6001), PM_OK, "");
+    assert_reply(s_outbox(fx, "c2"), PM_OK, "");
+}
+
+static void test_waiters_are_bounded(void **state)
+{
+    fixture_t *fx = *state; /* max_waiters 1 */
+    s_catalog(fx);
+    char a1[17], a2[17];
+    s_new_purchase(fx, fx->alice, "coins100", a1);
+    s_new_purchase(fx, fx->alice, "vip30", a2);
+    assert_null(s_redeem(fx, fx->alice, "c1", a1, "tok-1"));
+    assert_reply(s_redeem(fx, fx->alice, "c2", a2, "tok-2"), PM_ERR_UNAVAILABLE,
+                 "too many purchases are being validated; try again");
+    assert_int_equal(s_count(fx, STORE_DB_JOBS), 1);
+    assert_int_equal(s_count(fx, STORE_DB_BAZAAR_TOKENS), 1);
+}
+
+static void test_a_failed_commit_parks_nothing_and_reserves_nothing(void **state)
+{
+    fixture_t *fx = *state;
+    s_catalog(fx);
+    char a1[17];
+    s_new_purchase(fx, fx->alice, "coins100", a1);
+    store_fail_commit_after(fx->store, 0);
+    const pm_envelope_t *r = s_redeem(fx, fx->alice, "c1", a1, "tok");
+    assert_reply(r, PM_ERR_UNAVAILABLE, "storage commit failed");
+    assert_int_equal(dispatch_parked_waiters(fx->dispatch), 0);
+    assert_int_equal(dispatch_outbox_count(fx->dispatch), 0);
+    assert_int_equal(s_count(fx, STORE_DB_JOBS), 0);
+    assert_int_equal(s_count(fx, STORE_DB_BAZAAR_TOKENS), 0);
+    /* The retry works. */
+    assert_null(s_redeem(fx, fx->alice, "c1", a1, "tok"));
+    assert_int_equal(dispatch_parked_waiters(fx->dispatch), 1);
+}
+
+static void test_worker_messages_only_on_the_worker_socket(void **state)
+{
+    fixture_t *fx = *state;
+    call_t r;
+    r_init(&r, PM_MSG_JOB_TAKE, fx->alice, "gw");
+    r.src = DISPATCH_SRC_API;
+    r_key(&r, "kinds");
+    msgpack_pack_array(&r.pk, 1);
+    pm_mp_pack_cstr(&r.pk, "bazaar_validate");
+    r_int(&r, "max", 1);
+    r_int(&r, "wait_ms", 0);
+    assert_reply(s_call(fx, &r), PM_ERR_VALIDATION,
+                 "message type 30 is not accepted on the api socket");
+    r_init(&r, PM_MSG_STORE_PACKAGES, NULL, "w");
+    r.src = DISPATCH_SRC_WORKER;
+    assert_reply(s_call(fx, &r), PM_ERR_VALIDATION,
+                 "message type 20 is not accepted on the worker socket");
+    /* A result for a job that does not exist is acknowledged. */
+    assert_reply(s_result_at(fx, "00000000-0000-4000-8000-000000000000", 1, "ok", "ok", NOW), PM_OK,
+                 "");
+    assert_reply(s_result_at(fx, "00000000-0000-4000-8000-000000000000", 1, "maybe", "", NOW),
+                 PM_ERR_VALIDATION, "outcome must be ok, rejected or unknown");
+}
+
+int main(void)
+{
+    pm_log_init("test_core_store_flow", getenv("PM_TEST_LOG") ? PM_LOG_DEBUG : -1);
+    pm_ids_init();
+#define T(name) cmocka_unit_test_setup_teardown(name, s_setup, s_teardown)
+#define TS(name) cmocka_unit_test_setup_teardown(name, s_setup_small, s_teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_catalog_lists_in_order_by_platform_and_pages),
+        T(test_catalog_refuses_bad_packages_and_duplicates),
+        TS(test_catalog_holds_at_most_max_packages),
+        T(test_open_a_purchase_of_a_sold_package_only),
+        T(test_redeem_validates_then_credits_once_and_queues_consume),
+        T(test_a_time_package_extends_the_subscription),
+        T(test_a_redeemed_token_is_rejected_for_any_other_purchase_or_user),
+        T(test_a_completed_purchase_answers_the_same_again),
+        T(test_concurrent_redeems_of_one_token_validate_once),
+        T(test_both_waiters_get_the_answer),
+        T(test_rejected_and_unknown_release_the_token_and_reopen_the_purchase),
+        T(test_a_stale_unknown_result_is_ignored),
+        T(test_an_expired_lease_offers_the_job_again),
+        T(test_a_failed_consume_is_retried_with_backoff_then_given_up),
+        T(test_a_parked_taker_gets_a_new_job_or_an_empty_list_in_time),
+        T(test_a_waiter_is_answered_unavailable_before_its_deadline),
+        TS(test_waiters_are_bounded),
+        T(test_a_failed_commit_parks_nothing_and_reserves_nothing),
+        T(test_worker_messages_only_on_the_worker_socket),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
