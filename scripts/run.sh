@@ -5,17 +5,25 @@
 #   var/data.mdb, var/admin.sock   payment-core's LMDB environment and admin socket
 #   var/log/<daemon>.log           each daemon's log
 #   var/tokens.env                 demo API tokens (mode 600), made on first run
+#   var/catalog.done               the demo store catalog was seeded (first run)
+#
+# Daemons: payment-core (api 7100, worker socket 7101), api-gateway (8080),
+# sandbox (the fake Cafe Bazaar, 8090) and provider-bazaar pointed at it.
 #
 # Ctrl-C or SIGTERM stops every daemon by its PID and exits 0; if a daemon
 # dies on its own, the others are stopped and the exit status is 1.
 #
-# Environment: PAYMESH_HTTP_PORT (default 8080), PAYMESH_CORE_PORT (7100).
+# Environment: PAYMESH_HTTP_PORT (default 8080), PAYMESH_CORE_PORT (7100),
+# PAYMESH_WORKER_PORT (7101), PAYMESH_SANDBOX_PORT (8090).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VAR=var
 HTTP_PORT=${PAYMESH_HTTP_PORT:-8080}
 CORE_PORT=${PAYMESH_CORE_PORT:-7100}
+WORKER_PORT=${PAYMESH_WORKER_PORT:-7101}
+SANDBOX_PORT=${PAYMESH_SANDBOX_PORT:-8090}
+BAZAAR_PACKAGE=com.paymesh.demo
 READY_TIMEOUT_S=10
 STOP_TIMEOUT_S=10
 
@@ -77,7 +85,8 @@ trap 'stop_all; exit 1' EXIT
 trap 'stop_all; trap - EXIT; echo; echo "paymesh: stopped"; exit 0' INT TERM
 
 from=$(log_size payment-core)
-start payment-core --data-dir "$VAR" --api-endpoint "tcp://127.0.0.1:$CORE_PORT"
+start payment-core --data-dir "$VAR" --api-endpoint "tcp://127.0.0.1:$CORE_PORT" \
+    --worker-endpoint "tcp://127.0.0.1:$WORKER_PORT"
 wait_ready payment-core "payment-core ready" "$from"
 
 from=$(log_size api-gateway)
@@ -85,9 +94,19 @@ start api-gateway --http-host 127.0.0.1 --http-port "$HTTP_PORT" \
     --core-endpoint "tcp://127.0.0.1:$CORE_PORT"
 wait_ready api-gateway "api-gateway listening on http://" "$from"
 
-# Provider daemons and the provider sandbox start here once they exist
-# (provider-bazaar, provider-bank, retry-worker and sandbox/ arrive with
-# later issues).
+# The sandbox stands in for Cafe Bazaar on loopback; provider-bazaar takes
+# validation jobs from payment-core's worker socket and asks the sandbox.
+from=$(log_size sandbox)
+start sandbox --http-host 127.0.0.1 --http-port "$SANDBOX_PORT"
+wait_ready sandbox "sandbox listening on http://" "$from"
+
+from=$(log_size provider-bazaar)
+start provider-bazaar --core-worker-endpoint "tcp://127.0.0.1:$WORKER_PORT" \
+    --bazaar-base-url "http://127.0.0.1:$SANDBOX_PORT/devapi/v2/" \
+    --bazaar-package-name "$BAZAAR_PACKAGE"
+wait_ready provider-bazaar "provider-bazaar ready" "$from"
+
+# (provider-bank and retry-worker arrive with later issues.)
 
 # Demo tokens, made once per data directory.
 tokens=$VAR/tokens.env
@@ -104,10 +123,25 @@ if [[ ! -s $tokens ]] || [[ $(bin/paymentctl --data-dir "$VAR" stats | jq -r .to
     mv "$tokens.tmp" "$tokens"
 fi
 chmod 600 "$tokens"
+
+# The demo store catalog, seeded once per data directory.
+if [[ ! -e $VAR/catalog.done ]]; then
+    seed() { # seed SKU ARGS...: adds the package unless the catalog has it
+        bin/paymentctl --data-dir "$VAR" package list 2>/dev/null | grep -q "\"$1\"" && return 0
+        bin/paymentctl --data-dir "$VAR" package add --sku "$@" >/dev/null ||
+            echo "paymesh: could not add the demo package $1 (see above)" >&2
+    }
+    seed coins_100 --name "100 coins" --price 1000 --type coin --coins 100 \
+        --icon "http://127.0.0.1:$HTTP_PORT/icons/coins_100.png" --platforms android,ios
+    seed days_30 --name "30 days" --price 5000 --type time --days 30 \
+        --icon "http://127.0.0.1:$HTTP_PORT/icons/days_30.png" --platforms android,ios
+    : >"$VAR/catalog.done"
+fi
 # shellcheck source=/dev/null
 . "$tokens"
 
 url="http://127.0.0.1:$HTTP_PORT"
+sandbox="http://127.0.0.1:$SANDBOX_PORT"
 cat <<EOF
 
 paymesh is running: $url   (logs in $VAR/log/, data in $VAR/)
@@ -122,6 +156,16 @@ Try it (in another shell):
   curl -s $url/api/v1/payment/create -H "x_auth_token: \$ALICE_TOKEN" \\
     -d '{"idempotency_token":"'\$(cat /proc/sys/kernel/random/uuid)'","money_info":{"method_id":"card-1","currency":"USD","amount":1.10},"recipcient":{"recipcient_id":"bob"},"sender":{"sender_id":"alice"}}'
   curl -s $url/api/v1/payment/<transaction_id>/retrieve -H "x_auth_token: \$ALICE_TOKEN"
+
+Store purchases (Cafe Bazaar, played by the sandbox on $sandbox):
+  curl -s $url/finance/packages/ -H "x_auth_token: \$ALICE_TOKEN" -H "devicetype: android"
+  serial=\$(curl -s $url/finance/purchase -H "x_auth_token: \$ALICE_TOKEN" \\
+    -d '{"serial_number":"coins_100"}' | jq -r .serial_number)
+  token=\$(curl -s $sandbox/sandbox/bazaar/purchases \\
+    -d '{"package_name":"$BAZAAR_PACKAGE","sku":"coins_100"}' | jq -r .purchase_token)
+  curl -s $url/finance/bazzar_paymnet/ -H "x_auth_token: \$ALICE_TOKEN" \\
+    -d '{"serial_number":"'\$serial'","ref_id":"'\$token'"}'        # {"coins":100}
+  bin/paymentctl --data-dir $VAR balance --principal alice     # coins, subscription, ledger
 
 Ctrl-C stops everything.
 EOF

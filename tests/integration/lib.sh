@@ -219,14 +219,31 @@ pm_kill9() {
 
 # --- the daemons ------------------------------------------------------------
 
-# pm_start_core [FLAG...]: starts payment-core on PM_DATA and CORE_PORT
-# (picked on the first call, kept on restarts); sets CORE_PID.
+# pm_core_has_worker: true when payment-core has the worker socket
+# (--worker-endpoint, issue 3); asked once, from its --help.
+pm_core_has_worker() {
+    if [[ -z ${PM_CORE_HAS_WORKER:-} ]]; then
+        PM_CORE_HAS_WORKER=no
+        timeout 5 "$PM_BIN/payment-core" --help 2>&1 | grep -q -- '--worker-endpoint' && PM_CORE_HAS_WORKER=yes
+    fi
+    [[ $PM_CORE_HAS_WORKER == yes ]]
+}
+
+# pm_start_core [FLAG...]: starts payment-core on PM_DATA, CORE_PORT and (when
+# the core has one) its worker socket on WORKER_PORT (both picked on the first
+# call, kept on restarts, so provider workers reconnect); sets CORE_PID.
 pm_start_core() {
     : "${CORE_PORT:=$(pm_free_port)}"
     CORE_ENDPOINT="tcp://127.0.0.1:$CORE_PORT"
+    local worker=()
+    if pm_core_has_worker; then
+        : "${WORKER_PORT:=$(pm_free_port)}"
+        WORKER_ENDPOINT="tcp://127.0.0.1:$WORKER_PORT"
+        worker=(--worker-endpoint "$WORKER_ENDPOINT")
+    fi
     CORE_STARTS=$((${CORE_STARTS:-0} + 1))
     pm_spawn payment-core "$PM_TMP/core.$CORE_STARTS.log" "$PM_BIN/payment-core" \
-        --data-dir "$PM_DATA" --api-endpoint "$CORE_ENDPOINT" "$@"
+        --data-dir "$PM_DATA" --api-endpoint "$CORE_ENDPOINT" "${worker[@]}" "$@"
     CORE_PID=$PM_LAST_PID
     pm_wait_ready "$CORE_PID" "payment-core ready"
 }
@@ -243,6 +260,143 @@ pm_start_gateway() {
         --core-endpoint "tcp://127.0.0.1:$CORE_PORT" "$@"
     GW_PID=$PM_LAST_PID
     pm_wait_ready "$GW_PID" "api-gateway listening on http://"
+}
+
+# pm_start_sandbox [FLAG...]: starts the provider sandbox (fake Cafe Bazaar)
+# on a free port; sets SANDBOX_PID, SANDBOX_PORT, SANDBOX_URL
+# (http://127.0.0.1:PORT) and BAZAAR_BASE_URL (its /devapi/v2/).
+pm_start_sandbox() {
+    : "${SANDBOX_PORT:=$(pm_free_port)}"
+    SANDBOX_URL="http://127.0.0.1:$SANDBOX_PORT"
+    BAZAAR_BASE_URL="$SANDBOX_URL/devapi/v2/"
+    SANDBOX_STARTS=$((${SANDBOX_STARTS:-0} + 1))
+    pm_spawn sandbox "$PM_TMP/sandbox.$SANDBOX_STARTS.log" "$PM_BIN/sandbox" \
+        --http-host 127.0.0.1 --http-port "$SANDBOX_PORT" "$@"
+    SANDBOX_PID=$PM_LAST_PID
+    pm_wait_ready "$SANDBOX_PID" "sandbox listening on http://"
+}
+
+# The package name every test's catalog is sold under at the sandbox.
+PM_BAZAAR_PACKAGE=com.paymesh.demo
+
+# pm_start_provider_bazaar [FLAG...]: starts one more provider-bazaar against
+# the core's worker socket and the sandbox (several copies may run); sets
+# PB_PID (the new one) and appends it to PB_PIDS.
+pm_start_provider_bazaar() {
+    [[ -n ${WORKER_ENDPOINT:-} ]] || pm_fatal "pm_start_provider_bazaar: payment-core has no worker endpoint (start the core first; is it built with --worker-endpoint?)"
+    [[ -n ${BAZAAR_BASE_URL:-} ]] || pm_fatal "pm_start_provider_bazaar: start the sandbox first"
+    PB_STARTS=$((${PB_STARTS:-0} + 1))
+    pm_spawn provider-bazaar "$PM_TMP/provider-bazaar.$PB_STARTS.log" "$PM_BIN/provider-bazaar" \
+        --core-worker-endpoint "$WORKER_ENDPOINT" --bazaar-base-url "$BAZAAR_BASE_URL" \
+        --bazaar-package-name "$PM_BAZAAR_PACKAGE" "$@"
+    PB_PID=$PM_LAST_PID
+    PB_PIDS+=" $PB_PID"
+    pm_wait_ready "$PB_PID" "provider-bazaar ready"
+}
+
+# pm_start_store [--core FLAGS... --] [--provider FLAGS... --] [--gateway FLAGS... --]:
+# the whole store stack: core (with worker socket), gateway, sandbox and one
+# provider-bazaar.
+pm_start_store() {
+    local core=() prov=() gw=() into=""
+    while (($#)); do
+        case $1 in
+        --core | --provider | --gateway) into=${1#--} ;;
+        --) into="" ;;
+        *) case $into in
+            core) core+=("$1") ;; provider) prov+=("$1") ;; gateway) gw+=("$1") ;;
+            *) pm_fatal "pm_start_store: stray argument $1" ;;
+            esac ;;
+        esac
+        shift
+    done
+    pm_start_core "${core[@]}"
+    pm_core_has_worker || pm_fatal "payment-core ($PM_BIN) has no --worker-endpoint"
+    pm_start_gateway "${gw[@]}"
+    pm_start_sandbox
+    pm_start_provider_bazaar "${prov[@]}"
+}
+
+# pm_store_pids: every store daemon still tracked (for expect_alive).
+pm_store_pids() {
+    local p
+    printf '%s ' ${CORE_PID:-} ${GW_PID:-} ${SANDBOX_PID:-}
+    for p in ${PB_PIDS:-}; do pm_alive "$p" && printf '%s ' "$p"; done
+}
+
+# sb METHOD PATH [BODY]: one request to the sandbox (admin or devapi); sets
+# SB_STATUS and SB_BODY (also in $PM_TMP/sb.body).
+sb() {
+    local args=(-sS -X "$1" --max-time "$PM_CURL_MAX_TIME_S" --noproxy '*' -o "$PM_TMP/sb.body" -w '%{http_code}')
+    (($# > 2)) && args+=(-H 'Content-Type: application/json' --data-binary "$3")
+    : >"$PM_TMP/sb.body"
+    SB_STATUS=$(curl "${args[@]}" "$SANDBOX_URL$2" 2>>"$PM_TMP/sb.curlerr")
+    [[ -n $SB_STATUS ]] || SB_STATUS=000
+    SB_BODY=$(cat "$PM_TMP/sb.body")
+}
+
+# sb_buy SKU: the Bazaar app buys SKU; prints the new purchase token.
+sb_buy() {
+    sb POST /sandbox/bazaar/purchases "{\"package_name\":\"$PM_BAZAAR_PACKAGE\",\"sku\":\"$1\"}"
+    [[ $SB_STATUS == 201 ]] || pm_fatal "sandbox: buying $1 answered $SB_STATUS $SB_BODY"
+    local t
+    t=$(jq -er '.purchase_token' <<<"$SB_BODY") || pm_fatal "sandbox: no purchase_token in $SB_BODY"
+    printf '%s' "$t"
+}
+
+# sb_refund TOKEN: Bazaar refunds the purchase.
+sb_refund() {
+    sb POST "/sandbox/bazaar/purchases/$1/refund" '{}'
+    [[ $SB_STATUS == 2?? ]] || pm_fatal "sandbox: refund of $1 answered $SB_STATUS $SB_BODY"
+}
+
+# sb_fault JSON: injects a fault (see docs/operations.md, the sandbox).
+sb_fault() {
+    sb POST /sandbox/faults "$1"
+    [[ $SB_STATUS == 2?? ]] || pm_fatal "sandbox: fault $1 answered $SB_STATUS $SB_BODY"
+}
+sb_clear_faults() {
+    sb DELETE /sandbox/faults
+    [[ $SB_STATUS == 2?? ]] || pm_fatal "sandbox: DELETE /sandbox/faults answered $SB_STATUS $SB_BODY"
+}
+sb_clear_calls() {
+    sb DELETE /sandbox/calls
+    [[ $SB_STATUS == 2?? ]] || pm_fatal "sandbox: DELETE /sandbox/calls answered $SB_STATUS $SB_BODY"
+}
+
+# sb_calls KIND [TOKEN]: prints the number of Bazaar devapi calls of KIND
+# (validate | consume) the sandbox saw, optionally only those naming TOKEN in
+# the path; sb_calls_ok counts those answered 200 without a fault.
+sb_calls() {
+    sb GET '/sandbox/calls?service=bazaar'
+    jq -r --arg k "/api/$1/" --arg t "${2:-}" \
+        '[.calls[] | select((.path | contains($k)) and ($t == "" or (.path | contains($t))))] | length' \
+        <<<"$SB_BODY" 2>/dev/null || echo -1
+}
+sb_calls_ok() {
+    sb GET '/sandbox/calls?service=bazaar'
+    jq -r --arg k "/api/$1/" \
+        '[.calls[] | select((.path | contains($k)) and .status == 200 and ((.fault // "") == ""))] | length' \
+        <<<"$SB_BODY" 2>/dev/null || echo -1
+}
+
+# sb_consumed TOKEN: true when the sandbox shows the purchase consumed
+# (Bazaar's consumptionState 0).
+sb_consumed() {
+    sb GET "/sandbox/bazaar/purchases/$1"
+    [[ $SB_STATUS == 200 ]] && jq -e '(.consumptionState == 0) or (.consumption_state == 0) or (.consumed == true) or (.state == "consumed")' <<<"$SB_BODY" >/dev/null 2>&1
+}
+
+# wait_until SECONDS COMMAND...: polls COMMAND every 0.1 s until it succeeds;
+# false after SECONDS.
+wait_until() {
+    local limit=$1 i
+    shift
+    for ((i = 0; i < limit * 10; i++)); do
+        "$@" && return 0
+        sleep 0.1
+    done
+    return 1
 }
 
 # pm_ctl ARGS...: runs paymentctl against PM_DATA (bounded to 10 s).
@@ -439,6 +593,119 @@ pm_create() {
     expect_status 200 "create $2 -> $3"
     TXID=$(jq -r '.transaction_id // empty' "$PM_TMP/resp.body" 2>/dev/null)
     [[ -n $TXID ]] || pm_fatal "create returned no transaction_id: $RESP_BODY"
+}
+
+# --- store purchases (docs/api.md "Store purchases") ----------------------------
+
+# pm_package SKU NAME PRICE coin|time N [FLAG...]: adds a package with
+# paymentctl (N coins or N days; both platforms unless --platforms is given).
+pm_package() {
+    local sku=$1 name=$2 price=$3 type=$4 n=$5 amount
+    shift 5
+    [[ $type == coin ]] && amount=(--coins "$n") || amount=(--days "$n")
+    local plat=(--platforms android,ios)
+    [[ " $* " == *" --platforms "* ]] && plat=()
+    pm_ctl package add --sku "$sku" --name "$name" --price "$price" --type "$type" "${amount[@]}" "${plat[@]}" "$@" >/dev/null ||
+        pm_fatal "paymentctl package add --sku $sku failed: $(tail -n 3 "$PM_TMP/paymentctl.log")"
+}
+
+# pm_balance PRINCIPAL: prints paymentctl balance's JSON.
+pm_balance() {
+    local b
+    b=$(pm_ctl balance --principal "$1") || pm_fatal "paymentctl balance --principal $1 failed: $(tail -n 3 "$PM_TMP/paymentctl.log")"
+    jq -e . <<<"$b" >/dev/null 2>&1 || pm_fatal "paymentctl balance printed no JSON: $b"
+    printf '%s' "$b"
+}
+pm_coins() { pm_balance "$1" | jq -r '.coins'; }
+pm_ledger_len() { pm_balance "$1" | jq -r '.ledger | length'; }
+
+# store_open TOKEN SKU: opens a purchase (POST /finance/purchase), checks the
+# 200 and sets SERIAL.
+store_open() {
+    http POST /finance/purchase -t "$1" -d "{\"serial_number\":\"$2\"}"
+    expect_status 200 "open a purchase of $2"
+    SERIAL=$(jq -r '.serial_number // empty' "$PM_TMP/resp.body" 2>/dev/null)
+    [[ $SERIAL =~ ^[0-9]{16}$ ]] || pm_fatal "purchase of $2 returned no 16-digit serial: $RESP_BODY"
+}
+
+# store_redeem TOKEN SERIAL REF [PATH]: POST /finance/bazzar_paymnet/ (or
+# PATH) {"serial_number": SERIAL, "ref_id": REF}.
+store_redeem() {
+    http POST "${4:-/finance/bazzar_paymnet/}" -t "$1" -d "{\"serial_number\":\"$2\",\"ref_id\":\"$3\"}"
+}
+
+# store_redeem_retry TOKEN SERIAL REF SECONDS: redeems, retrying as an app
+# would while the answer is 503 or 409 (every second, SECONDS at most); the
+# last answer is in RESP_*, the number of tries in TRIES.
+store_redeem_retry() {
+    local end=$((SECONDS + $4))
+    TRIES=0
+    while :; do
+        TRIES=$((TRIES + 1))
+        store_redeem "$1" "$2" "$3"
+        [[ $RESP_STATUS == 503 || $RESP_STATUS == 409 || $RESP_STATUS == 000 ]] || return 0
+        ((SECONDS < end)) || return 0
+        sleep 1
+    done
+}
+
+# bg_redeem TOKEN SERIAL REF OUT: starts a redeem in the background (a helper
+# PID in PM_HELPER_PIDS); OUT.status gets the status, OUT.body the body.
+bg_redeem() {
+    (
+        code=$(curl -s --noproxy '*' --max-time "${PM_BG_MAX_TIME_S:-15}" -o "$4.body" -w '%{http_code}' \
+            -H "x_auth_token: $1" --data-binary "{\"serial_number\":\"$2\",\"ref_id\":\"$3\"}" \
+            "$BASE/finance/bazzar_paymnet/")
+        printf '%s' "${code:-000}" >"$4.status"
+    ) &
+    BG_PID=$!
+    PM_HELPER_PIDS+=" $BG_PID"
+}
+
+# expect_store_error STATUS CODE LABEL [ERROR_SUBSTRING]: an error of the
+# store family, {"error": "...", "code": CODE}, with an X-Request-Id.
+expect_store_error() {
+    local status=$1 code=$2 label=$3 msg=${4:-}
+    if [[ $RESP_STATUS != "$status" ]]; then
+        fail "$label" "status $RESP_STATUS, want $status ($code)"
+        return
+    fi
+    if ! jq -e --arg c "$code" '(.code == $c) and (.error | type == "string") and (.error != "")' \
+        "$PM_TMP/resp.body" >/dev/null 2>&1; then
+        fail "$label" "body is not {\"error\": \"...\", \"code\": \"$code\"}"
+        return
+    fi
+    if [[ -n $msg ]] && ! jq -e --arg m "$msg" '.error | contains($m)' "$PM_TMP/resp.body" >/dev/null 2>&1; then
+        fail "$label" "error does not mention '$msg'"
+        return
+    fi
+    if ! grep -qi '^X-Request-Id: *[^[:space:]]' "$PM_TMP/resp.headers"; then
+        fail "$label" "no X-Request-Id header (docs/api.md: every response carries one)"
+        return
+    fi
+    pass "$label"
+}
+
+# expect_coins PRINCIPAL N LABEL: paymentctl balance shows N coins.
+expect_coins() {
+    local c
+    c=$(pm_coins "$1")
+    [[ $c == "$2" ]]
+    check $? "$3" "paymentctl balance --principal $1 shows coins $c, want $2"
+}
+
+# expect_ledger PRINCIPAL LABEL: the ledger explains the balance: every entry
+# references a purchase serial (16 digits), the coin deltas sum to the
+# balance, and coins_after follows the entries in order.
+expect_ledger() {
+    local b
+    b=$(pm_balance "$1")
+    jq -e '(.ledger | all(.purchase_serial | type == "string" and test("^[0-9]{16}$")))
+        and ([.ledger[].coins_delta // 0] | add // 0) == .coins
+        and (reduce .ledger[] as $e ({ok: true, c: 0};
+               {ok: (.ok and ($e.coins_after == .c + ($e.coins_delta // 0))), c: (.c + ($e.coins_delta // 0))}) | .ok)' \
+        <<<"$b" >/dev/null 2>&1
+    check $? "$2" "ledger of $1 does not explain the balance: $(head -c 600 <<<"$b")"
 }
 
 # --- exit -----------------------------------------------------------------------
