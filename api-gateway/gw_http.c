@@ -406,13 +406,7 @@ static void s_on_completed(void *cls, struct MHD_Connection *conn, void **con_cl
 static void s_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
-    char line[512];
-    if (vsnprintf(line, sizeof line, fmt, ap) < 0)
-        return;
-    size_t n = strlen(line);
-    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-        line[--n] = '\0';
-    pm_warn("libmicrohttpd: %s", line);
+    pm_logv_line(PM_LOG_WARN, "libmicrohttpd", fmt, ap);
 }
 
 /* ---- life cycle ---------------------------------------------------------- */

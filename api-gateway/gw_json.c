@@ -648,3 +648,19 @@ bool gw_utf8_valid(const char *str, size_t len)
     }
     return true;
 }
+
+int gw_reply_str(const msgpack_object *map, const char *key, bool nullable, size_t max,
+                 const char **s, size_t *len)
+{
+    const msgpack_object *v = pm_mp_get(map, key);
+    *s = NULL;
+    *len = 0;
+    if (v && v->type == MSGPACK_OBJECT_NIL && nullable)
+        return 0;
+    if (!v || v->type != MSGPACK_OBJECT_STR || v->via.str.size > max ||
+        !gw_utf8_valid(v->via.str.ptr, v->via.str.size))
+        return -1;
+    *s = v->via.str.ptr;
+    *len = v->via.str.size;
+    return 0;
+}

@@ -98,6 +98,11 @@ int gw_json_error_as(gw_errors_t errors, int err, const char *msg, gw_response_t
  * PM_ERR_INTERNAL when the body is malformed. */
 int gw_reply_err(const void *bytes, size_t len);
 
+/* A string under key in a reply map: valid UTF-8 of at most max bytes, or nil
+ * when nullable (then *s is NULL). Views into the reply. Returns 0 or -1. */
+int gw_reply_str(const msgpack_object *map, const char *key, bool nullable, size_t max,
+                 const char **s, size_t *len);
+
 /* Renders a reply body: an error reply as gw_json_error with the core's
  * "msg"; a success through render (NULL: none expected); anything malformed
  * as 500 internal_error. Returns 0, or -1 on out of memory. */

@@ -50,26 +50,19 @@ static pm_setting_t s_cfg[CFG__COUNT] = {
                            "largest message to or from payment-core"},
     [CFG_MAX_AMOUNT_MINOR] = {"max-amount-minor", PM_CFG_INT, "1000000000000000", 1,
                               9007199254740991, "largest amount, in minor units"},
-    [CFG_LOG_LEVEL] = {"log-level", PM_CFG_STR, "info", 4, 5, "error, warn, info or debug"},
+    [CFG_LOG_LEVEL] = PM_SETTING_LOG_LEVEL,
 };
 
 int main(int argc, char **argv)
 {
-    pm_log_init("api-gateway", PM_LOG_INFO);
-    int rc = pm_config_load(s_cfg, CFG__COUNT, argc, argv, "api-gateway", NULL);
-    if (rc != 0)
-        return rc > 0 ? EXIT_SUCCESS : 2;
-    int level = pm_log_level_parse(s_cfg[CFG_LOG_LEVEL].sval);
-    if (level < 0) {
-        pm_error("log-level must be error, warn, info or debug");
-        return 2;
-    }
-    pm_log_init("api-gateway", level);
+    int status;
+    if (!pm_config_daemon(s_cfg, CFG__COUNT, CFG_LOG_LEVEL, argc, argv, "api-gateway", &status))
+        return status;
     pm_sock_init();
     pm_signal_install();
     pm_ids_init();
 
-    int status = EXIT_FAILURE;
+    status = EXIT_FAILURE;
     gw_link_config_t link_cfg = {
         .endpoint = s_cfg[CFG_CORE_ENDPOINT].sval,
         .timeout_ms = s_cfg[CFG_CORE_TIMEOUT_MS].ival,

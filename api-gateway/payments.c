@@ -295,24 +295,6 @@ done:
 
 /* ---- replies ----------------------------------------------------------- */
 
-/* A string field of a reply map (valid UTF-8, at most max bytes), or, when
- * nullable, nil (*s = NULL). Returns 0 or -1. */
-static int s_str(const msgpack_object *map, const char *key, bool nullable, size_t max,
-                 const char **s, size_t *len)
-{
-    const msgpack_object *v = pm_mp_get(map, key);
-    *s = NULL;
-    *len = 0;
-    if (v && v->type == MSGPACK_OBJECT_NIL && nullable)
-        return 0;
-    if (!v || v->type != MSGPACK_OBJECT_STR || v->via.str.size > max ||
-        !gw_utf8_valid(v->via.str.ptr, v->via.str.size))
-        return -1;
-    *s = v->via.str.ptr;
-    *len = v->via.str.size;
-    return 0;
-}
-
 /* The "payment" map of a reply, with its id and status. */
 static const msgpack_object *s_payment(const msgpack_object *reply, const char **id, size_t *id_len,
                                        const char **status, size_t *status_len)
@@ -320,8 +302,8 @@ static const msgpack_object *s_payment(const msgpack_object *reply, const char *
     const msgpack_object *p = pm_mp_get(reply, "payment");
     if (!p || p->type != MSGPACK_OBJECT_MAP)
         return NULL;
-    if (s_str(p, "id", false, PM_UUID_LEN, id, id_len) != 0 ||
-        s_str(p, "status", false, S_STATUS_MAX, status, status_len) != 0)
+    if (gw_reply_str(p, "id", false, PM_UUID_LEN, id, id_len) != 0 ||
+        gw_reply_str(p, "status", false, S_STATUS_MAX, status, status_len) != 0)
         return NULL;
     return p;
 }
@@ -385,12 +367,12 @@ int gw_payment_retrieve_render(const msgpack_object *reply, gw_response_t *out)
     int64_t amount, created_ms, updated_ms;
     char created[32], updated[32];
     const msgpack_object *p = s_payment(reply, &id, &id_len, &status, &status_len);
-    if (!p || s_str(p, "sender_id", false, GW_ID_MAX, &s_id, &s_id_len) != 0 ||
-        s_str(p, "sender_method", true, GW_ID_MAX, &s_method, &s_method_len) != 0 ||
-        s_str(p, "recipient_id", false, GW_ID_MAX, &r_id, &r_id_len) != 0 ||
-        s_str(p, "recipient_method", true, GW_ID_MAX, &r_method, &r_method_len) != 0 ||
-        s_str(p, "currency", false, 8, &cur_code, &cur_len) != 0 ||
-        s_str(p, "cancel_reason", true, 64, &reason, &reason_len) != 0 ||
+    if (!p || gw_reply_str(p, "sender_id", false, GW_ID_MAX, &s_id, &s_id_len) != 0 ||
+        gw_reply_str(p, "sender_method", true, GW_ID_MAX, &s_method, &s_method_len) != 0 ||
+        gw_reply_str(p, "recipient_id", false, GW_ID_MAX, &r_id, &r_id_len) != 0 ||
+        gw_reply_str(p, "recipient_method", true, GW_ID_MAX, &r_method, &r_method_len) != 0 ||
+        gw_reply_str(p, "currency", false, 8, &cur_code, &cur_len) != 0 ||
+        gw_reply_str(p, "cancel_reason", true, 64, &reason, &reason_len) != 0 ||
         pm_mp_get_int(p, "amount_minor", &amount) != 0 ||
         pm_mp_get_int(p, "created_ms", &created_ms) != 0 ||
         pm_mp_get_int(p, "updated_ms", &updated_ms) != 0 ||

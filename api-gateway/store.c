@@ -255,34 +255,17 @@ done:
 
 /* ---- replies ----------------------------------------------------------- */
 
-/* A string of a reply map (valid UTF-8, at most max bytes), or nil when
- * nullable (*s NULL). Returns 0 or -1. */
-static int s_str(const msgpack_object *map, const char *key, bool nullable, size_t max,
-                 const char **s, size_t *len)
-{
-    const msgpack_object *v = pm_mp_get(map, key);
-    *s = NULL;
-    *len = 0;
-    if (v && v->type == MSGPACK_OBJECT_NIL && nullable)
-        return 0;
-    if (!v || v->type != MSGPACK_OBJECT_STR || v->via.str.size > max ||
-        !gw_utf8_valid(v->via.str.ptr, v->via.str.size))
-        return -1;
-    *s = v->via.str.ptr;
-    *len = v->via.str.size;
-    return 0;
-}
-
 /* One PACKAGE -> {"name","price","icon","serial_number","package_type"}. */
 static json_object *s_package(const msgpack_object *p)
 {
     const char *name, *icon, *sku, *type;
     size_t name_len, icon_len, sku_len, type_len;
     int64_t price;
-    if (p->type != MSGPACK_OBJECT_MAP || s_str(p, "name", false, 1024, &name, &name_len) != 0 ||
-        s_str(p, "icon", true, 2048, &icon, &icon_len) != 0 ||
-        s_str(p, "sku", false, GW_STORE_SKU_MAX, &sku, &sku_len) != 0 ||
-        s_str(p, "package_type", false, 16, &type, &type_len) != 0 ||
+    if (p->type != MSGPACK_OBJECT_MAP ||
+        gw_reply_str(p, "name", false, 1024, &name, &name_len) != 0 ||
+        gw_reply_str(p, "icon", true, 2048, &icon, &icon_len) != 0 ||
+        gw_reply_str(p, "sku", false, GW_STORE_SKU_MAX, &sku, &sku_len) != 0 ||
+        gw_reply_str(p, "package_type", false, 16, &type, &type_len) != 0 ||
         pm_mp_get_int(p, "price", &price) != 0)
         return NULL;
     json_object *o = json_object_new_object();
@@ -365,9 +348,9 @@ int gw_store_purchase_render(const msgpack_object *reply, gw_response_t *out)
     const char *serial, *ref, *state;
     size_t serial_len, ref_len, state_len;
     if (!p || p->type != MSGPACK_OBJECT_MAP ||
-        s_str(p, "serial", false, GW_STORE_SERIAL_MAX, &serial, &serial_len) != 0 ||
-        s_str(p, "ref_id", true, GW_STORE_TOKEN_MAX, &ref, &ref_len) != 0 ||
-        s_str(p, "state", false, 32, &state, &state_len) != 0)
+        gw_reply_str(p, "serial", false, GW_STORE_SERIAL_MAX, &serial, &serial_len) != 0 ||
+        gw_reply_str(p, "ref_id", true, GW_STORE_TOKEN_MAX, &ref, &ref_len) != 0 ||
+        gw_reply_str(p, "state", false, 32, &state, &state_len) != 0)
         return -1;
     json_object *o = json_object_new_object();
     if (!o)

@@ -1,6 +1,8 @@
 /*  pm_config: flags, then environment, then defaults; every value range-checked. */
 #include "pm_config.h"
 
+#include "pm_log.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -110,4 +112,23 @@ int pm_config_load(pm_setting_t *table, size_t count, int argc, char **argv, con
     if (rest)
         *rest = i;
     return 0;
+}
+
+bool pm_config_daemon(pm_setting_t *table, size_t count, size_t log_level, int argc, char **argv,
+                      const char *program, int *exit_status)
+{
+    int rc = pm_config_load(table, count, argc, argv, program, NULL);
+    if (rc != 0) {
+        *exit_status = rc > 0 ? 0 : 2;
+        return false;
+    }
+    int level = pm_log_level_parse(table[log_level].sval);
+    if (level < 0) {
+        fprintf(stderr, "%s: log-level: '%s' is not error, warn, info or debug\n", program,
+                table[log_level].sval);
+        *exit_status = 2;
+        return false;
+    }
+    pm_log_init(program, level);
+    return true;
 }

@@ -15,6 +15,7 @@
  */
 #ifndef PM_CONFIG_H
 #define PM_CONFIG_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,6 +40,19 @@ typedef struct {
  * is stored there (argc when none). */
 int pm_config_load(pm_setting_t *table, size_t count, int argc, char **argv, const char *program,
                    int *rest);
+
+/* The log-level setting every daemon has: error, warn, info or debug. */
+#define PM_SETTING_LOG_LEVEL                                                                       \
+    {                                                                                              \
+        "log-level", PM_CFG_STR, "info", 4, 5, "error, warn, info or debug", 0, NULL               \
+    }
+
+/* For a daemon's main: loads the table (no positional arguments) and sets up
+ * pm_log for `program` at the level of table[log_level]. Returns true when
+ * main should go on; false with *exit_status set otherwise: 0 after --help,
+ * 2 for a bad setting (the reason printed on stderr). */
+bool pm_config_daemon(pm_setting_t *table, size_t count, size_t log_level, int argc, char **argv,
+                      const char *program, int *exit_status);
 
 /* Prints the table with defaults and ranges, for --help. */
 void pm_config_usage(const pm_setting_t *table, size_t count, const char *program);

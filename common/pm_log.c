@@ -55,3 +55,14 @@ void pm_log(int level, const char *fmt, ...)
     ssize_t w = write(STDERR_FILENO, line, len);
     (void)w;
 }
+
+void pm_logv_line(int level, const char *prefix, const char *fmt, va_list ap)
+{
+    char line[512];
+    if (vsnprintf(line, sizeof line, fmt, ap) < 0)
+        return;
+    size_t n = strlen(line);
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = '\0';
+    pm_log(level, "%s: %s", prefix, line);
+}

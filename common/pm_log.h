@@ -5,6 +5,7 @@
  *  is written with a single write call). */
 #ifndef PM_LOG_H
 #define PM_LOG_H
+#include <stdarg.h>
 
 enum { PM_LOG_ERROR = 0, PM_LOG_WARN = 1, PM_LOG_INFO = 2, PM_LOG_DEBUG = 3 };
 
@@ -16,6 +17,10 @@ void pm_log_init(const char *name, int level);
 int pm_log_level_parse(const char *text);
 
 void pm_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Logs a library's printf-style message (libmicrohttpd's logger, say) as one
+ * line: "prefix: message", trailing newlines removed. */
+void pm_logv_line(int level, const char *prefix, const char *fmt, va_list ap);
 
 #define pm_error(...) pm_log(PM_LOG_ERROR, __VA_ARGS__)
 #define pm_warn(...) pm_log(PM_LOG_WARN, __VA_ARGS__)

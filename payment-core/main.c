@@ -73,21 +73,14 @@ static pm_setting_t s_cfg[CFG__COUNT] = {
                               "longest retry delay of a background job"},
     [CFG_JOB_MAX_ATTEMPTS] = {"job-max-attempts", PM_CFG_INT, "100", 1, 100000,
                               "attempts after which a job is no longer offered (logged)"},
-    [CFG_LOG_LEVEL] = {"log-level", PM_CFG_STR, "info", 4, 5, "error, warn, info or debug"},
+    [CFG_LOG_LEVEL] = PM_SETTING_LOG_LEVEL,
 };
 
 int main(int argc, char **argv)
 {
-    int rc = pm_config_load(s_cfg, CFG__COUNT, argc, argv, "payment-core", NULL);
-    if (rc != 0)
-        return rc > 0 ? 0 : 2;
-    int level = pm_log_level_parse(s_cfg[CFG_LOG_LEVEL].sval);
-    if (level < 0) {
-        fprintf(stderr, "payment-core: log-level: '%s' is not error, warn, info or debug\n",
-                s_cfg[CFG_LOG_LEVEL].sval);
-        return 2;
-    }
-    pm_log_init("payment-core", level);
+    int status;
+    if (!pm_config_daemon(s_cfg, CFG__COUNT, CFG_LOG_LEVEL, argc, argv, "payment-core", &status))
+        return status;
     const char *data_dir = s_cfg[CFG_DATA_DIR].sval;
     char admin[256];
     if (s_cfg[CFG_ADMIN_ENDPOINT].sval[0])
@@ -98,7 +91,7 @@ int main(int argc, char **argv)
     pm_sock_init();
     pm_signal_install();
     pm_ids_init();
-    int status = 1;
+    status = 1;
     store_t *store = store_open(data_dir, s_cfg[CFG_MAP_SIZE_MB].ival);
     if (!store)
         goto shutdown_sockets;

@@ -60,21 +60,14 @@ static pm_setting_t s_cfg[CFG__COUNT] = {
                                 "largest Bazaar answer read"},
     [CFG_MAX_MSG_BYTES] = {"max-msg-bytes", PM_CFG_INT, "65536", 1024, 16777216,
                            "largest message from payment-core"},
-    [CFG_LOG_LEVEL] = {"log-level", PM_CFG_STR, "info", 4, 5, "error, warn, info or debug"},
+    [CFG_LOG_LEVEL] = PM_SETTING_LOG_LEVEL,
 };
 
 int main(int argc, char **argv)
 {
-    pm_log_init("provider-bazaar", PM_LOG_INFO);
-    int rc = pm_config_load(s_cfg, CFG__COUNT, argc, argv, "provider-bazaar", NULL);
-    if (rc != 0)
-        return rc > 0 ? EXIT_SUCCESS : 2;
-    int level = pm_log_level_parse(s_cfg[CFG_LOG_LEVEL].sval);
-    if (level < 0) {
-        pm_error("log-level must be error, warn, info or debug");
-        return 2;
-    }
-    pm_log_init("provider-bazaar", level);
+    int status;
+    if (!pm_config_daemon(s_cfg, CFG__COUNT, CFG_LOG_LEVEL, argc, argv, "provider-bazaar", &status))
+        return status;
     const char *auth = s_cfg[CFG_AUTH].sval;
     if (strcmp(auth, "oauth") != 0 && strcmp(auth, "pishkhan") != 0) {
         pm_error("bazaar-auth must be oauth or pishkhan");
@@ -103,7 +96,7 @@ int main(int argc, char **argv)
     pm_sock_init();
     pm_signal_install();
 
-    int status = EXIT_FAILURE;
+    status = EXIT_FAILURE;
     pb_worker_config_t cfg = {
         .core_endpoint = s_cfg[CFG_CORE_WORKER_ENDPOINT].sval,
         .base_url = base_copy,

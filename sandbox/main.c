@@ -53,25 +53,18 @@ static pm_setting_t s_cfg[CFG__COUNT] = {
                              "simultaneous HTTP connections (one thread each)"},
     [CFG_CONNECTION_TIMEOUT_S] = {"connection-timeout-s", PM_CFG_INT, "120", 1, 3600,
                                   "idle HTTP connection timeout"},
-    [CFG_LOG_LEVEL] = {"log-level", PM_CFG_STR, "info", 4, 5, "error, warn, info or debug"},
+    [CFG_LOG_LEVEL] = PM_SETTING_LOG_LEVEL,
 };
 
 int main(int argc, char **argv)
 {
-    pm_log_init("sandbox", PM_LOG_INFO);
-    int rc = pm_config_load(s_cfg, CFG__COUNT, argc, argv, "sandbox", NULL);
-    if (rc != 0)
-        return rc > 0 ? EXIT_SUCCESS : 2;
-    int level = pm_log_level_parse(s_cfg[CFG_LOG_LEVEL].sval);
-    if (level < 0) {
-        pm_error("log-level must be error, warn, info or debug");
-        return 2;
-    }
-    pm_log_init("sandbox", level);
+    int status;
+    if (!pm_config_daemon(s_cfg, CFG__COUNT, CFG_LOG_LEVEL, argc, argv, "sandbox", &status))
+        return status;
     pm_signal_install();
     pm_ids_init();
 
-    int status = EXIT_FAILURE;
+    status = EXIT_FAILURE;
     sb_sandbox_t sb = {.mu = PTHREAD_MUTEX_INITIALIZER};
     atomic_init(&sb.stopping, false);
     sb_bazaar_config_t bz_cfg = {

@@ -228,13 +228,8 @@ static void s_on_completed(void *cls, struct MHD_Connection *conn, void **con_cl
 static void s_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
-    char line[512];
-    if (vsnprintf(line, sizeof line, fmt, ap) < 0)
-        return;
-    size_t n = strlen(line);
-    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-        line[--n] = '\0';
-    pm_debug("libmicrohttpd: %s", line); /* dropped answers make it talk */
+    /* dropped answers make it talk */
+    pm_logv_line(PM_LOG_DEBUG, "libmicrohttpd", fmt, ap);
 }
 
 sb_http_t *sb_http_new(const sb_http_config_t *cfg, sb_sandbox_t *sb)
