@@ -99,9 +99,12 @@ FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZERS      := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
 FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O1 -Icommon $(PKGCF) \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-build/fuzz/%: tests/fuzz/%.c $(wildcard common/*.[ch] api-gateway/*.[ch])
+# The modules a fuzzer links besides common/ (default: the gateway's).
+FUZZ_MODS_fuzz_records := payment-core
+build/fuzz/%: tests/fuzz/%.c $(wildcard common/*.[ch] api-gateway/*.[ch] payment-core/*.[ch])
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(wildcard common/*.c) $(call mods,api-gateway) $(LDLIBS)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(wildcard common/*.c) \
+	    $(call mods,$(or $(FUZZ_MODS_$*),api-gateway)) $(LDLIBS)
 
 fuzz: deps
 	@scripts/deps.sh clang libclang-rt-14-dev
@@ -111,6 +114,22 @@ fuzz: deps
 	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -rss_limit_mb=2048 \
 	      -print_final_stats=1 $$f.corpus 2>&1 | tail -4 || exit 1; \
 	done
+
+# make bench: nginx, PostgreSQL and paymesh side by side on loopback
+# (bench/README.md); bench-large pre-loads 10 million payments, not 1 million.
+BENCH_SECONDS ?= 5
+.PHONY: bench bench-large
+$(BINDIR)/pm-load: $(call obj,bench/pm_load.c) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+bench: deps
+	@$(MAKE) --no-print-directory all $(BINDIR)/pm-load
+	@BENCH_SECONDS=$(BENCH_SECONDS) scripts/bench.sh
+
+bench-large: deps
+	@$(MAKE) --no-print-directory all $(BINDIR)/pm-load
+	@BENCH_SECONDS=$(BENCH_SECONDS) BENCH_PRELOAD=10000000 scripts/bench.sh
 
 format:
 	clang-format -i $(wildcard common/*.[ch] tests/unit/*.[ch] $(foreach d,$(DAEMONS),$(d)/*.[ch]))

@@ -1,0 +1,29 @@
+/*  libFuzzer target: payment-core's stored-record decoders (payments,
+ *  catalog packages, purchases). A corrupt record must be refused with a
+ *  reason, never crash. */
+#include <assert.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../../payment-core/catalog.h"
+#include "../../payment-core/payment.h"
+#include "../../payment-core/purchase.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const char *why = NULL;
+    payment_t pay;
+    if (payment_decode(data, size, &pay, &why) != 0)
+        assert(why);
+    catalog_package_t pkg;
+    why = NULL;
+    if (catalog_decode(data, size, &pkg, &why) != 0)
+        assert(why);
+    purchase_t pur;
+    why = NULL;
+    if (purchase_decode(data, size, &pur, &why) != 0)
+        assert(why);
+    return 0;
+}
