@@ -12,7 +12,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     pm_header_t partial;
     bool header_ok = false;
     char err[128];
-    pm_envelope_t *env = pm_envelope_decode(data, size, 65536, &partial, &header_ok, err, sizeof err);
+    pm_envelope_t *env =
+        pm_envelope_decode(data, size, 65536, &partial, &header_ok, err, sizeof err);
     if (env) {
         const msgpack_object *body = pm_envelope_body(env);
         char buf[64];
