@@ -1,0 +1,511 @@
+#!/usr/bin/env bash
+# bench.sh: `make bench`. nginx (the ceiling), PostgreSQL + pgbench (the
+# peer) and paymesh side by side on this machine, loopback only; see
+# bench/README.md for the cases and how to read the output.
+#
+# Every process is started here, on free 127.0.0.1 ports, with its files in
+# one temporary directory, and stopped by its PID on exit (SIGTERM, then
+# SIGKILL after 10 s). A watchdog ends the whole run after BENCH_TIMEOUT_S.
+#
+# Environment:
+#   BENCH_SECONDS    duration of each wrk / pgbench run (default 5)
+#   BENCH_RUNS       runs per case, the median is reported (default 3)
+#   BENCH_PRELOAD    payments stored before the scale runs (default 1000000)
+#   BENCH_TIMEOUT_S  the whole run's bound (default 900, 2400 for 10M)
+#   BENCH_TMPDIR     where the temporary directory goes (default /var/tmp:
+#                    on disk, so fsync means something)
+#   BENCH_KEEP_TMP=1 keep the temporary directory (logs, data) at the end
+#   PAYMESH_BIN      programs under test (default bin)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+D=${BENCH_SECONDS:-5}
+RUNS=${BENCH_RUNS:-3}
+PRELOAD=${BENCH_PRELOAD:-1000000}
+if ((PRELOAD > 2000000)); then def_timeout=2400; else def_timeout=900; fi
+TIMEOUT_S=${BENCH_TIMEOUT_S:-$def_timeout}
+BIN=${PAYMESH_BIN:-bin}
+[[ $BIN == /* ]] || BIN="$ROOT/$BIN"
+THREADS=2
+CONNS=64
+RESULTS=$ROOT/bench/results
+export BENCH_WRK_DIR=$ROOT/bench/wrk BENCH_THREADS=$THREADS
+
+# The daemons' settings come from flags here, never from the environment.
+for _v in $(compgen -e PAYMESH_); do unset "$_v"; done
+
+started=$(date +%s)
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+say() { printf '[bench %3ds] %s\n' "$(($(date +%s) - started))" "$*" >&2; }
+die() { say "FAILED: $*"; exit 1; }
+
+# --- packages -----------------------------------------------------------------
+
+pkgs=(wrk jq gnuplot-nox postgresql curl)
+dpkg-query -W -f='${Status}' nginx-light 2>/dev/null | grep -q "install ok installed" ||
+    dpkg-query -W -f='${Status}' nginx 2>/dev/null | grep -q "install ok installed" ||
+    command -v nginx >/dev/null || pkgs+=(nginx-light)
+scripts/deps.sh "${pkgs[@]}" >&2
+PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+[[ -x $PGBIN/postgres ]] || die "no PostgreSQL server under /usr/lib/postgresql"
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+for p in payment-core api-gateway sandbox provider-bazaar paymentctl pm-load; do
+    [[ -x $BIN/$p ]] || die "$BIN/$p is not built (make all bin/pm-load)"
+done
+
+# --- processes ------------------------------------------------------------------
+
+TMP=$(mktemp -d "${BENCH_TMPDIR:-/var/tmp}/pm-bench.XXXXXX")
+chmod 755 "$TMP"
+mkdir -p "$TMP/log" "$TMP/runs" "$RESULTS"
+pids=()
+declare -A pname pstop_sig
+
+alive() {
+    local st
+    st=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null) || return 1
+    [[ -n $st && ${st:0:1} != Z && ${st:0:1} != X ]]
+}
+
+# spawn NAME [SIGNAL] -- CMD...: starts CMD in the background, log in
+# $TMP/log/NAME.log; sets LAST_PID. SIGNAL stops it (default TERM).
+spawn() {
+    local name=$1 sig=TERM
+    shift
+    if [[ $1 != -- ]]; then sig=$1; shift; fi
+    shift
+    "$@" </dev/null >>"$TMP/log/$name.log" 2>&1 &
+    LAST_PID=$!
+    pids+=("$LAST_PID")
+    pname[$LAST_PID]=$name
+    pstop_sig[$LAST_PID]=$sig
+}
+
+stop_pid() {
+    local pid=$1 i keep=() p
+    if alive "$pid"; then
+        kill -"${pstop_sig[$pid]:-TERM}" "$pid" 2>/dev/null || true
+        for ((i = 0; i < 200; i++)); do
+            alive "$pid" || break
+            sleep 0.05
+        done
+        if alive "$pid"; then
+            say "${pname[$pid]:-?} (pid $pid) did not stop in 10 s; killing it"
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
+    fi
+    wait "$pid" 2>/dev/null || true
+    for p in "${pids[@]}"; do [[ $p == "$pid" ]] || keep+=("$p"); done
+    pids=("${keep[@]}")
+}
+
+stop_all() {
+    local i
+    for ((i = ${#pids[@]} - 1; i >= 0; i--)); do stop_pid "${pids[$i]}"; done
+}
+
+WATCHDOG=""
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    stop_all
+    [[ -z $WATCHDOG ]] || { kill "$WATCHDOG" 2>/dev/null; wait "$WATCHDOG" 2>/dev/null; } || true
+    if [[ ${BENCH_KEEP_TMP:-} == 1 || $rc -ne 0 ]]; then
+        say "temporary files kept in $TMP"
+    else
+        rm -rf "$TMP"
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'say "interrupted"; exit 130' INT TERM
+# The watchdog: a bounded run whatever happens.
+(
+    trap 'kill "$sp" 2>/dev/null; exit 0' TERM
+    sleep "$TIMEOUT_S" >/dev/null 2>&1 &
+    sp=$!
+    wait "$sp"
+    echo "[bench] time limit of ${TIMEOUT_S}s reached" >&2
+    kill -TERM $$
+) &
+WATCHDOG=$!
+
+port_busy() { [[ -n $(ss -Htan "sport = :$1" 2>/dev/null) ]]; }
+TAKEN=" "
+free_port() {
+    local p i
+    for ((i = 0; i < 500; i++)); do
+        p=$((20000 + (RANDOM * 32768 + RANDOM) % 30000))
+        [[ $TAKEN == *" $p "* ]] && continue
+        port_busy "$p" && continue
+        TAKEN+="$p "
+        echo "$p"
+        return 0
+    done
+    die "no free loopback port"
+}
+
+# wait_for NAME PID CMD...: waits up to 15 s for CMD to succeed.
+wait_for() {
+    local name=$1 pid=$2 i
+    shift 2
+    for ((i = 0; i < 300; i++)); do
+        "$@" >/dev/null 2>&1 && return 0
+        alive "$pid" || break
+        sleep 0.05
+    done
+    tail -n 20 "$TMP/log/$name.log" >&2
+    die "$name did not start"
+}
+
+# --- measuring ------------------------------------------------------------------
+
+RUN_BASE=0 # added to the run numbers (the redeem case runs one at a time)
+# wrk_case CASE URL SCRIPT [VAR=VALUE...]: RUNS runs of wrk, one JSON line
+# per run appended to $TMP/runs/CASE.jsonl. Each run gets BENCH_TAG=CASE-run.
+wrk_case() {
+    local case=$1 url=$2 script=$3 r out
+    shift 3
+    for ((r = 1; r <= RUNS; r++)); do
+        out=$(env "$@" BENCH_TAG="$case-$stamp-$((RUN_BASE + r))" timeout $((D + 30)) \
+            wrk -t"$THREADS" -c"$CONNS" -d"${D}s" --latency -s "$ROOT/bench/wrk/$script" "$url" 2>&1) ||
+            { printf '%s\n' "$out" >&2; die "wrk failed in $case"; }
+        printf '%s\n' "$out" >>"$TMP/log/wrk-$case.log"
+        grep '^BENCHJSON ' <<<"$out" | sed 's/^BENCHJSON //' >>"$TMP/runs/$case.jsonl" ||
+            die "no result from wrk in $case"
+        say "$case run $((RUN_BASE + r)): $(tail -n 1 "$TMP/runs/$case.jsonl" | jq -c '{rps, p50_ms, p99_ms, p999_ms, errors}')"
+    done
+}
+
+# Peak resident memory: VmHWM of each daemon is read at the end; a sampler
+# keeps the peak of RssAnon (memory that is not the LMDB map or a file).
+RSS_PIDS=()
+rss_sampler() {
+    declare -A peak
+    local pid a
+    while :; do
+        for pid in "${RSS_PIDS[@]}"; do
+            a=$(awk '/^RssAnon:/ {print $2}' "/proc/$pid/status" 2>/dev/null) || continue
+            [[ -n $a ]] || continue
+            ((a > ${peak[$pid]:-0})) && peak[$pid]=$a
+        done
+        for pid in "${!peak[@]}"; do echo "$pid ${peak[$pid]}"; done >"$TMP/rss.peak.tmp"
+        mv "$TMP/rss.peak.tmp" "$TMP/rss.peak"
+        sleep 0.2
+    done
+}
+
+# ================================================================================
+say "temporary directory $TMP; ${D}s per run, $RUNS runs per case, preload $PRELOAD"
+LOADAVG=$(cut -d' ' -f1 /proc/loadavg)
+awk -v l="$LOADAVG" 'BEGIN { exit !(l > 0.5) }' &&
+    say "WARNING: load average $LOADAVG before the start: something else is running; the figures will show it"
+
+# --- 1. nginx: the ceiling ------------------------------------------------------
+
+NGX_PORT=$(free_port)
+mkdir -p "$TMP/nginx"
+sed -e "s|@PREFIX@|$TMP/nginx|g" -e "s|@PORT@|$NGX_PORT|g" bench/nginx.conf.in >"$TMP/nginx/nginx.conf"
+spawn nginx -- "$NGINX" -p "$TMP/nginx" -e "$TMP/nginx/error.log" -c "$TMP/nginx/nginx.conf"
+NGX_PID=$LAST_PID
+wait_for nginx "$NGX_PID" curl -sf --noproxy '*' "http://127.0.0.1:$NGX_PORT/"
+say "nginx $(nginx -v 2>&1 | sed 's/.*\///') on 127.0.0.1:$NGX_PORT, 2 workers"
+wrk_case nginx_get "http://127.0.0.1:$NGX_PORT/" static_get.lua
+wrk_case nginx_post "http://127.0.0.1:$NGX_PORT/" static_post.lua
+stop_pid "$NGX_PID"
+
+# --- 2. PostgreSQL + pgbench: the peer -------------------------------------------
+
+PG=$TMP/pg
+mkdir -p "$PG/log"
+PG_AS=() # runs a command as the cluster's owner
+if [[ $(id -u) == 0 ]]; then
+    # PostgreSQL refuses to run as root: the cluster belongs to `postgres`.
+    id postgres >/dev/null 2>&1 || useradd --system --home-dir /var/lib/postgresql postgres
+    chown -R postgres: "$PG"
+    PG_AS=(setpriv --reuid=postgres --regid=postgres --init-groups --)
+fi
+as_pg() { "${PG_AS[@]}" "$@"; }
+PG_PORT=$(free_port)
+as_pg "$PGBIN/initdb" -D "$PG/data" -A trust -U bench -E UTF8 --no-sync >"$TMP/log/initdb.log" 2>&1 ||
+    { tail "$TMP/log/initdb.log" >&2; die "initdb failed"; }
+spawn postgres INT -- "${PG_AS[@]}" "$PGBIN/postgres" -D "$PG/data" -p "$PG_PORT" -k "$PG" \
+    -c listen_addresses='' -c fsync=on -c synchronous_commit=on -c full_page_writes=on \
+    -c max_connections=50
+PG_PID=$LAST_PID
+wait_for postgres "$PG_PID" "$PGBIN/pg_isready" -q -h "$PG" -p "$PG_PORT" -U bench -d postgres
+as_pg psql -q -h "$PG" -p "$PG_PORT" -U bench -d postgres -v ON_ERROR_STOP=1 \
+    -f "$ROOT/bench/pg_schema.sql" >>"$TMP/log/psql.log" 2>&1 || die "schema: $(cat "$TMP/log/psql.log")"
+PG_VERSION=$("$PGBIN/postgres" --version | awk '{print $3}')
+say "PostgreSQL $PG_VERSION (fsync=on, synchronous_commit=on), pgbench -c 8 -j 2"
+for ((r = 1; r <= RUNS; r++)); do
+    rm -f "$PG"/log/tx*
+    out=$(cd "$PG" && as_pg timeout $((D + 60)) "$PGBIN/pgbench" -n -h "$PG" -p "$PG_PORT" -U bench \
+        -c 8 -j 2 -T "$D" -M prepared -f "$ROOT/bench/pg_create.sql" -l --log-prefix="$PG/log/tx" \
+        postgres 2>&1) || { printf '%s\n' "$out" >&2; die "pgbench failed"; }
+    printf '%s\n' "$out" >>"$TMP/log/pgbench.log"
+    tps=$(sed -n 's/^tps = \([0-9.]*\) .*without initial.*/\1/p' <<<"$out" | head -n 1)
+    [[ -n $tps ]] || tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$out" | head -n 1)
+    failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' <<<"$out")
+    # Per-transaction log: column 3 is the latency in microseconds.
+    cat "$PG"/log/tx* | awk '{print $3}' | sort -n | awk -v tps="$tps" -v failed="${failed:-0}" '
+        { v[NR] = $1 }
+        function pct(p,  i) { i = int(NR * p / 100 + 0.999999); if (i < 1) i = 1; return v[i] / 1000 }
+        END { printf "{\"requests\":%d,\"rps\":%s,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"p999_ms\":%.3f,\"max_ms\":%.3f,\"non2xx\":%d,\"socket_errors\":0,\"errors\":%d,\"exhausted\":0}\n",
+              NR, tps, pct(50), pct(99), pct(99.9), v[NR] / 1000, failed, failed }' \
+        >>"$TMP/runs/pgbench.jsonl"
+    say "pgbench run $r: $(tail -n 1 "$TMP/runs/pgbench.jsonl" | jq -c '{rps, p50_ms, p99_ms, p999_ms, errors}')"
+done
+# PostgreSQL's bytes per stored payment (both tables with their indexes), for
+# the LMDB figure's ratio.
+as_pg psql -qtA -h "$PG" -p "$PG_PORT" -U bench -d postgres -c "CHECKPOINT" >/dev/null 2>&1 || true
+PG_SIZE=$(as_pg psql -qtA -F ' ' -h "$PG" -p "$PG_PORT" -U bench -d postgres -c \
+    "SELECT pg_total_relation_size('payments') + pg_total_relation_size('idempotency_keys'), count(*) FROM payments" \
+    2>>"$TMP/log/psql.log") || PG_SIZE="0 0"
+read -r PG_BYTES PG_ROWS <<<"$PG_SIZE"
+stop_pid "$PG_PID"
+
+# --- 3. paymesh ------------------------------------------------------------------
+
+DATA=$TMP/data
+mkdir -p "$DATA"
+CORE_PORT=$(free_port)
+WORKER_PORT=$(free_port)
+GW_PORT=$(free_port)
+SB_PORT=$(free_port)
+if ((PRELOAD > 2000000)); then MAP_MB=$((PRELOAD / 1000000 * 2048 + 4096)); else MAP_MB=8192; fi
+spawn payment-core -- "$BIN/payment-core" --data-dir "$DATA" \
+    --api-endpoint "tcp://127.0.0.1:$CORE_PORT" --worker-endpoint "tcp://127.0.0.1:$WORKER_PORT" \
+    --map-size-mb "$MAP_MB"
+CORE_PID=$LAST_PID
+wait_for payment-core "$CORE_PID" grep -q "payment-core ready" "$TMP/log/payment-core.log"
+spawn api-gateway -- "$BIN/api-gateway" --http-host 127.0.0.1 --http-port "$GW_PORT" \
+    --core-endpoint "tcp://127.0.0.1:$CORE_PORT"
+GW_PID=$LAST_PID
+wait_for api-gateway "$GW_PID" grep -q "api-gateway listening on http://" "$TMP/log/api-gateway.log"
+spawn sandbox -- "$BIN/sandbox" --http-host 127.0.0.1 --http-port "$SB_PORT" --max-purchases 1000000
+SB_PID=$LAST_PID
+wait_for sandbox "$SB_PID" grep -q "sandbox listening on http://" "$TMP/log/sandbox.log"
+spawn provider-bazaar -- "$BIN/provider-bazaar" --core-worker-endpoint "tcp://127.0.0.1:$WORKER_PORT" \
+    --bazaar-base-url "http://127.0.0.1:$SB_PORT/devapi/v2/" --bazaar-package-name com.paymesh.demo
+PB_PID=$LAST_PID
+wait_for provider-bazaar "$PB_PID" grep -q "provider-bazaar ready" "$TMP/log/provider-bazaar.log"
+RSS_PIDS=("$CORE_PID" "$GW_PID" "$PB_PID" "$SB_PID")
+rss_sampler &
+SAMPLER=$!
+pids+=("$SAMPLER")
+pname[$SAMPLER]=rss-sampler
+
+ctl() { timeout 30 "$BIN/paymentctl" --data-dir "$DATA" "$@"; }
+ALICE=$(ctl token create --principal alice --role user)
+SERVICE=$(ctl token create --principal bench-service --role service)
+ctl package add --sku coins_100 --name "100 coins" --price 1000 --type coin --coins 100 \
+    --platforms android,ios >/dev/null
+GW="http://127.0.0.1:$GW_PORT"
+say "paymesh on $GW (core $CORE_PORT, sandbox $SB_PORT), LMDB map ${MAP_MB} MiB in $DATA"
+
+stat_of() { ctl stats | jq -r ".$1"; }
+
+# Creates, each with a fresh idempotency token.
+before=$(stat_of payments)
+wrk_case create "$GW" create.lua BENCH_TOKEN="$ALICE" BENCH_SENDER=alice
+after=$(stat_of payments)
+acked=$(jq -s 'map(.requests - .errors) | add' "$TMP/runs/create.jsonl")
+echo "{\"acked\":$acked,\"stored\":$((after - before))}" >"$TMP/durability.json"
+
+# Retrieves of 2000 payments made just before.
+"$BIN/pm-load" --endpoint "tcp://127.0.0.1:$CORE_PORT" --token "$SERVICE" --count 2000 \
+    --tag "pre-$stamp" --ids-out "$TMP/ids.small" --ids-every 1 >/dev/null || die "pm-load (2000) failed"
+wrk_case retrieve "$GW" retrieve.lua BENCH_TOKEN="$SERVICE" BENCH_IDS="$TMP/ids.small"
+
+# An idempotent replay: the same token and body every time.
+REPLAY_BODY='{"idempotency_token":"replay-'$stamp'","money_info":{"method_id":"card-1","currency":"USD","amount":"1.10"},"recipcient":{"recipcient_id":"bob"},"sender":{"sender_id":"alice"}}'
+code=$(curl -s -o /dev/null -w '%{http_code}' --noproxy '*' "$GW/api/v1/payment/create" \
+    -H "x_auth_token: $ALICE" --data-binary "$REPLAY_BODY")
+[[ $code == 200 ]] || die "first create of the replay case answered $code"
+wrk_case replay "$GW" replay.lua BENCH_TOKEN="$ALICE" BENCH_BODY="$REPLAY_BODY"
+
+# Store redeem: open purchases (alice) and buy sandbox tokens with wrk for
+# PREP seconds each, pair them up, RUNS disjoint sets.
+collect() { # collect OUT URL METHOD PATH BODY MATCH [TOKEN]
+    rm -f "$1".*
+    env BENCH_OUT="$1" BENCH_METHOD="$3" BENCH_PATH="$4" BENCH_BODY="$5" BENCH_MATCH="$6" \
+        ${7:+BENCH_TOKEN="$7"} timeout $((D + 30)) wrk -t"$THREADS" -c"$CONNS" -d"${D}s" \
+        -s "$ROOT/bench/wrk/collect.lua" "$2" >>"$TMP/log/prepare.log" 2>&1 || true
+    cat "$1".* 2>/dev/null | grep -v '^$' || true
+}
+say "redeem: preparing purchases and sandbox tokens ($D s each)"
+collect "$TMP/serials" "$GW" POST /finance/purchase '{"serial_number":"coins_100"}' \
+    '"serial_number":"(%d+)"' "$ALICE" >"$TMP/serials"
+collect "$TMP/tokens" "http://127.0.0.1:$SB_PORT" POST /sandbox/bazaar/purchases \
+    '{"package_name":"com.paymesh.demo","sku":"coins_100"}' '"purchase_token":"([^"]+)"' >"$TMP/tokens"
+npairs=$(($(wc -l <"$TMP/serials") < $(wc -l <"$TMP/tokens") ? $(wc -l <"$TMP/serials") : $(wc -l <"$TMP/tokens")))
+say "redeem: $npairs pairs prepared"
+REDEEM_CASE=redeem
+if ((npairs >= RUNS * 100)); then
+    paste -d ' ' <(head -n "$npairs" "$TMP/serials") <(head -n "$npairs" "$TMP/tokens") >"$TMP/pairs"
+    per=$((npairs / RUNS))
+    for ((r = 1; r <= RUNS; r++)); do
+        sed -n "$(((r - 1) * per + 1)),$((r * per))p" "$TMP/pairs" >"$TMP/pairs.$r"
+        RUNS_SAVED=$RUNS RUNS=1 RUN_BASE=$((r - 1))
+        wrk_case redeem "$GW" redeem.lua BENCH_TOKEN="$ALICE" BENCH_PAIRS="$TMP/pairs.$r"
+        RUNS=$RUNS_SAVED RUN_BASE=0
+    done
+else
+    say "redeem: too few pairs; measuring the catalog list instead"
+    REDEEM_CASE=catalog
+    wrk_case catalog "$GW" catalog.lua BENCH_TOKEN="$ALICE"
+fi
+
+# --- 4. scale: PRELOAD stored payments ----------------------------------------------
+
+have=$(stat_of payments)
+need=$((PRELOAD - have))
+if ((need > 0)); then
+    say "scale: loading $need payments straight into payment-core (pm-load, 1000 in flight)"
+    "$BIN/pm-load" --endpoint "tcp://127.0.0.1:$CORE_PORT" --token "$SERVICE" --count "$need" \
+        --inflight 1000 --tag "load-$stamp" --ids-out "$TMP/ids.large" --ids-every 97 \
+        >"$TMP/load.json" 2>>"$TMP/log/pm-load.log" || die "pm-load failed: $(cat "$TMP/log/pm-load.log")"
+    say "scale: loaded: $(cat "$TMP/load.json")"
+else
+    echo '{"count":0,"ok":0,"errors":0,"seconds":0,"rate":0}' >"$TMP/load.json"
+    cp "$TMP/ids.small" "$TMP/ids.large"
+fi
+STORED=$(stat_of payments)
+sync
+DATA_BYTES=$(stat -c %s "$DATA/data.mdb")
+DATA_USED=$(($(stat -c %b "$DATA/data.mdb") * $(stat -c %B "$DATA/data.mdb")))
+wrk_case create_scale "$GW" create.lua BENCH_TOKEN="$ALICE" BENCH_SENDER=alice
+wrk_case retrieve_scale "$GW" retrieve.lua BENCH_TOKEN="$SERVICE" BENCH_IDS="$TMP/ids.large"
+STORED_END=$(stat_of payments)
+
+# --- memory, then stop ----------------------------------------------------------------
+
+declare -A hwm anon
+sleep 0.3
+for pid in "${RSS_PIDS[@]}"; do
+    hwm[${pname[$pid]}]=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status")
+    anon[${pname[$pid]}]=$(awk -v p="$pid" '$1 == p {print $2}' "$TMP/rss.peak")
+done
+stop_all
+for p in payment-core api-gateway sandbox provider-bazaar; do
+    grep -qE 'ERROR: AddressSanitizer|runtime error:' "$TMP/log/$p.log" && say "WARNING: sanitizer report in $p's log"
+done
+
+# --- results --------------------------------------------------------------------------
+
+mem_json() {
+    local p
+    for p in payment-core api-gateway provider-bazaar sandbox; do
+        printf '{"daemon":"%s","vm_hwm_kib":%s,"rss_anon_peak_kib":%s}\n' "$p" "${hwm[$p]:-0}" "${anon[$p]:-0}"
+    done | jq -s .
+}
+for c in nginx_get nginx_post pgbench create retrieve replay "$REDEEM_CASE" create_scale retrieve_scale; do
+    jq -s --arg c "$c" '{($c): .}' "$TMP/runs/$c.jsonl"
+done | jq -s 'add' >"$TMP/runs.json"
+
+out=$RESULTS/$stamp.json
+jq -n \
+    --slurpfile runs "$TMP/runs.json" --slurpfile load "$TMP/load.json" \
+    --slurpfile dur "$TMP/durability.json" --argjson mem "$(mem_json)" \
+    --arg stamp "$stamp" --arg host "$(uname -srm)" --argjson cpus "$(nproc)" \
+    --arg cpu "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')" \
+    --argjson seconds "$D" --argjson nruns "$RUNS" --argjson preload "$PRELOAD" \
+    --argjson stored "$STORED" --argjson stored_end "$STORED_END" \
+    --argjson data_bytes "$DATA_BYTES" --argjson data_used "$DATA_USED" \
+    --argjson pg_bytes "${PG_BYTES:-0}" --argjson pg_rows "${PG_ROWS:-0}" \
+    --arg nginx "$("$NGINX" -v 2>&1 | sed 's/.*\///')" --arg pg "$PG_VERSION" \
+    --arg redeem "$REDEEM_CASE" --argjson loadavg "$LOADAVG" --argjson elapsed "$(($(date +%s) - started))" '
+    def med: sort | .[(length / 2 | floor)];
+    def r3: . * 1000 | round / 1000;
+    def ratio(a; b): if b > 0 then (a / b * 1000 | round / 1000) else null end;
+    ($runs[0] | with_entries(.value = {
+        rps: (.value | map(.rps) | med), p50_ms: (.value | map(.p50_ms) | med),
+        p99_ms: (.value | map(.p99_ms) | med), p999_ms: (.value | map(.p999_ms) | med),
+        errors: (.value | map(.errors) | add), exhausted: (.value | map(.exhausted) | add),
+        runs: .value})) as $c
+    | ($mem | map(select(.daemon != "sandbox"))) as $pm
+    | ($pm | map(.vm_hwm_kib) | add) as $hwm_sum
+    | ($pm | map(.rss_anon_peak_kib) | add) as $anon_sum
+    | {
+      timestamp: $stamp, host: $host, cpu: $cpu, cpus: $cpus, elapsed_s: $elapsed, loadavg_at_start: $loadavg,
+      versions: {nginx: $nginx, postgresql: $pg},
+      settings: {seconds: $seconds, runs: $nruns, wrk: "-t2 -c64 --latency", pgbench: "-c 8 -j 2 -M prepared",
+                 preload: $preload, figure: "median of the runs; errors summed over the runs"},
+      cases: $c,
+      ratios: {
+        create_vs_nginx_post: ratio($c.create.rps; $c.nginx_post.rps),
+        create_vs_pgbench: ratio($c.create.rps; $c.pgbench.rps),
+        retrieve_vs_nginx_get: ratio($c.retrieve.rps; $c.nginx_get.rps),
+        replay_vs_nginx_post: ratio($c.replay.rps; $c.nginx_post.rps),
+        ($redeem + "_vs_nginx_post"): ratio($c[$redeem].rps; $c.nginx_post.rps),
+        ($redeem + "_vs_pgbench"): ratio($c[$redeem].rps; $c.pgbench.rps),
+        create_scale_vs_create: ratio($c.create_scale.rps; $c.create.rps),
+        retrieve_scale_vs_retrieve: ratio($c.retrieve_scale.rps; $c.retrieve.rps),
+        create_scale_vs_nginx_post: ratio($c.create_scale.rps; $c.nginx_post.rps),
+        create_scale_vs_pgbench: ratio($c.create_scale.rps; $c.pgbench.rps),
+        retrieve_scale_vs_nginx_get: ratio($c.retrieve_scale.rps; $c.nginx_get.rps)
+      },
+      memory: {daemons: $mem, paymesh_vm_hwm_kib: $hwm_sum, paymesh_rss_anon_peak_kib: $anon_sum,
+               note: "paymesh = payment-core + api-gateway + provider-bazaar (the sandbox stands in for Cafe Bazaar); VmHWM includes the LMDB pages mapped, RssAnon excludes them"},
+      lmdb: {stored_payments: $stored, data_mdb_bytes: $data_bytes, data_mdb_allocated_bytes: $data_used,
+             bytes_per_payment: (if $stored > 0 then ($data_bytes / $stored | round) else null end),
+             stored_after_scale_runs: $stored_end,
+             postgresql_bytes_per_payment: (if $pg_rows > 0 then ($pg_bytes / $pg_rows | round) else null end),
+             postgresql_rows: $pg_rows,
+             vs_postgresql: (if $pg_rows > 0 and $stored > 0 then ratio($data_bytes / $stored; $pg_bytes / $pg_rows) else null end)},
+      preload: $load[0],
+      durability: ($dur[0] + {check: ($dur[0].stored >= $dur[0].acked)}),
+      targets: [
+        {figure: "creates/s >= 0.35 x nginx POST", value: ratio($c.create.rps; $c.nginx_post.rps), target: 0.35,
+         met: (($c.create.rps / $c.nginx_post.rps) >= 0.35)},
+        {figure: "creates/s >= 2.5 x pgbench", value: ratio($c.create.rps; $c.pgbench.rps), target: 2.5,
+         met: (($c.create.rps / $c.pgbench.rps) >= 2.5)},
+        {figure: "retrieves/s >= 0.6 x nginx GET", value: ratio($c.retrieve.rps; $c.nginx_get.rps), target: 0.6,
+         met: (($c.retrieve.rps / $c.nginx_get.rps) >= 0.6)},
+        {figure: "create p99 <= 5 ms at 64 connections", value: ($c.create.p99_ms | r3), target: 5,
+         met: ($c.create.p99_ms <= 5)},
+        {figure: ("creates/s at \($stored) stored >= 0.8 x empty store"), value: ratio($c.create_scale.rps; $c.create.rps),
+         target: 0.8, met: (($c.create_scale.rps / $c.create.rps) >= 0.8)},
+        {figure: "peak RSS of the daemons < 64 MiB (LMDB map excluded: RssAnon)", value: ($anon_sum / 1024 | r3),
+         target: 64, met: ($anon_sum < 65536)},
+        {figure: "acked creates all stored (no crash test here; see tests/integration/t_crash.sh)",
+         value: "\($dur[0].stored) stored >= \($dur[0].acked) acked", target: "0 lost", met: ($dur[0].stored >= $dur[0].acked)}
+      ]
+    }' >"$out"
+
+# The plot.
+jq -r '.cases | to_entries[] | "\(.key) \(.value.p50_ms) \(.value.p99_ms) \(.value.p999_ms)"' "$out" >"$TMP/plot.dat"
+png=$RESULTS/$stamp-latency.png
+gnuplot -e "datafile='$TMP/plot.dat'; outfile='$png'; title='paymesh make bench $stamp: latency per case (median of $RUNS runs, wrk -t2 -c64)'" \
+    bench/plot.gp 2>>"$TMP/log/gnuplot.log" || say "gnuplot failed: $(tail -n 3 "$TMP/log/gnuplot.log")"
+
+# The table.
+jq -r '
+  def f(n): if n == null then "-" elif n >= 100 then (n | round | tostring) else ((n * 100 | round) / 100 | tostring) end;
+  def pad(w): tostring | if length < w then . + " " * (w - length) else . end;
+  def lpad(w): tostring | if length < w then " " * (w - length) + . else . end;
+  . as $r |
+  {nginx_get: "nginx_get", nginx_post: "nginx_post", pgbench: "nginx_post", create: "nginx_post",
+   retrieve: "nginx_get", replay: "nginx_post", redeem: "nginx_post", catalog: "nginx_get",
+   create_scale: "nginx_post", retrieve_scale: "nginx_get"} as $vs |
+  "paymesh make bench \($r.timestamp): \($r.cpus) CPUs (\($r.cpu)), load average \($r.loadavg_at_start) at start, \($r.settings.seconds)s x \($r.settings.runs) runs per case, median; nginx \($r.versions.nginx), PostgreSQL \($r.versions.postgresql)",
+  "",
+  "\("case" | pad(16)) \("req/s" | lpad(9)) \("p50 ms" | lpad(8)) \("p99 ms" | lpad(8)) \("p99.9 ms" | lpad(9)) \("errors" | lpad(7))  \("÷ nginx" | lpad(8)) \("÷ pgbench" | lpad(9))",
+  ($r.cases | to_entries[] |
+    "\(.key | pad(16)) \(f(.value.rps) | lpad(9)) \(f(.value.p50_ms) | lpad(8)) \(f(.value.p99_ms) | lpad(8)) \(f(.value.p999_ms) | lpad(9)) \(.value.errors | lpad(7))  \((if ($vs[.key] // null) == null then "-" else f(.value.rps / $r.cases[$vs[.key]].rps) end) | lpad(8)) \(f(.value.rps / $r.cases.pgbench.rps) | lpad(9))" +
+    (if .value.exhausted > 0 then "  (pairs ran out: \(.value.exhausted) repeats)" else "" end)),
+  "",
+  "ratios: create/nginx POST \($r.ratios.create_vs_nginx_post), create/pgbench \($r.ratios.create_vs_pgbench), retrieve/nginx GET \($r.ratios.retrieve_vs_nginx_get), create at \($r.lmdb.stored_payments) stored/empty \($r.ratios.create_scale_vs_create), retrieve at \($r.lmdb.stored_payments) stored/empty \($r.ratios.retrieve_scale_vs_retrieve)",
+  "peak memory (KiB): " + ([$r.memory.daemons[] | "\(.daemon) VmHWM \(.vm_hwm_kib) RssAnon \(.rss_anon_peak_kib)"] | join("; ")),
+  "  paymesh daemons together (no sandbox): VmHWM \($r.memory.paymesh_vm_hwm_kib) KiB = \(f($r.memory.paymesh_vm_hwm_kib / 1024)) MiB (LMDB pages included), RssAnon \($r.memory.paymesh_rss_anon_peak_kib) KiB = \(f($r.memory.paymesh_rss_anon_peak_kib / 1024)) MiB (map excluded) = \(f($r.memory.paymesh_rss_anon_peak_kib / 65536)) x the 64 MiB target",
+  "LMDB: data.mdb \($r.lmdb.data_mdb_bytes) bytes / \($r.lmdb.stored_payments) payments = \($r.lmdb.bytes_per_payment) bytes per payment (with its idempotency key); PostgreSQL (both tables + indexes, \($r.lmdb.postgresql_rows) rows) \($r.lmdb.postgresql_bytes_per_payment) bytes: ratio \($r.lmdb.vs_postgresql)",
+  "preload: \($r.preload.ok) payments in \($r.preload.seconds) s = \($r.preload.rate) /s (pm-load straight to payment-core), \($r.preload.rate / $r.cases.create.rps * 100 | round / 100) x the HTTP create rate",
+  "durability check: \($r.durability.acked) creates acknowledged, \($r.durability.stored) stored",
+  "",
+  "issue 4 targets:",
+  ($r.targets[] | "  [\(if .met then "met" else "NOT met" end)] \(.figure): \(.value)")
+' "$out"
+echo
+say "results: $out, plot: $png ($(($(date +%s) - started)) s in all)"
