@@ -21,6 +21,7 @@
 #include <arpa/inet.h>
 #include <assert.h>
 #include <microhttpd.h>
+#include <sodium.h>
 #include <netdb.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -75,6 +76,42 @@ typedef struct {
 } s_req_t;
 
 static const uint8_t s_empty_map[] = {0x80}; /* msgpack {} */
+
+/* ---- trace ids -------------------------------------------------------- */
+
+/* A request's trace id: a version-4 UUID from a per-thread generator
+ * (SplitMix64, seeded once per thread from libsodium). Trace ids only need
+ * to be unique in the logs, not unpredictable, and libuuid's
+ * uuid_generate_random costs several system calls per id. */
+static void s_trace_id_new(char out[PM_UUID_LEN + 1])
+{
+    static _Thread_local uint64_t state;
+    static _Thread_local bool seeded;
+    if (!seeded) {
+        randombytes_buf(&state, sizeof state);
+        seeded = true;
+    }
+    uint8_t b[16];
+    for (int half = 0; half < 2; half++) {
+        uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        z ^= z >> 31;
+        for (int i = 0; i < 8; i++)
+            b[half * 8 + i] = (uint8_t)(z >> (8 * i));
+    }
+    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40); /* version 4 */
+    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+    static const char hex[] = "0123456789abcdef";
+    char *o = out;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            *o++ = '-';
+        *o++ = hex[b[i] >> 4];
+        *o++ = hex[b[i] & 0x0f];
+    }
+    *o = '\0';
+}
 
 /* ---- responses ------------------------------------------------------- */
 
@@ -363,7 +400,7 @@ static enum MHD_Result s_on_request(void *cls, struct MHD_Connection *conn, cons
         req->http = cls;
         req->conn = conn;
         atomic_fetch_add(&req->http->active, 1);
-        pm_uuid_new(req->trace_id);
+        s_trace_id_new(req->trace_id);
         gw_build_init(&req->build);
         *con_cls = req;
         return s_begin(req, url, method);

@@ -1,8 +1,7 @@
 /*  gw_link: correlation table, deadline list and the link actor.
  *
- *  Only the actor thread touches the slots, the DEALER and the PULL. Other
- *  threads touch only their own PUSH socket and, once per thread, the list
- *  of PUSH sockets (under push_lock) so that destroy can close them. */
+ *  Only the actor thread touches the slots and the DEALER. Other threads
+ *  touch only the submission queue (under q_lock) and the eventfd. */
 #include "gw_link.h"
 
 #include <assert.h>
@@ -14,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "pm_envelope.h"
 #include "pm_err.h"
@@ -34,9 +35,8 @@ typedef struct {
 struct gw_link_t {
     gw_link_config_t cfg;
     char *endpoint;  /* our copy of cfg.endpoint */
-    char inproc[64]; /* where the PULL is bound */
     zsock_t *dealer; /* actor-owned after start */
-    zsock_t *pull;   /* actor-owned after start */
+    int wake_fd;     /* eventfd: the queue went from empty to not empty */
     zactor_t *actor;
 
     /* Actor state. */
@@ -47,11 +47,10 @@ struct gw_link_t {
     bool draining;
     msgpack_sbuffer frame; /* reused for each request frame */
 
-    /* Submitters' PUSH sockets: one per thread, found through key. */
-    pthread_key_t key;
-    pthread_mutex_t push_lock;
-    zsock_t **pushes;
-    size_t n_pushes, cap_pushes;
+    /* Submission queue, FIFO, bounded by max_inflight. */
+    pthread_mutex_t q_lock;
+    gw_call_t *q_head, *q_tail;
+    uint32_t q_len;
 };
 
 /* ---- actor side ------------------------------------------------------ */
@@ -160,16 +159,24 @@ static void s_start(gw_link_t *self, gw_call_t *call)
     s_list_append(self, i);
 }
 
+/* Takes every queued call (the wake-up is cleared first, so a call queued
+ * after the take wakes the next poll) and starts them in order. */
 static void s_take_calls(gw_link_t *self)
 {
-    void *pull = zsock_resolve(self->pull);
-    for (int n = 0; n < S_BATCH; n++) {
-        gw_call_t *call = NULL;
-        int rc = zmq_recv(pull, &call, sizeof call, ZMQ_DONTWAIT);
-        if (rc < 0)
-            return;
-        if (rc == (int)sizeof call && call)
-            s_start(self, call);
+    uint64_t n;
+    if (read(self->wake_fd, &n, sizeof n) < 0) {
+        /* EAGAIN: no wake-up pending; the queue may still hold calls. */
+    }
+    pthread_mutex_lock(&self->q_lock);
+    gw_call_t *call = self->q_head;
+    self->q_head = self->q_tail = NULL;
+    self->q_len = 0;
+    pthread_mutex_unlock(&self->q_lock);
+    while (call) {
+        gw_call_t *next = call->next_;
+        call->next_ = NULL;
+        s_start(self, call);
+        call = next;
     }
 }
 
@@ -259,7 +266,7 @@ static void s_actor(zsock_t *pipe, void *args)
     zmq_pollitem_t items[] = {
         {zsock_resolve(pipe), 0, ZMQ_POLLIN, 0},
         {zsock_resolve(self->dealer), 0, ZMQ_POLLIN, 0},
-        {zsock_resolve(self->pull), 0, ZMQ_POLLIN, 0},
+        {NULL, self->wake_fd, ZMQ_POLLIN, 0},
     };
     bool stop = false;
     while (!stop) {
@@ -321,35 +328,27 @@ gw_link_t *gw_link_new(const gw_link_config_t *cfg)
     self->n_free = cfg->max_inflight;
     self->head = self->tail = S_NIL;
     msgpack_sbuffer_init(&self->frame);
-    pthread_mutex_init(&self->push_lock, NULL);
-    if (pthread_key_create(&self->key, NULL) != 0)
-        goto fail_key;
-    snprintf(self->inproc, sizeof self->inproc, "inproc://pm-gw-link-%p", (void *)self);
+    pthread_mutex_init(&self->q_lock, NULL);
+    self->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (self->wake_fd < 0) {
+        pm_error("eventfd failed: %s", strerror(errno));
+        goto fail_fd;
+    }
 
     int hwm = (int)cfg->max_inflight;
     self->dealer = pm_sock_dealer_connect(cfg->endpoint, hwm, cfg->max_msg_bytes, true);
     if (!self->dealer)
         goto fail_sockets;
-    self->pull = zsock_new(ZMQ_PULL);
-    if (!self->pull)
-        goto fail_sockets;
-    zsock_set_rcvhwm(self->pull, hwm);
-    zsock_set_linger(self->pull, 0);
-    if (zsock_bind(self->pull, "%s", self->inproc) != 0) {
-        pm_error("bind %s failed: %s", self->inproc, zmq_strerror(zmq_errno()));
-        goto fail_sockets;
-    }
     self->actor = zactor_new(s_actor, self);
     if (!self->actor)
         goto fail_sockets;
     return self;
 
 fail_sockets:
-    zsock_destroy(&self->pull);
     zsock_destroy(&self->dealer);
-    pthread_key_delete(self->key);
-fail_key:
-    pthread_mutex_destroy(&self->push_lock);
+    close(self->wake_fd);
+fail_fd:
+    pthread_mutex_destroy(&self->q_lock);
     msgpack_sbuffer_destroy(&self->frame);
 fail_memory:
     free(self->free_slots);
@@ -366,13 +365,9 @@ void gw_link_destroy(gw_link_t **self_p)
     if (!self)
         return;
     zactor_destroy(&self->actor);
-    zsock_destroy(&self->pull);
     zsock_destroy(&self->dealer);
-    for (size_t i = 0; i < self->n_pushes; i++)
-        zsock_destroy(&self->pushes[i]);
-    free(self->pushes);
-    pthread_key_delete(self->key);
-    pthread_mutex_destroy(&self->push_lock);
+    close(self->wake_fd);
+    pthread_mutex_destroy(&self->q_lock);
     msgpack_sbuffer_destroy(&self->frame);
     free(self->free_slots);
     free(self->slots);
@@ -381,47 +376,30 @@ void gw_link_destroy(gw_link_t **self_p)
     *self_p = NULL;
 }
 
-/* This thread's PUSH socket to the link, made on first use. */
-static zsock_t *s_push(gw_link_t *self)
-{
-    zsock_t *push = pthread_getspecific(self->key);
-    if (push)
-        return push;
-    push = zsock_new(ZMQ_PUSH);
-    if (!push)
-        return NULL;
-    zsock_set_sndhwm(push, (int)self->cfg.max_inflight);
-    zsock_set_linger(push, 0);
-    if (zsock_connect(push, "%s", self->inproc) != 0)
-        goto fail;
-    pthread_mutex_lock(&self->push_lock);
-    if (self->n_pushes == self->cap_pushes) {
-        size_t cap = self->cap_pushes ? self->cap_pushes * 2 : 16;
-        zsock_t **grown = realloc(self->pushes, cap * sizeof *grown);
-        if (!grown) {
-            pthread_mutex_unlock(&self->push_lock);
-            goto fail;
-        }
-        self->pushes = grown;
-        self->cap_pushes = cap;
-    }
-    self->pushes[self->n_pushes++] = push;
-    pthread_mutex_unlock(&self->push_lock);
-    pthread_setspecific(self->key, push);
-    return push;
-fail:
-    zsock_destroy(&push);
-    return NULL;
-}
-
 int gw_link_submit(gw_link_t *self, gw_call_t *call)
 {
     assert(self && call && call->done && (call->body || call->body_len == 0));
-    zsock_t *push = s_push(self);
-    if (!push)
+    call->next_ = NULL;
+    pthread_mutex_lock(&self->q_lock);
+    if (self->q_len >= self->cfg.max_inflight) {
+        pthread_mutex_unlock(&self->q_lock);
         return -1;
-    int rc = zmq_send(zsock_resolve(push), &call, sizeof call, ZMQ_DONTWAIT);
-    return rc == (int)sizeof call ? 0 : -1;
+    }
+    bool was_empty = self->q_head == NULL;
+    if (self->q_tail)
+        self->q_tail->next_ = call;
+    else
+        self->q_head = call;
+    self->q_tail = call;
+    self->q_len++;
+    pthread_mutex_unlock(&self->q_lock);
+    if (was_empty) {
+        uint64_t one = 1;
+        /* Fails only when the counter would overflow: a wake-up is pending. */
+        if (write(self->wake_fd, &one, sizeof one) < 0) {
+        }
+    }
+    return 0;
 }
 
 void gw_link_drain(gw_link_t *self)

@@ -1,10 +1,11 @@
 /*  gw_link: the gateway's one connection to payment-core, with many requests
  *  in flight.
  *
- *  One actor thread owns a DEALER connected to payment-core and an inproc
- *  PULL. Any thread submits a call (gw_link_submit) by pushing a pointer to
- *  it through a PUSH socket of its own (created on first use, one per
- *  thread, so submitting takes no lock). The link gives the call a slot of a
+ *  One actor thread owns a DEALER connected to payment-core. Any thread
+ *  submits a call (gw_link_submit) by appending it to a queue under a short
+ *  mutex; only the submit that finds the queue empty wakes the actor (one
+ *  eventfd write), and the actor takes the whole queue at once, so a burst
+ *  of requests costs one wake-up, not one per call. The link gives the call a slot of a
  *  fixed table of max_inflight slots and the correlation id
  *  generation << 32 | slot, so a late reply to a recycled slot is ignored,
  *  and sends it. Slots sit in a list in send order; all share one timeout,
@@ -44,6 +45,8 @@ struct gw_call_t {
                       submitter frees it */
     size_t reply_len;
     uint64_t corr_id; /* as sent (0 if never sent) */
+
+    gw_call_t *next_; /* the link's: submission queue */
 };
 
 typedef struct {
@@ -60,7 +63,7 @@ typedef struct gw_link_t gw_link_t;
 gw_link_t *gw_link_new(const gw_link_config_t *cfg);
 
 /* Stops the thread (ending any call still pending with 503) and frees
- * everything, including the per-thread PUSH sockets. Call only when no
+ * everything. Call only when no
  * thread will submit again. Safe twice; nulls *self_p. */
 void gw_link_destroy(gw_link_t **self_p);
 

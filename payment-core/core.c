@@ -176,6 +176,18 @@ static zsock_t *s_sock_of(core_t *self, dispatch_src_t src)
                                         : self->api;
 }
 
+/* Sends item i's reply, if any, and releases its frame. */
+static void s_reply(core_t *self, size_t i)
+{
+    s_slot_t *slot = &self->slots[i];
+    dispatch_item_t *item = &self->items[i];
+    if (item->has_reply && pm_sock_send_to(slot->sock, slot->identity, slot->identity_len,
+                                           item->reply.data, item->reply.size) != 0)
+        pm_warn("reply dropped: %s", zmq_strerror(errno));
+    zmq_msg_close(&slot->frame);
+    item->frame = NULL;
+}
+
 /* One turn: drain, dispatch as one batch (also when nothing arrived but a
  * timed event is due), reply, then send the outbox. */
 static void s_turn(core_t *self, bool timed)
@@ -204,15 +216,18 @@ static void s_turn(core_t *self, bool timed)
     }
     if (n == 0 && !timed)
         return;
-    dispatch_batch(self->dispatch, self->items, n, pm_now_ms());
+    /* Reads first, from a snapshot of the last commit: their replies leave
+     * now instead of after the fsync of the writes that came with them. */
+    size_t writes = dispatch_reads(self->dispatch, self->items, n, pm_now_ms());
+    for (size_t i = 0; i < n; i++)
+        if (self->items[i].early)
+            s_reply(self, i);
+    if (writes > 0 || timed)
+        dispatch_batch(self->dispatch, self->items, n, pm_now_ms());
     for (size_t i = 0; i < n; i++) {
-        s_slot_t *slot = &self->slots[i];
-        dispatch_item_t *item = &self->items[i];
-        if (item->has_reply && pm_sock_send_to(slot->sock, slot->identity, slot->identity_len,
-                                               item->reply.data, item->reply.size) != 0)
-            pm_warn("reply dropped: %s", zmq_strerror(errno));
-        zmq_msg_close(&slot->frame);
-        item->frame = NULL;
+        if (!self->items[i].early)
+            s_reply(self, i);
+        self->items[i].early = false;
     }
     for (size_t i = 0; i < dispatch_outbox_count(self->dispatch); i++) {
         dispatch_src_t src;

@@ -28,6 +28,7 @@ typedef struct {
     uint32_t type;
     unsigned srcs; /* DISPATCH_SRC_* bits */
     bool auth;     /* resolve the header's token first (401 without one) */
+    bool ro;       /* never writes: runs in the batch txn, without a child */
     handler_fn *handler;
 } s_route_t;
 
@@ -37,24 +38,24 @@ static int s_admin_token_create(req_t *req);
 static int s_admin_stats(req_t *req);
 
 static const s_route_t s_routes[] = {
-    {PM_MSG_PING, DISPATCH_SRC_API | DISPATCH_SRC_ADMIN | DISPATCH_SRC_WORKER, false, s_ping},
-    {PM_MSG_AUTH, DISPATCH_SRC_API, true, s_auth},
-    {PM_MSG_PAYMENT_CREATE, DISPATCH_SRC_API, true, payment_api_create},
-    {PM_MSG_PAYMENT_GET, DISPATCH_SRC_API, true, payment_api_get},
-    {PM_MSG_PAYMENT_CANCEL, DISPATCH_SRC_API, true, payment_api_cancel},
-    {PM_MSG_PAYMENT_EDIT, DISPATCH_SRC_API, true, payment_api_edit},
-    {PM_MSG_PAYMENT_ACCEPT, DISPATCH_SRC_API, true, payment_api_accept},
-    {PM_MSG_STORE_PACKAGES, DISPATCH_SRC_API, true, store_api_packages},
-    {PM_MSG_STORE_PURCHASE_OPEN, DISPATCH_SRC_API, true, store_api_purchase_open},
-    {PM_MSG_STORE_REDEEM, DISPATCH_SRC_API, true, bazaar_api_redeem},
-    {PM_MSG_JOB_TAKE, DISPATCH_SRC_WORKER, false, worker_api_take},
-    {PM_MSG_JOB_RESULT, DISPATCH_SRC_WORKER, false, worker_api_result},
-    {PM_MSG_ADMIN_TOKEN_CREATE, DISPATCH_SRC_ADMIN, false, s_admin_token_create},
-    {PM_MSG_ADMIN_STATS, DISPATCH_SRC_ADMIN, false, s_admin_stats},
-    {PM_MSG_ADMIN_PACKAGE_PUT, DISPATCH_SRC_ADMIN, false, store_api_package_put},
-    {PM_MSG_ADMIN_PACKAGE_RETIRE, DISPATCH_SRC_ADMIN, false, store_api_package_retire},
-    {PM_MSG_ADMIN_PACKAGE_LIST, DISPATCH_SRC_ADMIN, false, store_api_package_list},
-    {PM_MSG_ADMIN_BALANCE, DISPATCH_SRC_ADMIN, false, store_api_balance},
+    {PM_MSG_PING, DISPATCH_SRC_API | DISPATCH_SRC_ADMIN | DISPATCH_SRC_WORKER, false, true, s_ping},
+    {PM_MSG_AUTH, DISPATCH_SRC_API, true, true, s_auth},
+    {PM_MSG_PAYMENT_CREATE, DISPATCH_SRC_API, true, false, payment_api_create},
+    {PM_MSG_PAYMENT_GET, DISPATCH_SRC_API, true, true, payment_api_get},
+    {PM_MSG_PAYMENT_CANCEL, DISPATCH_SRC_API, true, false, payment_api_cancel},
+    {PM_MSG_PAYMENT_EDIT, DISPATCH_SRC_API, true, false, payment_api_edit},
+    {PM_MSG_PAYMENT_ACCEPT, DISPATCH_SRC_API, true, false, payment_api_accept},
+    {PM_MSG_STORE_PACKAGES, DISPATCH_SRC_API, true, true, store_api_packages},
+    {PM_MSG_STORE_PURCHASE_OPEN, DISPATCH_SRC_API, true, false, store_api_purchase_open},
+    {PM_MSG_STORE_REDEEM, DISPATCH_SRC_API, true, false, bazaar_api_redeem},
+    {PM_MSG_JOB_TAKE, DISPATCH_SRC_WORKER, false, false, worker_api_take},
+    {PM_MSG_JOB_RESULT, DISPATCH_SRC_WORKER, false, false, worker_api_result},
+    {PM_MSG_ADMIN_TOKEN_CREATE, DISPATCH_SRC_ADMIN, false, false, s_admin_token_create},
+    {PM_MSG_ADMIN_STATS, DISPATCH_SRC_ADMIN, false, true, s_admin_stats},
+    {PM_MSG_ADMIN_PACKAGE_PUT, DISPATCH_SRC_ADMIN, false, false, store_api_package_put},
+    {PM_MSG_ADMIN_PACKAGE_RETIRE, DISPATCH_SRC_ADMIN, false, false, store_api_package_retire},
+    {PM_MSG_ADMIN_PACKAGE_LIST, DISPATCH_SRC_ADMIN, false, true, store_api_package_list},
+    {PM_MSG_ADMIN_BALANCE, DISPATCH_SRC_ADMIN, false, true, store_api_balance},
 };
 
 struct dispatch_t {
@@ -175,7 +176,7 @@ static void s_set_error_reply(dispatch_t *self, dispatch_item_t *item, int err, 
 static void s_fail_batch(dispatch_t *self, dispatch_item_t *items, size_t n, const char *msg)
 {
     for (size_t i = 0; i < n; i++)
-        if (items[i].has_reply)
+        if (items[i].has_reply && !items[i].early)
             s_set_error_reply(self, &items[i], PM_ERR_UNAVAILABLE, msg);
 }
 
@@ -205,6 +206,10 @@ static int s_authenticate(req_t *req, auth_identity_t *who)
 
 /* Runs a routed request in a child of parent and fills item's reply.
  *
+ * A read-only route runs in parent itself: it writes nothing, so there is
+ * nothing to roll back, and LMDB's child transaction (a dirty-page list of
+ * about 2 MB allocated per begin) would be pure cost.
+ *
  * The child is committed when the handler succeeded or refused on the
  * payment's state or the caller's rights (that outcome is final, so it is
  * stored with the idempotency key in the same child); it is aborted when the
@@ -229,7 +234,12 @@ static void s_run(dispatch_t *self, MDB_txn *parent, dispatch_item_t *item,
     msgpack_packer_init(&req.pk, req.out, msgpack_sbuffer_write);
 
     auth_identity_t who;
-    int rc = store_begin(self->store, parent, &req.txn);
+    bool child = !route->ro;
+    int rc = 0;
+    if (child)
+        rc = store_begin(self->store, parent, &req.txn);
+    else
+        req.txn = parent;
     if (rc != 0) {
         req_store_error(&req, rc, "request transaction begin");
         goto reply;
@@ -240,6 +250,7 @@ static void s_run(dispatch_t *self, MDB_txn *parent, dispatch_item_t *item,
         goto abort_txn;
     if (req.err != PM_OK)
         s_pack_error_body(req.out, req.err, req.msg);
+    assert(child || !req.idem_claimed);
     if (req.idem_claimed) {
         rc = idem_put_done(self->store, req.txn, &req.idem_key, req.idem_fp, now_ms, req.out->data,
                            req.out->size);
@@ -248,7 +259,7 @@ static void s_run(dispatch_t *self, MDB_txn *parent, dispatch_item_t *item,
             goto abort_txn;
         }
     }
-    rc = store_commit(self->store, req.txn);
+    rc = child ? store_commit(self->store, req.txn) : 0;
     req.txn = NULL;
     if (rc != 0) {
         req_store_error(&req, rc, "request transaction commit");
@@ -276,7 +287,8 @@ static void s_run(dispatch_t *self, MDB_txn *parent, dispatch_item_t *item,
     s_set_reply(item, req.out->data, req.out->size);
     goto log;
 abort_txn:
-    store_abort(&req.txn);
+    if (child)
+        store_abort(&req.txn);
 reply:
     s_set_error_reply(self, item, req.err, req.msg);
 log:
@@ -286,19 +298,24 @@ log:
              req.err != PM_OK ? req.msg : "");
 }
 
-/* Decodes and routes one item; runs it when it is a request to process. */
-static void s_process(dispatch_t *self, MDB_txn *parent, dispatch_item_t *item, int64_t now_ms)
+/* Decodes (unless dispatch_reads did) and routes one item. Returns its route
+ * when it is a request to run, with *env its envelope (the caller destroys
+ * it); NULL when the item was answered or dropped here. */
+static const s_route_t *s_decode_route(dispatch_t *self, dispatch_item_t *item, int64_t now_ms,
+                                       pm_envelope_t **env)
 {
     char why[S_ERR_MAX];
-    pm_envelope_t *env =
-        pm_envelope_decode(item->frame, item->frame_size, (size_t)self->limits.max_msg_bytes,
-                           &item->header_, &item->header_ok_, why, sizeof why);
-    if (!env) {
+    *env = item->env_;
+    item->env_ = NULL;
+    if (!*env)
+        *env = pm_envelope_decode(item->frame, item->frame_size, (size_t)self->limits.max_msg_bytes,
+                                  &item->header_, &item->header_ok_, why, sizeof why);
+    if (!*env) {
         if (item->header_ok_)
             s_set_error_reply(self, item, PM_ERR_VALIDATION, why);
         else
             pm_warn("dropped a malformed message of %zu bytes: %s", item->frame_size, why);
-        return;
+        return NULL;
     }
     const pm_header_t *h = &item->header_;
     char msg[S_ERR_MAX];
@@ -311,15 +328,25 @@ static void s_process(dispatch_t *self, MDB_txn *parent, dispatch_item_t *item, 
                      : item->src == DISPATCH_SRC_WORKER ? "worker"
                                                         : "api");
         s_set_error_reply(self, item, PM_ERR_VALIDATION, msg);
-        goto destroy_env;
+        pm_envelope_destroy(env);
+        return NULL;
     }
     if (h->deadline_ms != 0 && h->deadline_ms < now_ms) {
         pm_debug("dropped request type %u corr %llu trace %s: deadline passed %lld ms ago", h->type,
                  (unsigned long long)h->corr_id, h->trace_id, (long long)(now_ms - h->deadline_ms));
-        goto destroy_env;
+        pm_envelope_destroy(env);
+        return NULL;
     }
-    s_run(self, parent, item, env, route, now_ms);
-destroy_env:
+    return route;
+}
+
+/* Decodes and routes one item; runs it when it is a request to process. */
+static void s_process(dispatch_t *self, MDB_txn *parent, dispatch_item_t *item, int64_t now_ms)
+{
+    pm_envelope_t *env = NULL;
+    const s_route_t *route = s_decode_route(self, item, now_ms, &env);
+    if (route)
+        s_run(self, parent, item, env, route, now_ms);
     pm_envelope_destroy(&env);
 }
 
@@ -335,6 +362,7 @@ void dispatch_item_init(dispatch_item_t *item)
 void dispatch_item_fini(dispatch_item_t *item)
 {
     assert(item);
+    pm_envelope_destroy(&item->env_);
     msgpack_sbuffer_destroy(&item->reply);
     memset(item, 0, sizeof *item);
 }
@@ -462,6 +490,8 @@ int dispatch_batch(dispatch_t *self, dispatch_item_t *items, size_t n, int64_t n
 {
     assert(self && (items || n == 0));
     for (size_t i = 0; i < n; i++) {
+        if (items[i].early)
+            continue;
         items[i].has_reply = false;
         items[i].parked = false;
         items[i].header_ok_ = false;
@@ -474,6 +504,13 @@ int dispatch_batch(dispatch_t *self, dispatch_item_t *items, size_t n, int64_t n
         /* Still decode, so that every requester whose header we can read
          * hears that storage is down rather than waiting for its timeout. */
         for (size_t i = 0; i < n; i++) {
+            if (items[i].early)
+                continue;
+            if (items[i].env_) {
+                pm_envelope_destroy(&items[i].env_);
+                s_set_error_reply(self, &items[i], PM_ERR_UNAVAILABLE, "storage unavailable");
+                continue;
+            }
             char why[S_ERR_MAX];
             pm_envelope_t *env = pm_envelope_decode(
                 items[i].frame, items[i].frame_size, (size_t)self->limits.max_msg_bytes,
@@ -485,7 +522,8 @@ int dispatch_batch(dispatch_t *self, dispatch_item_t *items, size_t n, int64_t n
         return -1;
     }
     for (size_t i = 0; i < n; i++)
-        s_process(self, txn, &items[i], now_ms);
+        if (!items[i].early)
+            s_process(self, txn, &items[i], now_ms);
     s_feed_takers(self, txn, now_ms);
     park_expire(self->park, now_ms);
     /* The one fsync of the batch. No reply has left yet: the caller sends
@@ -505,4 +543,44 @@ int dispatch_batch(dispatch_t *self, dispatch_item_t *items, size_t n, int64_t n
     }
     park_commit(self->park);
     return 0;
+}
+
+size_t dispatch_reads(dispatch_t *self, dispatch_item_t *items, size_t n, int64_t now_ms)
+{
+    assert(self && (items || n == 0));
+    MDB_txn *txn = NULL;
+    bool txn_failed = false;
+    size_t left = 0;
+    for (size_t i = 0; i < n; i++) {
+        dispatch_item_t *item = &items[i];
+        item->has_reply = false;
+        item->parked = false;
+        item->header_ok_ = false;
+        item->early = false;
+        msgpack_sbuffer_clear(&item->reply);
+        pm_envelope_destroy(&item->env_);
+        pm_envelope_t *env = NULL;
+        const s_route_t *route = s_decode_route(self, item, now_ms, &env);
+        if (route && (!route->ro || txn_failed)) {
+            item->env_ = env; /* a write (or no snapshot): dispatch_batch runs it */
+            left++;
+            continue;
+        }
+        if (route && !txn) {
+            int rc = store_read_begin(self->store, &txn);
+            if (rc != 0) {
+                pm_error("read transaction begin failed: %s", store_strerror(rc));
+                txn_failed = true;
+                item->env_ = env;
+                left++;
+                continue;
+            }
+        }
+        if (route)
+            s_run(self, txn, item, env, route, now_ms);
+        pm_envelope_destroy(&env);
+        item->early = true;
+    }
+    store_read_end(self->store, &txn);
+    return left;
 }

@@ -18,7 +18,14 @@
  *    5. commits the parent once (one fsync for the whole batch);
  *    6. only then fills the replies. If the commit fails, every reply of the
  *       batch becomes "unavailable": nothing is acknowledged that is not on
- *       disk. */
+ *       disk.
+ *
+ *  dispatch_reads, called before dispatch_batch on the same items, answers
+ *  at once the requests that cannot write (reads, pings, and requests
+ *  refused before any storage access) from a read-only snapshot of the last
+ *  commit, so a read never waits behind the fsync of the writes that
+ *  arrived with it and never sees anything uncommitted. dispatch_batch then
+ *  leaves those items alone. */
 #ifndef DISPATCH_H
 #define DISPATCH_H
 #include <msgpack.h>
@@ -26,6 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pm_envelope.h"
 #include "pm_proto.h"
 #include "store.h"
 
@@ -59,7 +67,9 @@ typedef struct {
     bool has_reply;        /* false: dropped (malformed header, expired) or parked */
     bool parked;           /* answered later, through the outbox */
     msgpack_sbuffer reply; /* the reply frame, when has_reply */
+    bool early;            /* answered by dispatch_reads: send now, then clear */
     /* Private to dispatch. */
+    pm_envelope_t *env_; /* decoded by dispatch_reads for dispatch_batch */
     pm_header_t header_;
     bool header_ok_;
 } dispatch_item_t;
@@ -80,6 +90,12 @@ void dispatch_destroy(dispatch_t **self_p);
  * deadlines are judged against it). Returns 0 when the batch committed, -1
  * when it could not (then every reply says unavailable). */
 int dispatch_batch(dispatch_t *self, dispatch_item_t *items, size_t n, int64_t now_ms);
+
+/* Answers the read-only requests of items[0..n) (and those refused without
+ * storage) from a read-only transaction, marking them early; the others are
+ * decoded and left for dispatch_batch, which must follow on the same items.
+ * Returns the number of items left for dispatch_batch. */
+size_t dispatch_reads(dispatch_t *self, dispatch_item_t *items, size_t n, int64_t now_ms);
 
 /* Besides its items, each batch (n may be 0) also: answers parked requests
  * whose time is up, hands due jobs (new, lease expired, backoff over) to

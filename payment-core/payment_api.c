@@ -3,6 +3,7 @@
 
 #include <assert.h>
 #include <ctype.h>
+#include <sodium.h>
 #include <string.h>
 
 #include "payment.h"
@@ -95,6 +96,32 @@ static int s_save_and_reply(req_t *req, const payment_t *p)
     return s_reply_payment(req, p);
 }
 
+/* A new payment id: a UUID version 7 (RFC 9562), 48 bits of Unix time in
+ * ms then 74 random bits. Ids made close in time sort close together, so a
+ * batch of creates appends to a few B-tree leaves of the payments table
+ * instead of dirtying one random leaf each: fewer pages to write and fsync
+ * per commit, and a working set that stays small as the table grows. The
+ * random part (libsodium's CSPRNG) keeps ids unguessable. */
+static void s_payment_id_new(char out[PM_UUID_LEN + 1], int64_t now_ms)
+{
+    uint8_t b[16];
+    uint64_t t = now_ms > 0 ? (uint64_t)now_ms : 0;
+    for (int i = 0; i < 6; i++)
+        b[i] = (uint8_t)(t >> (40 - 8 * i));
+    randombytes_buf(b + 6, sizeof b - 6);
+    b[6] = (uint8_t)((b[6] & 0x0f) | 0x70); /* version 7 */
+    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80); /* RFC 9562 variant */
+    static const char hex[] = "0123456789abcdef";
+    char *o = out;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            *o++ = '-';
+        *o++ = hex[b[i] >> 4];
+        *o++ = hex[b[i] & 0x0f];
+    }
+    *o = '\0';
+}
+
 int payment_api_create(req_t *req)
 {
     payment_t p;
@@ -115,7 +142,7 @@ int payment_api_create(req_t *req)
         return claim < 0 ? -1 : 0;
     if (!s_is_service(req) && strcmp(p.sender_id, req->caller->principal) != 0)
         return req_refuse(req, PM_ERR_ACCESS, "sender.sender_id must be the caller's principal");
-    pm_uuid_new(p.id);
+    s_payment_id_new(p.id, req->now_ms);
     p.status = PAYMENT_CREATED;
     p.created_ms = req->now_ms;
     p.updated_ms = req->now_ms;

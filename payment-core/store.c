@@ -41,7 +41,9 @@ struct store_t {
     int64_t fail_commit_after; /* fault injection: -1 off */
     int64_t fail_put_after;    /* fault injection: -1 off */
     uint64_t puts;
-    MDB_txn *top; /* the open top-level txn, to tell it from children */
+    MDB_txn *top;  /* the open top-level txn, to tell it from children */
+    MDB_txn *rtxn; /* the read-only txn, reset between uses */
+    bool rtxn_live;
 };
 
 /* mkdir -p: creates dir and missing parents (mode 0700). */
@@ -192,6 +194,8 @@ void store_destroy(store_t **self_p)
     store_t *self = *self_p;
     if (!self)
         return;
+    if (self->rtxn)
+        mdb_txn_abort(self->rtxn);
     mdb_env_close(self->env);
     close(self->lock_fd);
     free(self);
@@ -230,6 +234,30 @@ void store_abort(MDB_txn **txn)
     assert(txn);
     if (*txn)
         mdb_txn_abort(*txn);
+    *txn = NULL;
+}
+
+int store_read_begin(store_t *self, MDB_txn **txn)
+{
+    assert(self && txn && !self->rtxn_live);
+    *txn = NULL;
+    int rc = self->rtxn ? mdb_txn_renew(self->rtxn)
+                        : mdb_txn_begin(self->env, NULL, MDB_RDONLY, &self->rtxn);
+    if (rc != 0)
+        return rc;
+    self->rtxn_live = true;
+    *txn = self->rtxn;
+    return 0;
+}
+
+void store_read_end(store_t *self, MDB_txn **txn)
+{
+    assert(self && txn);
+    if (!*txn)
+        return;
+    assert(*txn == self->rtxn && self->rtxn_live);
+    mdb_txn_reset(self->rtxn);
+    self->rtxn_live = false;
     *txn = NULL;
 }
 

@@ -72,6 +72,14 @@ int store_commit(store_t *self, MDB_txn *txn);
 /* Aborts *txn and nulls it. Safe on NULL. */
 void store_abort(MDB_txn **txn);
 
+/* Begins a read-only transaction: a snapshot of the last commit, never of
+ * writes not yet committed. One at a time, and not while a write
+ * transaction is open in this thread; end it with store_read_end (the
+ * handle is kept and renewed, so this allocates nothing after the first
+ * time). Returns an LMDB code. */
+int store_read_begin(store_t *self, MDB_txn **txn);
+void store_read_end(store_t *self, MDB_txn **txn);
+
 /* Runs fn inside one top-level write transaction: commits when fn returns 0,
  * aborts otherwise. Returns fn's code, or the commit's. */
 typedef int(store_txn_fn)(store_t *store, MDB_txn *txn, void *arg);

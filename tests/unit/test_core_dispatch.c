@@ -213,6 +213,32 @@ static int s_batch(fixture_t *fx, call_t **reqs, size_t n, const pm_envelope_t *
     return rc;
 }
 
+/* Runs reqs[0..n) as payment-core's loop does: dispatch_reads, then
+ * dispatch_batch on what is left; early[i] tells whether reqs[i] was
+ * answered by dispatch_reads. Returns the number left for the batch. */
+static size_t s_reads_then_batch(fixture_t *fx, call_t **reqs, size_t n,
+                                 const pm_envelope_t **replies, bool *early, int *batch_rc)
+{
+    dispatch_item_t items[16];
+    assert_true(n <= 16);
+    for (size_t i = 0; i < n; i++) {
+        s_seal(fx, reqs[i]);
+        dispatch_item_init(&items[i]);
+        items[i].src = reqs[i]->src;
+        items[i].frame = reqs[i]->frame.data;
+        items[i].frame_size = reqs[i]->frame.size;
+    }
+    size_t left = dispatch_reads(fx->dispatch, items, n, NOW);
+    for (size_t i = 0; i < n; i++)
+        early[i] = items[i].early;
+    *batch_rc = dispatch_batch(fx->dispatch, items, n, NOW);
+    for (size_t i = 0; i < n; i++) {
+        replies[i] = s_decode_reply(fx, &items[i], reqs[i]);
+        dispatch_item_fini(&items[i]);
+    }
+    return left;
+}
+
 /* Runs one request alone and frees it. */
 static const pm_envelope_t *s_call(fixture_t *fx, call_t *r)
 {
@@ -997,6 +1023,92 @@ static void test_a_whole_batch_is_one_commit(void **state)
     assert_reply(next, PM_ERR_UNAVAILABLE, "storage commit failed");
 }
 
+static void test_reads_are_answered_early_from_the_last_commit(void **state)
+{
+    fixture_t *fx = *state;
+    char id[PM_UUID_LEN + 1];
+    s_new_payment(fx, id);
+    call_t cancel, get_before, get_after, create, ping;
+    r_init(&get_before, PM_MSG_PAYMENT_GET, fx->alice);
+    r_str(&get_before, "id", id);
+    r_init(&cancel, PM_MSG_PAYMENT_CANCEL, fx->alice);
+    r_str(&cancel, "idem", "c1");
+    r_str(&cancel, "id", id);
+    r_init(&get_after, PM_MSG_PAYMENT_GET, fx->bob);
+    r_str(&get_after, "id", id);
+    r_create(&create, fx->alice, "k1", "alice", "USD", 100);
+    r_init(&ping, PM_MSG_PING, NULL);
+    call_t *reqs[5] = {&get_before, &cancel, &get_after, &create, &ping};
+    const pm_envelope_t *replies[5];
+    bool early[5];
+    int rc;
+    assert_int_equal(s_reads_then_batch(fx, reqs, 5, replies, early, &rc), 2);
+    assert_int_equal(rc, 0);
+    assert_true(early[0] && !early[1] && early[2] && !early[3] && early[4]);
+    /* Both reads saw the last commit, not the cancel of their own batch
+     * (which was not yet durable when they were answered). */
+    assert_string_equal(s_pay(replies[0], "status"), "created");
+    assert_string_equal(s_pay(replies[2], "status"), "created");
+    assert_string_equal(s_pay(replies[1], "status"), "cancelled");
+    assert_reply(replies[3], PM_OK, "");
+    assert_reply(replies[4], PM_OK, "");
+    assert_string_equal(s_pay(s_get(fx, fx->bob, id), "status"), "cancelled");
+    for (int i = 0; i < 5; i++)
+        r_fini(reqs[i]);
+}
+
+static void test_a_failed_commit_fails_the_writes_but_not_the_early_reads(void **state)
+{
+    fixture_t *fx = *state;
+    char id[PM_UUID_LEN + 1];
+    s_new_payment(fx, id);
+    call_t create, get;
+    r_create(&create, fx->alice, "k1", "alice", "USD", 100);
+    r_init(&get, PM_MSG_PAYMENT_GET, fx->bob);
+    r_str(&get, "id", id);
+    call_t *reqs[2] = {&create, &get};
+    const pm_envelope_t *replies[2];
+    bool early[2];
+    int rc;
+    store_fail_commit_after(fx->store, 0);
+    assert_int_equal(s_reads_then_batch(fx, reqs, 2, replies, early, &rc), 1);
+    assert_int_equal(rc, -1);
+    assert_reply(replies[0], PM_ERR_UNAVAILABLE, "storage commit failed");
+    assert_reply(replies[1], PM_OK, "");
+    assert_string_equal(s_pay(replies[1], "id"), id);
+    assert_int_equal(s_count(fx, STORE_DB_PAYMENTS), 1);
+    r_fini(&create);
+    r_fini(&get);
+}
+
+static void test_payment_ids_are_uuid_v7_in_creation_order(void **state)
+{
+    fixture_t *fx = *state;
+    char a[PM_UUID_LEN + 1], b[PM_UUID_LEN + 1];
+    s_new_payment(fx, a);
+    call_t r;
+    r_create(&r, fx->alice, "later", "alice", "USD", 100);
+    s_seal(fx, &r);
+    dispatch_item_t item;
+    dispatch_item_init(&item);
+    item.src = r.src;
+    item.frame = r.frame.data;
+    item.frame_size = r.frame.size;
+    assert_int_equal(dispatch_batch(fx->dispatch, &item, 1, NOW + 1), 0);
+    strcpy(b, s_pay(s_decode_reply(fx, &item, &r), "id"));
+    dispatch_item_fini(&item);
+    r_fini(&r);
+    assert_true(pm_uuid_valid(a, strlen(a)) && pm_uuid_valid(b, strlen(b)));
+    assert_int_equal(a[14], '7');
+    assert_true(strchr("89ab", a[19]) != NULL);
+    assert_true(strcmp(a, b) < 0); /* 1 ms later sorts after */
+    char ts[13];
+    snprintf(ts, sizeof ts, "%08llx%04llx", (unsigned long long)(NOW >> 16),
+             (unsigned long long)(NOW & 0xffff));
+    assert_memory_equal(a, ts, 8);
+    assert_memory_equal(a + 9, ts + 8, 4);
+}
+
 static void test_the_same_token_twice_in_one_batch_creates_one_payment(void **state)
 {
     fixture_t *fx = *state;
@@ -1057,6 +1169,9 @@ int main(void)
         T(test_a_failing_request_mid_batch_leaves_no_trace_while_neighbours_commit),
         T(test_a_failed_batch_commit_acknowledges_nothing),
         T(test_a_whole_batch_is_one_commit),
+        T(test_reads_are_answered_early_from_the_last_commit),
+        T(test_a_failed_commit_fails_the_writes_but_not_the_early_reads),
+        T(test_payment_ids_are_uuid_v7_in_creation_order),
         T(test_the_same_token_twice_in_one_batch_creates_one_payment),
         T(test_a_corrupt_payment_record_is_an_internal_error_not_a_crash),
     };

@@ -6,7 +6,9 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -225,6 +227,59 @@ static void test_replies_in_any_order_reach_their_own_calls(void **state)
     zsock_destroy(&core);
 }
 
+/* Many threads submitting bursts at once: every call ends, none is left in
+ * the queue (the link is woken only when the queue was empty). */
+#define S_BURST_THREADS 4
+#define S_BURST_CALLS 250
+
+typedef struct {
+    gw_link_t *link;
+    gw_call_t *calls;
+    atomic_int *done;
+    int refused;
+} s_burst_t;
+
+static void *s_burst(void *arg)
+{
+    s_burst_t *b = arg;
+    for (int i = 0; i < S_BURST_CALLS; i++) {
+        s_call_init(&b->calls[i], b->done, "burst");
+        if (gw_link_submit(b->link, &b->calls[i]) != 0)
+            b->refused++;
+    }
+    return NULL;
+}
+
+static void test_concurrent_bursts_of_submits_all_end(void **state)
+{
+    (void)state;
+    gw_link_config_t cfg = {"tcp://127.0.0.1:1", 5000, 4096, MAX_MSG};
+    gw_link_t *link = gw_link_new(&cfg);
+    assert_non_null(link);
+    atomic_int done = 0;
+    pthread_t th[S_BURST_THREADS];
+    s_burst_t b[S_BURST_THREADS];
+    for (int t = 0; t < S_BURST_THREADS; t++) {
+        b[t] = (s_burst_t){link, calloc(S_BURST_CALLS, sizeof(gw_call_t)), &done, 0};
+        assert_non_null(b[t].calls);
+        assert_int_equal(pthread_create(&th[t], NULL, s_burst, &b[t]), 0);
+    }
+    int refused = 0;
+    for (int t = 0; t < S_BURST_THREADS; t++) {
+        pthread_join(th[t], NULL);
+        refused += b[t].refused;
+    }
+    assert_int_equal(refused, 0);
+    assert_true(s_wait(&done, S_BURST_THREADS * S_BURST_CALLS, 5000));
+    for (int t = 0; t < S_BURST_THREADS; t++) {
+        for (int i = 0; i < S_BURST_CALLS; i++)
+            assert_int_equal(b[t].calls[i].err, PM_ERR_UNAVAILABLE);
+    }
+    gw_link_destroy(&link);
+    for (int t = 0; t < S_BURST_THREADS; t++)
+        free(b[t].calls);
+}
+
 static void test_core_not_there_is_503_at_once(void **state)
 {
     (void)state;
@@ -396,6 +451,7 @@ int main(void)
         cmocka_unit_test(test_request_carries_the_envelope_and_gets_its_reply),
         cmocka_unit_test(test_replies_in_any_order_reach_their_own_calls),
         cmocka_unit_test(test_core_not_there_is_503_at_once),
+        cmocka_unit_test(test_concurrent_bursts_of_submits_all_end),
         cmocka_unit_test(test_deadline_gives_503_and_a_late_reply_is_ignored),
         cmocka_unit_test(test_full_table_is_503_at_once_and_drain_ends_the_rest),
         cmocka_unit_test(test_destroy_ends_pending_calls),
