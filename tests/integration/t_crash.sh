@@ -99,11 +99,32 @@ for ((i = 0; i < 100; i++)); do
     sleep 0.1
 done
 
+# After the restart a 503 means "try again" (a request timed out on a busy
+# machine), never an answer: the checks below retry it a bounded number of
+# times, as a client would, and then demand the exact answer.
+retrieve_retrying() {
+    local k
+    for ((k = 0; k < 5; k++)); do
+        http GET "/api/v1/payment/$1/retrieve" -t "$svc"
+        [[ $RESP_STATUS == 503 || $RESP_STATUS == 000 ]] || return 0
+        sleep 0.2
+    done
+}
+post_create_retrying() {
+    local k out
+    for ((k = 0; k < 5; k++)); do
+        out=$(post_create "$@")
+        [[ ${out%% *} == 503 || ${out%% *} == 000 ]] || break
+        sleep 0.2
+    done
+    printf '%s\n' "$out"
+}
+
 # Every acknowledged create survived the SIGKILL.
 lost=0
 while read -r tok code tx; do
     [[ $code == 2* ]] || continue
-    http GET "/api/v1/payment/$tx/retrieve" -t "$svc"
+    retrieve_retrying "$tx"
     if [[ $RESP_STATUS != 200 ]] || [[ $(jq -r .payment.transaction_id "$PM_TMP/resp.body" 2>/dev/null) != "$tx" ]]; then
         lost=$((lost + 1))
         ((lost <= 5)) && fail "acknowledged $tok ($tx) retrievable" "status $RESP_STATUS"
@@ -117,7 +138,7 @@ mismatch=0 still_failing=0
 for ((l = 1; l <= LOOPS; l++)); do
     for ((i = 1; i <= PER_LOOP; i++)); do
         tok=$(tok_of "$l" "$i")
-        read -r code tx < <(post_create "$svc" "$(body_of "$l" "$i")" "$PM_TMP/retry.body")
+        read -r code tx < <(post_create_retrying "$svc" "$(body_of "$l" "$i")" "$PM_TMP/retry.body")
         printf '%s %s\n' "$tok" "$tx" >>"$PM_TMP/final"
         first=$(awk -v t="$tok" '$1 == t { print $2, $3 }' "$PM_TMP/stream")
         if [[ $code != 200 || $tx == - ]]; then
