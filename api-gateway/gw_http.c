@@ -1,25 +1,37 @@
 /*  gw_http: libmicrohttpd callbacks, the per-request state machine, and the
- *  suspend/resume hand-off to the core link.
+ *  event loops that run them beside the core link.
  *
  *  A request moves READ -> (WAIT_AUTH | WAIT_CORE) -> DONE. MHD calls the
  *  access handler once with the headers, once per body chunk, once when the
  *  body is complete, and once more after each resume.
  *
+ *  Threads: `threads` event loops, each a thread that owns one MHD daemon in
+ *  external-poll epoll mode (all daemons share one listening socket, the way
+ *  MHD's own thread pool does) and one gw_link to payment-core. A loop polls
+ *  MHD's epoll descriptor and the link's DEALER together: a request's
+ *  message leaves on the loop's own DEALER, the connection is suspended, and
+ *  the reply, taken by the same loop, resumes it; MHD_run then renders and
+ *  sends the answer. A request is never handed to another thread, so there
+ *  is no lock and no wake-up between threads on the way (ZeroMQ's I/O thread
+ *  aside).
+ *
  *  Suspend/resume rules (libmicrohttpd): suspend only from the access
- *  handler; resume only a suspended connection (from any thread); no
- *  suspended connection may remain when MHD_stop_daemon runs. So the handler
- *  suspends *before* handing the call to the link (the link can then resume
- *  at any moment after), every suspended request is counted in `suspended`
- *  (decremented after its resume), and stop drains the link and waits for
- *  that count to reach zero. A handler checks `stopping` after counting
- *  itself, so none can slip in behind the wait. A resume only asks MHD to
- *  run the handler again, so stop then also waits (bounded) for requests in
- *  progress to complete, so that their 503s reach the clients before
- *  MHD_stop_daemon closes every connection. */
+ *  handler; resume only a suspended connection; none may remain suspended
+ *  when MHD_stop_daemon runs. The handler submits the call first and
+ *  suspends only when the link took it (the reply cannot arrive before the
+ *  loop polls again); the link's done callback resumes. To stop, a loop stops
+ *  accepting, drains its link (every call waiting on payment-core ends with
+ *  503 and resumes its connection, and later ones are refused at once), keeps
+ *  running until the requests in progress are answered (bounded by
+ *  S_STOP_GRACE_MS), then stops its daemon. */
 #include "gw_http.h"
 
 #include <arpa/inet.h>
 #include <assert.h>
+#include <czmq.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <microhttpd.h>
 #include <sodium.h>
 #include <netdb.h>
@@ -29,6 +41,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,6 +51,7 @@
 #include "pm_err.h"
 #include "pm_ids.h"
 #include "pm_log.h"
+#include "pm_time.h"
 
 /* Per-connection memory pool of libmicrohttpd: holds the request line and
  * headers (so it bounds their size) and the read/write buffers. Bodies are
@@ -46,25 +61,54 @@
 /* How long stop waits for requests in progress to be answered. */
 #define S_STOP_GRACE_MS 2000
 
+/* Idle request records a loop keeps for reuse, with their buffers up to
+ * S_KEEP_BYTES each: a request in steady state allocates nothing of its
+ * own but its reply. */
+#define S_POOL_MAX 256
+#define S_KEEP_BYTES (16 * 1024)
+
+/* Longest poll of a loop: MHD's idle timeouts are checked at least this
+ * often (a stop wakes the loops at once through stop_fd). */
+#define S_POLL_MAX_MS 500
+
+/* One event loop: a thread, its MHD daemon and its link. Every field but
+ * `thread` is touched only by the loop's thread once it runs. */
+typedef struct {
+    gw_http_t *http;
+    int index;
+    struct MHD_Daemon *daemon;
+    gw_link_t *link;
+    pthread_t thread;
+    bool started;
+    int active;           /* requests begun and not completed */
+    struct s_req_t *pool; /* idle request records */
+    int pool_len;
+} s_loop_t;
+
 struct gw_http_t {
     gw_http_config_t cfg;
-    char *host;      /* our copy of cfg.host */
-    gw_link_t *link; /* borrowed */
-    struct MHD_Daemon *daemon;
-    atomic_int suspended; /* requests handed to the link, not yet resumed */
-    atomic_int active;    /* requests begun and not completed */
+    gw_link_config_t link_cfg;
+    char *host;     /* our copy of cfg.host */
+    char *endpoint; /* our copy of link_cfg.endpoint */
+    int listen_fd;
+    int stop_fd; /* eventfd: written once at stop, wakes every loop */
     atomic_bool stopping;
+    int n_loops;
+    s_loop_t *loops;
 };
 
 typedef enum { S_READ, S_WAIT_AUTH, S_WAIT_CORE, S_DONE } s_state_t;
 
-typedef struct {
+typedef struct s_req_t {
+    struct s_req_t *next_idle; /* in the loop's pool */
     gw_http_t *http;
+    s_loop_t *loop;
     struct MHD_Connection *conn;
     s_state_t state;
     const gw_route_t *route;
-    char *id; /* captured {id} of the path, or NULL */
+    char *id; /* captured {id} of the path (id_buf or malloc'd), or NULL */
     size_t id_len;
+    char id_buf[64];
     char trace_id[PM_UUID_LEN + 1];
     bool has_auth;
     uint8_t auth[PM_AUTH_LEN];
@@ -191,20 +235,17 @@ static enum MHD_Result s_render(s_req_t *req, bool with_route)
 
 /* ---- hand-off to the core link ---------------------------------------- */
 
-/* Runs on the link thread. After the resume the request may be freed at any
- * moment by an MHD thread, so nothing of it is touched afterwards. */
+/* Runs on the loop's thread, from gw_link_process, gw_link_expire or
+ * gw_link_drain. The answer is rendered when MHD runs the handler again. */
 static void s_on_call_done(gw_call_t *call)
 {
     s_req_t *req = call->arg;
-    gw_http_t *self = req->http;
     MHD_resume_connection(req->conn);
-    atomic_fetch_sub(&self->suspended, 1);
 }
 
 static enum MHD_Result s_submit(s_req_t *req, s_state_t state, uint32_t type, const void *body,
                                 size_t body_len)
 {
-    gw_http_t *self = req->http;
     gw_call_t *call = &req->call;
     call->type = type;
     call->has_auth = req->has_auth;
@@ -215,19 +256,9 @@ static enum MHD_Result s_submit(s_req_t *req, s_state_t state, uint32_t type, co
     call->done = s_on_call_done;
     call->arg = req;
     req->state = state;
-
-    atomic_fetch_add(&self->suspended, 1);
-    if (atomic_load(&self->stopping)) {
-        atomic_fetch_sub(&self->suspended, 1);
-        return s_error(req, PM_ERR_UNAVAILABLE, "api-gateway is shutting down", NULL);
-    }
+    if (gw_link_submit(req->loop->link, call) != 0)
+        return s_error(req, call->err, call->msg, NULL);
     MHD_suspend_connection(req->conn);
-    if (gw_link_submit(self->link, call) != 0) {
-        call->err = PM_ERR_UNAVAILABLE;
-        snprintf(call->msg, sizeof call->msg, "too many requests queued for payment-core");
-        MHD_resume_connection(req->conn);
-        atomic_fetch_sub(&self->suspended, 1);
-    }
     return MHD_YES;
 }
 
@@ -288,9 +319,11 @@ static enum MHD_Result s_begin(s_req_t *req, const char *url, const char *method
     }
     req->route = m.route;
     if (m.id) {
-        req->id = strndup(m.id, m.id_len);
+        req->id = m.id_len < sizeof req->id_buf ? req->id_buf : malloc(m.id_len + 1);
         if (!req->id)
             return MHD_NO;
+        memcpy(req->id, m.id, m.id_len);
+        req->id[m.id_len] = '\0';
         req->id_len = m.id_len;
     }
 
@@ -386,6 +419,69 @@ static enum MHD_Result s_after_core(s_req_t *req)
     return s_render(req, true);
 }
 
+/* A request record from the loop's pool (its body and message buffers kept
+ * from the last use), or a new one. */
+static s_req_t *s_req_get(s_loop_t *loop)
+{
+    s_req_t *req = loop->pool;
+    if (!req) {
+        req = calloc(1, sizeof *req);
+        if (req)
+            gw_build_init(&req->build);
+        return req;
+    }
+    loop->pool = req->next_idle;
+    loop->pool_len--;
+    char *body = req->body;
+    size_t body_cap = req->body_cap;
+    msgpack_sbuffer msg = req->build.body;
+    memset(req, 0, sizeof *req);
+    gw_build_init(&req->build);
+    req->body = body;
+    req->body_cap = body_cap;
+    req->build.body = msg;
+    req->build.body.size = 0;
+    return req;
+}
+
+/* Back to the pool, or freed when the pool is full. */
+static void s_req_put(s_loop_t *loop, s_req_t *req)
+{
+    free(req->call.reply);
+    req->call.reply = NULL;
+    if (req->id != req->id_buf)
+        free(req->id);
+    req->id = NULL;
+    if (req->body_cap > S_KEEP_BYTES) {
+        free(req->body);
+        req->body = NULL;
+        req->body_cap = 0;
+    }
+    if (req->build.body.alloc > S_KEEP_BYTES)
+        gw_build_destroy(&req->build);
+    if (loop->pool_len >= S_POOL_MAX) {
+        gw_build_destroy(&req->build);
+        free(req->body);
+        free(req);
+        return;
+    }
+    req->next_idle = loop->pool;
+    loop->pool = req;
+    loop->pool_len++;
+}
+
+static void s_pool_free(s_loop_t *loop)
+{
+    while (loop->pool) {
+        s_req_t *req = loop->pool;
+        loop->pool = req->next_idle;
+        gw_build_destroy(&req->build);
+        free(req->body);
+        free(req);
+    }
+    loop->pool_len = 0;
+}
+
 static enum MHD_Result s_on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                     const char *method, const char *version,
                                     const char *upload_data, size_t *upload_data_size,
@@ -394,14 +490,15 @@ static enum MHD_Result s_on_request(void *cls, struct MHD_Connection *conn, cons
     (void)version;
     s_req_t *req = *con_cls;
     if (!req) {
-        req = calloc(1, sizeof *req);
+        s_loop_t *loop = cls;
+        req = s_req_get(loop);
         if (!req)
             return MHD_NO;
-        req->http = cls;
+        req->loop = loop;
+        req->http = req->loop->http;
         req->conn = conn;
-        atomic_fetch_add(&req->http->active, 1);
+        req->loop->active++;
         s_trace_id_new(req->trace_id);
-        gw_build_init(&req->build);
         *con_cls = req;
         return s_begin(req, url, method);
     }
@@ -431,12 +528,8 @@ static void s_on_completed(void *cls, struct MHD_Connection *conn, void **con_cl
     s_req_t *req = *con_cls;
     if (!req)
         return;
-    atomic_fetch_sub(&req->http->active, 1);
-    gw_build_destroy(&req->build);
-    free(req->call.reply);
-    free(req->body);
-    free(req->id);
-    free(req);
+    req->loop->active--;
+    s_req_put(req->loop, req);
     *con_cls = NULL;
 }
 
@@ -446,24 +539,73 @@ static void s_mhd_log(void *cls, const char *fmt, va_list ap)
     pm_logv_line(PM_LOG_WARN, "libmicrohttpd", fmt, ap);
 }
 
+/* ---- the event loops ------------------------------------------------------ */
+
+static void *s_loop_main(void *arg)
+{
+    s_loop_t *loop = arg;
+    gw_http_t *self = loop->http;
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(loop->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+    zmq_pollitem_t items[3] = {
+        {gw_link_socket(loop->link), 0, ZMQ_POLLIN, 0},
+        {NULL, info->epoll_fd, ZMQ_POLLIN, 0},
+        {NULL, self->stop_fd, ZMQ_POLLIN, 0},
+    };
+    int n_items = 3;
+    bool draining = false;
+    int64_t grace_until = INT64_MAX;
+    for (;;) {
+        if (!draining && atomic_load(&self->stopping)) {
+            draining = true;
+            n_items = 2; /* stop_fd stays readable */
+            MHD_socket fd = MHD_quiesce_daemon(loop->daemon);
+            if (fd != MHD_INVALID_SOCKET)
+                close(fd); /* this daemon's duplicate of the listening socket */
+            gw_link_drain(loop->link);
+            grace_until = pm_mono_ms() + S_STOP_GRACE_MS;
+        }
+        if (draining) {
+            MHD_run(loop->daemon); /* render the 503s of the drained calls */
+            if (loop->active == 0)
+                break;
+            if (pm_mono_ms() >= grace_until) {
+                pm_warn("stopping with %d requests unanswered", loop->active);
+                break;
+            }
+        }
+        long timeout = draining ? 10 : S_POLL_MAX_MS;
+        MHD_UNSIGNED_LONG_LONG mhd_ms;
+        if (MHD_get_timeout(loop->daemon, &mhd_ms) == MHD_YES && mhd_ms < (uint64_t)timeout)
+            timeout = (long)mhd_ms;
+        int64_t deadline = gw_link_next_deadline(loop->link);
+        if (deadline != INT64_MAX) {
+            int64_t left = deadline - pm_mono_ms();
+            if (left < timeout)
+                timeout = left > 0 ? (long)left : 0;
+        }
+        if (zmq_poll(items, n_items, timeout) < 0 && zmq_errno() != EINTR) {
+            pm_error("event loop %d: poll failed: %s", loop->index, zmq_strerror(zmq_errno()));
+            break;
+        }
+        gw_link_process(loop->link);
+        gw_link_expire(loop->link, pm_mono_ms());
+        MHD_run(loop->daemon);
+    }
+    /* Nothing is suspended now (the link is drained: every call ended, new
+     * ones are refused), so the daemon may stop. */
+    gw_link_drain(loop->link);
+    MHD_stop_daemon(loop->daemon);
+    loop->daemon = NULL;
+    gw_link_destroy(&loop->link);
+    s_pool_free(loop);
+    return NULL;
+}
+
 /* ---- life cycle ---------------------------------------------------------- */
 
-gw_http_t *gw_http_new(const gw_http_config_t *cfg, gw_link_t *link)
+/* The listening socket all loops share: bound, listening, non-blocking. */
+static int s_listen(const gw_http_config_t *cfg, bool *ipv6)
 {
-    assert(cfg && cfg->host && link && cfg->port > 0 && cfg->port <= 65535 && cfg->threads > 0);
-    gw_http_t *self = calloc(1, sizeof *self);
-    if (!self)
-        return NULL;
-    self->cfg = *cfg;
-    self->host = strdup(cfg->host);
-    self->cfg.host = self->host;
-    self->link = link;
-    atomic_init(&self->suspended, 0);
-    atomic_init(&self->active, 0);
-    atomic_init(&self->stopping, false);
-    if (!self->host)
-        goto fail;
-
     char port[8];
     snprintf(port, sizeof port, "%d", cfg->port);
     struct addrinfo hints = {0}, *ai = NULL;
@@ -473,55 +615,129 @@ gw_http_t *gw_http_new(const gw_http_config_t *cfg, gw_link_t *link)
     int gai = getaddrinfo(cfg->host, port, &hints, &ai);
     if (gai != 0 || !ai) {
         pm_error("cannot resolve http-host %s: %s", cfg->host, gai_strerror(gai));
+        return -1;
+    }
+    *ipv6 = ai->ai_family == AF_INET6;
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int on = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0 ||
+        (*ipv6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on) != 0) ||
+        bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, SOMAXCONN) != 0) {
+        pm_error("cannot listen on http://%s:%d: %s", cfg->host, cfg->port, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(ai);
+    return fd;
+}
+
+static int s_loop_init(gw_http_t *self, s_loop_t *loop, int index, bool ipv6)
+{
+    loop->http = self;
+    loop->index = index;
+    gw_link_config_t link_cfg = self->link_cfg;
+    /* The in-flight bound is the gateway's: each loop gets its share. */
+    link_cfg.max_inflight = link_cfg.max_inflight / (uint32_t)self->n_loops;
+    if (link_cfg.max_inflight < 16)
+        link_cfg.max_inflight = 16;
+    loop->link = gw_link_new(&link_cfg);
+    if (!loop->link)
+        return -1;
+    int fd = fcntl(self->listen_fd, F_DUPFD_CLOEXEC, 0);
+    if (fd < 0) {
+        pm_error("cannot duplicate the listening socket: %s", strerror(errno));
+        return -1;
+    }
+    unsigned limit = (unsigned)self->cfg.max_connections / (unsigned)self->n_loops;
+    unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    if (ipv6)
+        flags |= MHD_USE_IPv6;
+    loop->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, s_on_request, loop, MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, NULL,
+        MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT, limit ? limit : 1u,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)self->cfg.connection_timeout_s,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)S_CONN_MEMORY_BYTES,
+        MHD_OPTION_NOTIFY_COMPLETED, s_on_completed, loop, MHD_OPTION_END);
+    if (!loop->daemon) {
+        close(fd);
+        pm_error("cannot start the HTTP server on http://%s:%d", self->cfg.host, self->cfg.port);
+        return -1;
+    }
+    return 0;
+}
+
+gw_http_t *gw_http_new(const gw_http_config_t *cfg, const gw_link_config_t *link_cfg)
+{
+    assert(cfg && cfg->host && link_cfg && link_cfg->endpoint && cfg->port > 0 &&
+           cfg->port <= 65535 && cfg->threads > 0);
+    gw_http_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->cfg = *cfg;
+    self->link_cfg = *link_cfg;
+    self->host = strdup(cfg->host);
+    self->endpoint = strdup(link_cfg->endpoint);
+    self->cfg.host = self->host;
+    self->link_cfg.endpoint = self->endpoint;
+    self->listen_fd = self->stop_fd = -1;
+    atomic_init(&self->stopping, false);
+    self->n_loops = cfg->threads;
+    self->loops = calloc((size_t)cfg->threads, sizeof *self->loops);
+    if (!self->host || !self->endpoint || !self->loops)
+        goto fail;
+    self->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (self->stop_fd < 0) {
+        pm_error("eventfd failed: %s", strerror(errno));
         goto fail;
     }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-                     MHD_USE_ERROR_LOG;
-    if (ai->ai_family == AF_INET6)
-        flags |= MHD_USE_IPv6;
-    /* One thread is MHD's internal polling thread, not a pool of one: the
-     * pool option goes last and is replaced by the end marker then. */
-    enum MHD_OPTION pool = cfg->threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END;
-    self->daemon = MHD_start_daemon(
-        flags, (uint16_t)cfg->port, NULL, NULL, s_on_request, self, MHD_OPTION_EXTERNAL_LOGGER,
-        s_mhd_log, NULL, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)cfg->connection_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)S_CONN_MEMORY_BYTES, MHD_OPTION_NOTIFY_COMPLETED, s_on_completed, self, pool,
-        (unsigned)cfg->threads, MHD_OPTION_END);
-    freeaddrinfo(ai);
-    if (!self->daemon) {
-        pm_error("cannot listen on http://%s:%d", cfg->host, cfg->port);
+    bool ipv6 = false;
+    self->listen_fd = s_listen(&self->cfg, &ipv6);
+    if (self->listen_fd < 0)
         goto fail;
+    for (int i = 0; i < self->n_loops; i++)
+        if (s_loop_init(self, &self->loops[i], i, ipv6) != 0)
+            goto fail;
+    for (int i = 0; i < self->n_loops; i++) {
+        int rc = pthread_create(&self->loops[i].thread, NULL, s_loop_main, &self->loops[i]);
+        if (rc != 0) {
+            pm_error("cannot start event loop %d: %s", i, strerror(rc));
+            goto fail;
+        }
+        self->loops[i].started = true;
     }
     return self;
 fail:
-    free(self->host);
-    free(self);
+    gw_http_destroy(&self);
     return NULL;
 }
 
 void gw_http_stop(gw_http_t *self)
 {
     assert(self);
-    if (!self->daemon)
+    if (atomic_exchange(&self->stopping, true))
         return;
-    MHD_socket listen_fd = MHD_quiesce_daemon(self->daemon);
-    atomic_store(&self->stopping, true);
-    gw_link_drain(self->link);
-    /* The link now ends every call at once; wait for the resumes (a must),
-     * then a little for the answers to be sent (a courtesy). */
-    struct timespec ms = {0, 1000000};
-    while (atomic_load(&self->suspended) > 0)
-        nanosleep(&ms, NULL);
-    for (int waited = 0; atomic_load(&self->active) > 0 && waited < S_STOP_GRACE_MS; waited++)
-        nanosleep(&ms, NULL);
-    if (atomic_load(&self->active) > 0)
-        pm_warn("stopping with %d requests unanswered", atomic_load(&self->active));
-    MHD_stop_daemon(self->daemon);
-    self->daemon = NULL;
-    if (listen_fd != MHD_INVALID_SOCKET)
-        close(listen_fd);
+    uint64_t one = 1;
+    if (self->stop_fd >= 0 && write(self->stop_fd, &one, sizeof one) < 0)
+        pm_warn("waking the event loops failed: %s", strerror(errno));
+    for (int i = 0; i < self->n_loops; i++) {
+        s_loop_t *loop = &self->loops[i];
+        if (loop->started) {
+            pthread_join(loop->thread, NULL);
+            loop->started = false;
+        }
+        /* A loop that never ran: nothing is suspended in its daemon. */
+        if (loop->daemon) {
+            MHD_stop_daemon(loop->daemon);
+            loop->daemon = NULL;
+        }
+        gw_link_destroy(&loop->link);
+        s_pool_free(loop);
+    }
+    if (self->listen_fd >= 0) {
+        close(self->listen_fd);
+        self->listen_fd = -1;
+    }
 }
 
 void gw_http_destroy(gw_http_t **self_p)
@@ -530,7 +746,12 @@ void gw_http_destroy(gw_http_t **self_p)
     gw_http_t *self = *self_p;
     if (!self)
         return;
-    gw_http_stop(self);
+    if (self->loops)
+        gw_http_stop(self);
+    if (self->stop_fd >= 0)
+        close(self->stop_fd);
+    free(self->loops);
+    free(self->endpoint);
     free(self->host);
     free(self);
     *self_p = NULL;

@@ -1,11 +1,12 @@
 /*  gw_http: the gateway's HTTP/1.1 server (libmicrohttpd).
  *
- *  An internal epoll thread pool accepts and parses requests. Each request is
- *  routed (gw_routes), its body accumulated up to max_body_bytes, its API
- *  token hashed, and its route's build function run. Then the connection is
- *  suspended while the core link carries the message to payment-core; the
- *  link's done callback resumes it and the same handler renders the reply.
- *  No thread waits on payment-core.
+ *  `threads` event loops accept and parse requests, each with its own MHD
+ *  daemon and its own link to payment-core (gw_link). Each request is routed
+ *  (gw_routes), its body accumulated up to max_body_bytes, its API token
+ *  hashed, and its route's build function run. Then its message leaves on
+ *  the loop's link and the connection is suspended; the reply, taken by the
+ *  same loop, resumes it and the same handler renders the answer. No thread
+ *  waits on payment-core and no request changes threads.
  *
  *  When the gateway finds a 4xx itself and a token is present, it first asks
  *  payment-core to resolve the token (PM_MSG_AUTH), so 401 wins over 400.
@@ -24,7 +25,7 @@
 typedef struct {
     const char *host; /* numeric address or name to bind */
     int port;
-    int threads; /* MHD worker threads */
+    int threads; /* event loops, one thread each */
     int max_connections;
     int connection_timeout_s; /* idle connection timeout */
     size_t max_body_bytes;
@@ -33,13 +34,15 @@ typedef struct {
 
 typedef struct gw_http_t gw_http_t;
 
-/* Binds and starts serving; requests go to payment-core through link, which
- * must outlive the server. Returns a new server (caller owns:
- * gw_http_destroy), or NULL (logged) when it cannot listen. */
-gw_http_t *gw_http_new(const gw_http_config_t *cfg, gw_link_t *link);
+/* Binds, connects each loop's link to payment-core (link_cfg; its
+ * max_inflight is shared among the loops) and starts serving. Returns a new
+ * server (caller owns: gw_http_destroy), or NULL (logged) when it cannot
+ * listen. */
+gw_http_t *gw_http_new(const gw_http_config_t *cfg, const gw_link_config_t *link_cfg);
 
 /* Stops accepting, ends every request waiting on payment-core with 503
- * (draining the link) and resumes it, then stops the daemon. Safe twice. */
+ * (draining the links), answers the requests in progress (bounded), then
+ * stops the loops. Safe twice. */
 void gw_http_stop(gw_http_t *self);
 
 /* Stops if needed, then frees. Safe twice; nulls *self_p. */

@@ -1,20 +1,15 @@
-/*  gw_link: correlation table, deadline list and the link actor.
- *
- *  Only the actor thread touches the slots and the DEALER. Other threads
- *  touch only the submission queue (under q_lock) and the eventfd. */
+/*  gw_link: correlation table and deadline list of one event loop's
+ *  DEALER to payment-core. Single-threaded: see gw_link.h. */
 #include "gw_link.h"
 
 #include <assert.h>
 #include <czmq.h>
 #include <errno.h>
 #include <msgpack.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 #include "pm_envelope.h"
 #include "pm_err.h"
@@ -34,39 +29,47 @@ typedef struct {
 
 struct gw_link_t {
     gw_link_config_t cfg;
-    char *endpoint;  /* our copy of cfg.endpoint */
-    zsock_t *dealer; /* actor-owned after start */
-    int wake_fd;     /* eventfd: the queue went from empty to not empty */
-    zactor_t *actor;
-
-    /* Actor state. */
+    char *endpoint; /* our copy of cfg.endpoint */
+    zsock_t *dealer;
     s_slot_t *slots;      /* max_inflight */
     uint32_t *free_slots; /* stack of free slot indices */
     uint32_t n_free;
     uint32_t head, tail; /* oldest and newest sent call */
     bool draining;
     msgpack_sbuffer frame; /* reused for each request frame */
-
-    /* Submission queue, FIFO, bounded by max_inflight. */
-    pthread_mutex_t q_lock;
-    gw_call_t *q_head, *q_tail;
-    uint32_t q_len;
 };
 
-/* ---- actor side ------------------------------------------------------ */
+static void s_say(gw_call_t *call, int err, const char *fmt, va_list ap)
+{
+    call->err = err;
+    if (vsnprintf(call->msg, sizeof call->msg, fmt, ap) < 0)
+        call->msg[0] = '\0';
+}
 
+/* Ends a call that was in flight: its done runs. */
 static void s_finish(gw_call_t *call, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static void s_finish(gw_call_t *call, int err, const char *fmt, ...)
 {
-    call->err = err;
     va_list ap;
     va_start(ap, fmt);
-    if (vsnprintf(call->msg, sizeof call->msg, fmt, ap) < 0)
-        call->msg[0] = '\0';
+    s_say(call, err, fmt, ap);
     va_end(ap);
     call->done(call);
+}
+
+/* Refuses a call at submit: its done does not run. Returns -1. */
+static int s_refuse(gw_call_t *call, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int s_refuse(gw_call_t *call, int err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    s_say(call, err, fmt, ap);
+    va_end(ap);
+    return -1;
 }
 
 static void s_list_append(gw_link_t *self, uint32_t i)
@@ -112,30 +115,26 @@ static gw_call_t *s_claim(gw_link_t *self, uint64_t corr_id)
     return s_release(self, i);
 }
 
-static void s_start(gw_link_t *self, gw_call_t *call)
+int gw_link_submit(gw_link_t *self, gw_call_t *call)
 {
+    assert(self && call && call->done && (call->body || call->body_len == 0));
     call->err = PM_OK;
     call->msg[0] = '\0';
     call->reply = NULL;
     call->reply_len = 0;
     call->corr_id = 0;
-    if (self->draining) {
-        s_finish(call, PM_ERR_UNAVAILABLE, "api-gateway is shutting down");
-        return;
-    }
-    if (self->n_free == 0) {
-        s_finish(call, PM_ERR_UNAVAILABLE, "too many requests in flight to payment-core");
-        return;
-    }
-    uint32_t i = self->free_slots[--self->n_free];
+    if (self->draining)
+        return s_refuse(call, PM_ERR_UNAVAILABLE, "api-gateway is shutting down");
+    if (self->n_free == 0)
+        return s_refuse(call, PM_ERR_UNAVAILABLE, "too many requests in flight to payment-core");
+    uint32_t i = self->free_slots[self->n_free - 1];
     s_slot_t *s = &self->slots[i];
-    s->gen++;
-    call->corr_id = (uint64_t)s->gen << 32 | i;
+    uint64_t corr_id = (uint64_t)(s->gen + 1) << 32 | i;
 
     pm_header_t h;
     memset(&h, 0, sizeof h);
     h.type = call->type;
-    h.corr_id = call->corr_id;
+    h.corr_id = corr_id;
     h.deadline_ms = pm_now_ms() + self->cfg.timeout_ms;
     h.has_auth = call->has_auth;
     memcpy(h.auth, call->auth, PM_AUTH_LEN);
@@ -143,41 +142,18 @@ static void s_start(gw_link_t *self, gw_call_t *call)
     msgpack_sbuffer_clear(&self->frame);
     pm_envelope_pack_header(&self->frame, &h);
     msgpack_sbuffer_write(&self->frame, call->body, call->body_len);
-    if ((int64_t)self->frame.size > self->cfg.max_msg_bytes) {
-        self->free_slots[self->n_free++] = i;
-        s_finish(call, PM_ERR_INTERNAL, "request of %zu bytes exceeds max-msg-bytes",
-                 self->frame.size);
-        return;
-    }
-    if (pm_sock_send(self->dealer, self->frame.data, self->frame.size) != 0) {
-        self->free_slots[self->n_free++] = i;
-        s_finish(call, PM_ERR_UNAVAILABLE, "payment-core is not reachable");
-        return;
-    }
+    if ((int64_t)self->frame.size > self->cfg.max_msg_bytes)
+        return s_refuse(call, PM_ERR_INTERNAL, "request of %zu bytes exceeds max-msg-bytes",
+                        self->frame.size);
+    if (pm_sock_send(self->dealer, self->frame.data, self->frame.size) != 0)
+        return s_refuse(call, PM_ERR_UNAVAILABLE, "payment-core is not reachable");
+    self->n_free--;
+    s->gen++;
+    call->corr_id = corr_id;
     s->call = call;
     s->deadline_mono = pm_mono_ms() + self->cfg.timeout_ms;
     s_list_append(self, i);
-}
-
-/* Takes every queued call (the wake-up is cleared first, so a call queued
- * after the take wakes the next poll) and starts them in order. */
-static void s_take_calls(gw_link_t *self)
-{
-    uint64_t n;
-    if (read(self->wake_fd, &n, sizeof n) < 0) {
-        /* EAGAIN: no wake-up pending; the queue may still hold calls. */
-    }
-    pthread_mutex_lock(&self->q_lock);
-    gw_call_t *call = self->q_head;
-    self->q_head = self->q_tail = NULL;
-    self->q_len = 0;
-    pthread_mutex_unlock(&self->q_lock);
-    while (call) {
-        gw_call_t *next = call->next_;
-        call->next_ = NULL;
-        s_start(self, call);
-        call = next;
-    }
+    return 0;
 }
 
 static void s_take_reply(gw_link_t *self, const void *data, size_t size)
@@ -211,21 +187,23 @@ static void s_take_reply(gw_link_t *self, const void *data, size_t size)
         } else {
             memcpy(call->reply, body, len);
             call->reply_len = len;
-            call->done(call); /* err is PM_OK since s_start */
+            call->done(call); /* err is PM_OK since gw_link_submit */
         }
     }
     pm_envelope_destroy(&env);
 }
 
-static void s_take_replies(gw_link_t *self)
+int gw_link_process(gw_link_t *self)
 {
+    assert(self);
     void *dealer = zsock_resolve(self->dealer);
-    for (int n = 0; n < S_BATCH; n++) {
+    int n = 0;
+    for (; n < S_BATCH; n++) {
         zmq_msg_t msg;
         zmq_msg_init(&msg);
         if (zmq_msg_recv(&msg, dealer, ZMQ_DONTWAIT) < 0) {
             zmq_msg_close(&msg);
-            return;
+            break;
         }
         if (zmq_msg_more(&msg)) {
             /* An envelope is one frame: drop every part of this message. */
@@ -239,72 +217,50 @@ static void s_take_replies(gw_link_t *self)
         }
         zmq_msg_close(&msg);
     }
+    return n;
 }
 
-/* Fails the calls whose deadline has passed: the oldest first. */
-static void s_expire(gw_link_t *self, int64_t now_mono)
+/* Ends the calls whose deadline has passed: the oldest first. */
+int gw_link_expire(gw_link_t *self, int64_t now_mono)
 {
+    assert(self);
+    int n = 0;
     while (self->head != S_NIL && self->slots[self->head].deadline_mono <= now_mono) {
         gw_call_t *call = s_release(self, self->head);
         s_finish(call, PM_ERR_UNAVAILABLE, "payment-core did not answer within %lld ms",
                  (long long)self->cfg.timeout_ms);
+        n++;
     }
+    return n;
 }
 
-static void s_fail_all(gw_link_t *self, const char *why)
+int64_t gw_link_next_deadline(const gw_link_t *self)
 {
+    assert(self);
+    return self->head == S_NIL ? INT64_MAX : self->slots[self->head].deadline_mono;
+}
+
+uint32_t gw_link_inflight(const gw_link_t *self)
+{
+    assert(self);
+    return self->cfg.max_inflight - self->n_free;
+}
+
+void *gw_link_socket(gw_link_t *self)
+{
+    assert(self);
+    return zsock_resolve(self->dealer);
+}
+
+void gw_link_drain(gw_link_t *self)
+{
+    assert(self);
+    self->draining = true;
     while (self->head != S_NIL) {
         gw_call_t *call = s_release(self, self->head);
-        s_finish(call, PM_ERR_UNAVAILABLE, "%s", why);
+        s_finish(call, PM_ERR_UNAVAILABLE, "api-gateway is shutting down");
     }
 }
-
-static void s_actor(zsock_t *pipe, void *args)
-{
-    gw_link_t *self = args;
-    zsock_signal(pipe, 0);
-    zmq_pollitem_t items[] = {
-        {zsock_resolve(pipe), 0, ZMQ_POLLIN, 0},
-        {zsock_resolve(self->dealer), 0, ZMQ_POLLIN, 0},
-        {NULL, self->wake_fd, ZMQ_POLLIN, 0},
-    };
-    bool stop = false;
-    while (!stop) {
-        long timeout = -1;
-        if (self->head != S_NIL) {
-            int64_t left = self->slots[self->head].deadline_mono - pm_mono_ms();
-            timeout = left > 0 ? (long)left : 0;
-        }
-        if (zmq_poll(items, 3, timeout) < 0) {
-            if (zmq_errno() == EINTR)
-                continue; /* a signal for the main thread; $TERM stops us */
-            pm_error("core link poll failed: %s", zmq_strerror(zmq_errno()));
-            break;
-        }
-        if (items[0].revents & ZMQ_POLLIN) {
-            char *cmd = zstr_recv(pipe);
-            if (!cmd || streq(cmd, "$TERM")) {
-                stop = true;
-            } else if (streq(cmd, "DRAIN")) {
-                self->draining = true;
-                s_fail_all(self, "api-gateway is shutting down");
-                zsock_signal(pipe, 0);
-            }
-            zstr_free(&cmd);
-        }
-        if (items[1].revents & ZMQ_POLLIN)
-            s_take_replies(self);
-        if (items[2].revents & ZMQ_POLLIN)
-            s_take_calls(self);
-        s_expire(self, pm_mono_ms());
-    }
-    /* Nothing submitted may be left without its done. */
-    self->draining = true;
-    s_fail_all(self, "api-gateway is shutting down");
-    s_take_calls(self);
-}
-
-/* ---- owner side ------------------------------------------------------ */
 
 gw_link_t *gw_link_new(const gw_link_config_t *cfg)
 {
@@ -319,7 +275,7 @@ gw_link_t *gw_link_new(const gw_link_config_t *cfg)
     self->slots = calloc(cfg->max_inflight, sizeof *self->slots);
     self->free_slots = calloc(cfg->max_inflight, sizeof *self->free_slots);
     if (!self->endpoint || !self->slots || !self->free_slots)
-        goto fail_memory;
+        goto fail;
     /* Lowest slot first out, so a quiet gateway reuses a few slots. */
     for (uint32_t i = 0; i < cfg->max_inflight; i++) {
         self->slots[i].prev = self->slots[i].next = S_NIL;
@@ -328,29 +284,14 @@ gw_link_t *gw_link_new(const gw_link_config_t *cfg)
     self->n_free = cfg->max_inflight;
     self->head = self->tail = S_NIL;
     msgpack_sbuffer_init(&self->frame);
-    pthread_mutex_init(&self->q_lock, NULL);
-    self->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (self->wake_fd < 0) {
-        pm_error("eventfd failed: %s", strerror(errno));
-        goto fail_fd;
+    self->dealer =
+        pm_sock_dealer_connect(cfg->endpoint, (int)cfg->max_inflight, cfg->max_msg_bytes, true);
+    if (!self->dealer) {
+        msgpack_sbuffer_destroy(&self->frame);
+        goto fail;
     }
-
-    int hwm = (int)cfg->max_inflight;
-    self->dealer = pm_sock_dealer_connect(cfg->endpoint, hwm, cfg->max_msg_bytes, true);
-    if (!self->dealer)
-        goto fail_sockets;
-    self->actor = zactor_new(s_actor, self);
-    if (!self->actor)
-        goto fail_sockets;
     return self;
-
-fail_sockets:
-    zsock_destroy(&self->dealer);
-    close(self->wake_fd);
-fail_fd:
-    pthread_mutex_destroy(&self->q_lock);
-    msgpack_sbuffer_destroy(&self->frame);
-fail_memory:
+fail:
     free(self->free_slots);
     free(self->slots);
     free(self->endpoint);
@@ -364,47 +305,12 @@ void gw_link_destroy(gw_link_t **self_p)
     gw_link_t *self = *self_p;
     if (!self)
         return;
-    zactor_destroy(&self->actor);
+    gw_link_drain(self);
     zsock_destroy(&self->dealer);
-    close(self->wake_fd);
-    pthread_mutex_destroy(&self->q_lock);
     msgpack_sbuffer_destroy(&self->frame);
     free(self->free_slots);
     free(self->slots);
     free(self->endpoint);
     free(self);
     *self_p = NULL;
-}
-
-int gw_link_submit(gw_link_t *self, gw_call_t *call)
-{
-    assert(self && call && call->done && (call->body || call->body_len == 0));
-    call->next_ = NULL;
-    pthread_mutex_lock(&self->q_lock);
-    if (self->q_len >= self->cfg.max_inflight) {
-        pthread_mutex_unlock(&self->q_lock);
-        return -1;
-    }
-    bool was_empty = self->q_head == NULL;
-    if (self->q_tail)
-        self->q_tail->next_ = call;
-    else
-        self->q_head = call;
-    self->q_tail = call;
-    self->q_len++;
-    pthread_mutex_unlock(&self->q_lock);
-    if (was_empty) {
-        uint64_t one = 1;
-        /* Fails only when the counter would overflow: a wake-up is pending. */
-        if (write(self->wake_fd, &one, sizeof one) < 0) {
-        }
-    }
-    return 0;
-}
-
-void gw_link_drain(gw_link_t *self)
-{
-    assert(self);
-    zstr_send(self->actor, "DRAIN");
-    zsock_wait(self->actor);
 }

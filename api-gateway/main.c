@@ -43,7 +43,7 @@ static pm_setting_t s_cfg[CFG__COUNT] = {
                              "simultaneous HTTP connections"},
     [CFG_CONNECTION_TIMEOUT_S] = {"connection-timeout-s", PM_CFG_INT, "30", 1, 3600,
                                   "idle HTTP connection timeout"},
-    [CFG_HTTP_THREADS] = {"http-threads", PM_CFG_INT, "2", 1, 64, "HTTP worker threads"},
+    [CFG_HTTP_THREADS] = {"http-threads", PM_CFG_INT, "2", 1, 64, "HTTP event loops (threads)"},
     [CFG_MAX_INFLIGHT] = {"max-inflight", PM_CFG_INT, "4096", 16, 65536,
                           "requests in flight to payment-core (then 503)"},
     [CFG_MAX_MSG_BYTES] = {"max-msg-bytes", PM_CFG_INT, "65536", 1024, 1048576,
@@ -62,16 +62,12 @@ int main(int argc, char **argv)
     pm_signal_install();
     pm_ids_init();
 
-    status = EXIT_FAILURE;
     gw_link_config_t link_cfg = {
         .endpoint = s_cfg[CFG_CORE_ENDPOINT].sval,
         .timeout_ms = s_cfg[CFG_CORE_TIMEOUT_MS].ival,
         .max_inflight = (uint32_t)s_cfg[CFG_MAX_INFLIGHT].ival,
         .max_msg_bytes = s_cfg[CFG_MAX_MSG_BYTES].ival,
     };
-    gw_link_t *link = gw_link_new(&link_cfg);
-    if (!link)
-        return EXIT_FAILURE;
     gw_http_config_t http_cfg = {
         .host = s_cfg[CFG_HTTP_HOST].sval,
         .port = (int)s_cfg[CFG_HTTP_PORT].ival,
@@ -81,9 +77,9 @@ int main(int argc, char **argv)
         .max_body_bytes = (size_t)s_cfg[CFG_MAX_BODY_BYTES].ival,
         .max_amount_minor = s_cfg[CFG_MAX_AMOUNT_MINOR].ival,
     };
-    gw_http_t *http = gw_http_new(&http_cfg, link);
+    gw_http_t *http = gw_http_new(&http_cfg, &link_cfg);
     if (!http)
-        goto stop_link;
+        return EXIT_FAILURE;
     pm_info("api-gateway listening on http://%s:%d core=%s", http_cfg.host, http_cfg.port,
             link_cfg.endpoint);
 
@@ -93,8 +89,5 @@ int main(int argc, char **argv)
     }
     pm_info("api-gateway stopping");
     gw_http_destroy(&http); /* stop accepting, end pending with 503, stop */
-    status = EXIT_SUCCESS;
-stop_link:
-    gw_link_destroy(&link);
-    return status;
+    return EXIT_SUCCESS;
 }
