@@ -56,7 +56,7 @@
 /* Per-connection memory pool of libmicrohttpd: holds the request line and
  * headers (so it bounds their size) and the read/write buffers. Bodies are
  * kept outside it, bounded by max_body_bytes. */
-#define S_CONN_MEMORY_BYTES (32 * 1024)
+#define S_CONN_MEMORY_BYTES (16 * 1024)
 
 /* How long stop waits for requests in progress to be answered. */
 #define S_STOP_GRACE_MS 2000
