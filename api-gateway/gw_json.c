@@ -3,6 +3,7 @@
 
 #include <assert.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,6 +187,40 @@ invalid:
     return -1;
 }
 
+/* One json-c tokener per thread, reset between documents instead of made
+ * and freed for each request; freed when its thread ends. */
+static pthread_once_t s_tok_once = PTHREAD_ONCE_INIT;
+static pthread_key_t s_tok_key;
+
+static void s_tok_free(void *tok)
+{
+    json_tokener_free(tok);
+}
+
+static void s_tok_key_init(void)
+{
+    if (pthread_key_create(&s_tok_key, s_tok_free) != 0)
+        abort();
+}
+
+static struct json_tokener *s_tokener(void)
+{
+    pthread_once(&s_tok_once, s_tok_key_init);
+    struct json_tokener *tok = pthread_getspecific(s_tok_key);
+    if (tok)
+        return tok;
+    /* json-c's depth counts one more than the nesting it allows. */
+    tok = json_tokener_new_ex(GW_JSON_DEPTH + 1);
+    if (!tok)
+        return NULL;
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+    if (pthread_setspecific(s_tok_key, tok) != 0) {
+        json_tokener_free(tok);
+        return NULL;
+    }
+    return tok;
+}
+
 json_object *gw_json_parse_object(const char *text, size_t len, gw_build_t *b)
 {
     assert(b);
@@ -215,17 +250,15 @@ json_object *gw_json_parse_object(const char *text, size_t len, gw_build_t *b)
         gw_build_fail(b, PM_ERR_VALIDATION, "%s", why);
         return NULL;
     }
-    /* json-c's depth counts one more than the nesting it allows. */
-    struct json_tokener *tok = json_tokener_new_ex(GW_JSON_DEPTH + 1);
+    struct json_tokener *tok = s_tokener();
     if (!tok) {
         gw_build_fail(b, PM_ERR_INTERNAL, "out of memory");
         return NULL;
     }
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
     json_object *obj = json_tokener_parse_ex(tok, text, (int)len);
     enum json_tokener_error jerr = json_tokener_get_error(tok);
     size_t end = json_tokener_get_parse_end(tok);
-    json_tokener_free(tok);
+    json_tokener_reset(tok);
     if (jerr == json_tokener_continue) {
         gw_build_fail(b, PM_ERR_VALIDATION, "request body is not valid JSON: unexpected end");
         goto fail;
@@ -284,14 +317,16 @@ int gw_json_only(json_object *obj, const char *prefix, const char *const *allowe
 
 /* The value under key: 1 and *v when present and not null; 0 when absent or
  * null (an error if required). -1 with an error in b. */
-static int s_get(json_object *obj, const char *name, const char *key, bool required,
+static int s_get(json_object *obj, const char *prefix, const char *key, bool required,
                  json_object **v, gw_build_t *b)
 {
     *v = NULL;
     if (!json_object_object_get_ex(obj, key, v) || !*v) {
         *v = NULL;
+        char name[160];
         if (required)
-            return gw_build_fail(b, PM_ERR_VALIDATION, "%s is required", name);
+            return gw_build_fail(b, PM_ERR_VALIDATION, "%s is required",
+                                 s_name(name, sizeof name, prefix, key));
         return 0;
     }
     return 1;
@@ -301,14 +336,14 @@ int gw_json_object(json_object *obj, const char *prefix, const char *key, bool r
                    json_object **out, gw_build_t *b)
 {
     char name[160];
-    s_name(name, sizeof name, prefix, key);
     json_object *v;
-    int rc = s_get(obj, name, key, required, &v, b);
+    int rc = s_get(obj, prefix, key, required, &v, b);
     *out = NULL;
     if (rc <= 0)
         return rc;
     if (!json_object_is_type(v, json_type_object))
-        return gw_build_fail(b, PM_ERR_VALIDATION, "%s must be an object", name);
+        return gw_build_fail(b, PM_ERR_VALIDATION, "%s must be an object",
+                             s_name(name, sizeof name, prefix, key));
     *out = v;
     return 0;
 }
@@ -317,27 +352,29 @@ int gw_json_id(json_object *obj, const char *prefix, const char *key, bool requi
                const char **out, size_t *out_len, gw_build_t *b)
 {
     char name[160];
-    s_name(name, sizeof name, prefix, key);
     json_object *v;
     *out = NULL;
     *out_len = 0;
-    int rc = s_get(obj, name, key, required, &v, b);
+    int rc = s_get(obj, prefix, key, required, &v, b);
     if (rc <= 0)
         return rc;
     if (!json_object_is_type(v, json_type_string))
-        return gw_build_fail(b, PM_ERR_VALIDATION, "%s must be a string", name);
+        return gw_build_fail(b, PM_ERR_VALIDATION, "%s must be a string",
+                             s_name(name, sizeof name, prefix, key));
     const unsigned char *s = (const unsigned char *)json_object_get_string(v);
     size_t len = (size_t)json_object_get_string_len(v);
     if (len == 0)
-        return gw_build_fail(b, PM_ERR_VALIDATION, "%s must not be empty", name);
+        return gw_build_fail(b, PM_ERR_VALIDATION, "%s must not be empty",
+                             s_name(name, sizeof name, prefix, key));
     if (len > GW_ID_MAX)
-        return gw_build_fail(b, PM_ERR_VALIDATION, "%s is longer than %d bytes", name, GW_ID_MAX);
+        return gw_build_fail(b, PM_ERR_VALIDATION, "%s is longer than %d bytes",
+                             s_name(name, sizeof name, prefix, key), GW_ID_MAX);
     for (size_t i = 0; i < len; i++) {
         /* C0 controls, DEL, and C1 controls (U+0080..U+009F: C2 80..C2 9F). */
         bool c1 = s[i] == 0xC2 && i + 1 < len && s[i + 1] >= 0x80 && s[i + 1] <= 0x9F;
         if (s[i] < 0x20 || s[i] == 0x7F || c1)
             return gw_build_fail(b, PM_ERR_VALIDATION, "%s must not contain control characters",
-                                 name);
+                                 s_name(name, sizeof name, prefix, key));
     }
     *out = (const char *)s;
     *out_len = len;
@@ -348,15 +385,15 @@ int gw_json_idem(json_object *obj, const char *prefix, const char *key, const ch
                  size_t *out_len, gw_build_t *b)
 {
     char name[160];
-    s_name(name, sizeof name, prefix, key);
     json_object *v;
     *out = NULL;
     *out_len = 0;
-    int rc = s_get(obj, name, key, true, &v, b);
+    int rc = s_get(obj, prefix, key, true, &v, b);
     if (rc <= 0)
         return -1;
     if (!json_object_is_type(v, json_type_string))
-        return gw_build_fail(b, PM_ERR_VALIDATION, "%s must be a string", name);
+        return gw_build_fail(b, PM_ERR_VALIDATION, "%s must be a string",
+                             s_name(name, sizeof name, prefix, key));
     const char *s = json_object_get_string(v);
     size_t len = (size_t)json_object_get_string_len(v);
     bool ok = len >= 1 && len <= GW_IDEM_MAX;
@@ -364,7 +401,7 @@ int gw_json_idem(json_object *obj, const char *prefix, const char *key, const ch
         ok = s[i] >= 0x20 && s[i] <= 0x7E;
     if (!ok)
         return gw_build_fail(b, PM_ERR_VALIDATION, "%s must be 1 to %d printable ASCII characters",
-                             name, GW_IDEM_MAX);
+                             s_name(name, sizeof name, prefix, key), GW_IDEM_MAX);
     *out = s;
     *out_len = len;
     return 0;
@@ -374,13 +411,13 @@ int gw_json_currency(json_object *obj, const char *prefix, const char *key,
                      const pm_currency_t **out, gw_build_t *b)
 {
     char name[160];
-    s_name(name, sizeof name, prefix, key);
     json_object *v;
     *out = NULL;
-    if (s_get(obj, name, key, true, &v, b) <= 0)
+    if (s_get(obj, prefix, key, true, &v, b) <= 0)
         return -1;
     if (!json_object_is_type(v, json_type_string))
-        return gw_build_fail(b, PM_ERR_VALIDATION, "%s must be a string", name);
+        return gw_build_fail(b, PM_ERR_VALIDATION, "%s must be a string",
+                             s_name(name, sizeof name, prefix, key));
     const char *s = json_object_get_string(v);
     size_t len = (size_t)json_object_get_string_len(v);
     char code[4] = {0};
@@ -396,7 +433,7 @@ int gw_json_currency(json_object *obj, const char *prefix, const char *key,
         return gw_build_fail(b, PM_ERR_VALIDATION,
                              "%s '%s' is not a supported currency (BTC, EUR, GBP, IRR, IRT, RUB, "
                              "TMT, TRY, USD)",
-                             name, clip);
+                             s_name(name, sizeof name, prefix, key), clip);
     }
     *out = cur;
     return 0;
@@ -428,18 +465,20 @@ int gw_json_amount(json_object *obj, const char *prefix, const char *key, const 
 {
     assert(cur && out);
     char name[160];
-    s_name(name, sizeof name, prefix, key);
     json_object *v;
     *out = 0;
     if (!json_object_object_get_ex(obj, key, &v))
-        return gw_build_fail(b, PM_ERR_VALIDATION, "%s is required", name);
+        return gw_build_fail(b, PM_ERR_VALIDATION, "%s is required",
+                             s_name(name, sizeof name, prefix, key));
     size_t len;
     const char *text = gw_json_amount_text(v, &len);
     if (!text)
-        return gw_build_fail(b, PM_ERR_VALIDATION, "%s must be a number like 10 or 1.50", name);
+        return gw_build_fail(b, PM_ERR_VALIDATION, "%s must be a number like 10 or 1.50",
+                             s_name(name, sizeof name, prefix, key));
     const char *why = NULL;
     if (pm_money_parse(text, len, cur->exponent, max_minor, out, &why) != 0)
-        return gw_build_fail(b, PM_ERR_VALIDATION, "%s %s", name, why);
+        return gw_build_fail(b, PM_ERR_VALIDATION, "%s %s", s_name(name, sizeof name, prefix, key),
+                             why);
     return 0;
 }
 
@@ -596,22 +635,50 @@ void gw_text_clip(char *dst, size_t cap, const char *src, size_t len, size_t max
     dst[n] = '\0';
 }
 
+/* Writes v as n decimal digits, zero-padded, at p. */
+static char *s_digits(char *p, int64_t v, int n)
+{
+    for (int i = n - 1; i >= 0; i--, v /= 10)
+        p[i] = (char)('0' + v % 10);
+    return p + n;
+}
+
 int gw_time_format(int64_t ms, char *buf, size_t cap)
 {
     /* 0000-01-01 .. 9999-12-31 keeps the format fixed-width. */
-    if (ms < -62167219200000LL || ms > 253402300799999LL)
+    if (ms < -62167219200000LL || ms > 253402300799999LL || cap < 25)
         return -1;
     int64_t sec = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
-    int msec = (int)(ms - sec * 1000);
-    time_t t = (time_t)sec;
-    struct tm tm;
-    if (!gmtime_r(&t, &tm))
-        return -1;
-    char date[32];
-    if (strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm) == 0)
-        return -1;
-    int n = snprintf(buf, cap, "%s.%03dZ", date, msec);
-    return (n < 0 || (size_t)n >= cap) ? -1 : 0;
+    int64_t msec = ms - sec * 1000;
+    int64_t days = sec >= 0 ? sec / 86400 : -((-sec + 86399) / 86400);
+    int64_t tod = sec - days * 86400;
+    /* Proleptic Gregorian date of a day count from 1970-01-01, by 400-year
+     * eras (the civil-from-days method): no gmtime_r, no strftime. */
+    int64_t z = days + 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    int64_t d = doy - (153 * mp + 2) / 5 + 1;
+    int64_t m = mp < 10 ? mp + 3 : mp - 9;
+    int64_t y = yoe + era * 400 + (m <= 2);
+    char *p = s_digits(buf, y, 4);
+    *p++ = '-';
+    p = s_digits(p, m, 2);
+    *p++ = '-';
+    p = s_digits(p, d, 2);
+    *p++ = 'T';
+    p = s_digits(p, tod / 3600, 2);
+    *p++ = ':';
+    p = s_digits(p, tod / 60 % 60, 2);
+    *p++ = ':';
+    p = s_digits(p, tod % 60, 2);
+    *p++ = '.';
+    p = s_digits(p, msec, 3);
+    *p++ = 'Z';
+    *p = '\0';
+    return 0;
 }
 
 bool gw_utf8_valid(const char *str, size_t len)

@@ -31,6 +31,28 @@ bool pm_uuid_valid(const char *text, size_t len)
     return uuid_parse(buf, u) == 0;
 }
 
+#define S_RANDOM_POOL 4096
+
+void pm_random_buf(void *buf, size_t size)
+{
+    static _Thread_local uint8_t pool[S_RANDOM_POOL];
+    static _Thread_local size_t left;
+    uint8_t *out = buf;
+    while (size > 0) {
+        if (left == 0) {
+            randombytes_buf(pool, sizeof pool);
+            left = sizeof pool;
+        }
+        size_t n = size < left ? size : left;
+        uint8_t *from = pool + sizeof pool - left;
+        memcpy(out, from, n);
+        sodium_memzero(from, n); /* each byte is handed out once */
+        out += n;
+        size -= n;
+        left -= n;
+    }
+}
+
 int pm_token_new(char *out, size_t cap)
 {
     unsigned char raw[32];

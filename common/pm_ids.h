@@ -24,6 +24,12 @@ int pm_token_new(char *out, size_t cap);
 /* BLAKE2b-256 of a token: what is stored and what crosses the wire. */
 void pm_token_hash(const char *token, size_t len, uint8_t out[PM_AUTH_LEN]);
 
+/* Fills buf with size bytes of libsodium's CSPRNG output, served from a
+ * per-thread buffer refilled 4 KiB at a time: one getrandom(2) per few
+ * hundred ids instead of one per id. For ids that must be unguessable; not
+ * for secret keys (pm_token_new draws its own). */
+void pm_random_buf(void *buf, size_t size);
+
 /* Initialises libsodium; aborts if it cannot (no safe randomness). */
 void pm_ids_init(void);
 

@@ -101,14 +101,15 @@ static int s_save_and_reply(req_t *req, const payment_t *p)
  * batch of creates appends to a few B-tree leaves of the payments table
  * instead of dirtying one random leaf each: fewer pages to write and fsync
  * per commit, and a working set that stays small as the table grows. The
- * random part (libsodium's CSPRNG) keeps ids unguessable. */
+ * random part (libsodium's CSPRNG, through pm_random_buf) keeps ids
+ * unguessable. */
 static void s_payment_id_new(char out[PM_UUID_LEN + 1], int64_t now_ms)
 {
     uint8_t b[16];
     uint64_t t = now_ms > 0 ? (uint64_t)now_ms : 0;
     for (int i = 0; i < 6; i++)
         b[i] = (uint8_t)(t >> (40 - 8 * i));
-    randombytes_buf(b + 6, sizeof b - 6);
+    pm_random_buf(b + 6, sizeof b - 6);
     b[6] = (uint8_t)((b[6] & 0x0f) | 0x70); /* version 7 */
     b[8] = (uint8_t)((b[8] & 0x3f) | 0x80); /* RFC 9562 variant */
     static const char hex[] = "0123456789abcdef";

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -461,6 +462,36 @@ static void test_time_format_is_iso8601_utc_with_ms(void **state)
     assert_int_equal(gw_time_format(1795420800123LL, buf, 10), -1);
 }
 
+/* The arithmetic calendar agrees with gmtime_r over the whole
+ * range (years 0000 to 9999, leap days and century years included). */
+static void test_time_format_matches_gmtime(void **state)
+{
+    (void)state;
+    const int64_t lo = -62167219200000LL, hi = 253402300799999LL;
+    int64_t probes[] = {lo, hi, 951782400000LL /* 2000-02-29 */, 4107456000000LL /* 2100-02-28 */,
+                        -2203891200000LL /* 1900-03-01 */};
+    uint64_t x = 88172645463325252ull;
+    for (int i = 0; i < 200005; i++) {
+        int64_t ms;
+        if (i < 5) {
+            ms = probes[i];
+        } else {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            ms = lo + (int64_t)(x % (uint64_t)(hi - lo + 1));
+        }
+        int64_t sec = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
+        time_t t = (time_t)sec;
+        struct tm tm;
+        assert_non_null(gmtime_r(&t, &tm));
+        char want[96], got[32];
+        snprintf(want, sizeof want, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                 (int)(ms - sec * 1000));
+        assert_int_equal(gw_time_format(ms, got, sizeof got), 0);
+        assert_string_equal(got, want);
+    }
+}
+
 static void test_utf8_validation(void **state)
 {
     (void)state;
@@ -512,6 +543,7 @@ int main(void)
         cmocka_unit_test(test_amount_output_has_exactly_the_currency_digits),
         cmocka_unit_test(test_error_body_is_code_and_message),
         cmocka_unit_test(test_time_format_is_iso8601_utc_with_ms),
+        cmocka_unit_test(test_time_format_matches_gmtime),
         cmocka_unit_test(test_utf8_validation),
         cmocka_unit_test(test_text_clip),
     };
