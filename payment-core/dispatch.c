@@ -14,6 +14,7 @@
 #include "pm_envelope.h"
 #include "pm_err.h"
 #include "pm_log.h"
+#include "pm_time.h"
 #include "request.h"
 #include "store_api.h"
 #include "worker.h"
@@ -65,6 +66,7 @@ struct dispatch_t {
     msgpack_sbuffer answer;  /* scratch: a body for the waiters of a purchase */
     park_t *park;            /* requests answered later, and the outbox */
     int64_t next_job_due_ms; /* earliest due job a parked taker wants */
+    dispatch_stats_t stats;
 };
 
 /* ---- handlers of the small messages -------------------------------------- */
@@ -131,13 +133,21 @@ static int s_admin_stats(req_t *req)
         (rc = store_count(req->store, req->txn, STORE_DB_IDEM, &keys)) != 0 ||
         (rc = store_count(req->store, req->txn, STORE_DB_TOKENS, &tokens)) != 0)
         return req_store_error(req, rc, "stats");
-    s_pack_ok(&req->pk, 4);
+    s_pack_ok(&req->pk, 8);
     pm_mp_pack_cstr(&req->pk, "payments");
     msgpack_pack_uint64(&req->pk, payments);
     pm_mp_pack_cstr(&req->pk, "idempotency_keys");
     msgpack_pack_uint64(&req->pk, keys);
     pm_mp_pack_cstr(&req->pk, "tokens");
     msgpack_pack_uint64(&req->pk, tokens);
+    pm_mp_pack_cstr(&req->pk, "batches");
+    msgpack_pack_uint64(&req->pk, req->stats->batches);
+    pm_mp_pack_cstr(&req->pk, "batch_requests");
+    msgpack_pack_uint64(&req->pk, req->stats->requests);
+    pm_mp_pack_cstr(&req->pk, "commit_us_total");
+    msgpack_pack_uint64(&req->pk, req->stats->commit_us);
+    pm_mp_pack_cstr(&req->pk, "commit_us_max");
+    msgpack_pack_uint64(&req->pk, req->stats->commit_us_max);
     return 0;
 }
 
@@ -226,6 +236,7 @@ static void s_run(dispatch_t *self, MDB_txn *parent, dispatch_item_t *item,
     req.body = pm_envelope_body(env);
     req.body_bytes = pm_envelope_body_bytes(env, &req.body_size);
     req.limits = &self->limits;
+    req.stats = &self->stats;
     req.now_ms = now_ms;
     req.out = &self->body;
     req.park = self->park;
@@ -528,7 +539,9 @@ int dispatch_batch(dispatch_t *self, dispatch_item_t *items, size_t n, int64_t n
     park_expire(self->park, now_ms);
     /* The one fsync of the batch. No reply has left yet: the caller sends
      * them after this returns, and they say success only if this worked. */
+    int64_t commit_start = pm_mono_us();
     rc = store_commit(self->store, txn);
+    uint64_t commit_us = (uint64_t)(pm_mono_us() - commit_start);
     if (rc != 0) {
         pm_error("batch commit of %zu requests failed: %s", n, store_strerror(rc));
         park_rollback(self->park);
@@ -542,7 +555,23 @@ int dispatch_batch(dispatch_t *self, dispatch_item_t *items, size_t n, int64_t n
         return -1;
     }
     park_commit(self->park);
+    size_t writes = 0;
+    for (size_t i = 0; i < n; i++)
+        writes += !items[i].early;
+    if (writes > 0) {
+        self->stats.batches++;
+        self->stats.requests += writes;
+        self->stats.commit_us += commit_us;
+        if (commit_us > self->stats.commit_us_max)
+            self->stats.commit_us_max = commit_us;
+    }
     return 0;
+}
+
+const dispatch_stats_t *dispatch_stats(const dispatch_t *self)
+{
+    assert(self);
+    return &self->stats;
 }
 
 size_t dispatch_reads(dispatch_t *self, dispatch_item_t *items, size_t n, int64_t now_ms)

@@ -113,6 +113,20 @@ void dispatch_outbox_clear(dispatch_t *self);
  * INT64_MAX when nothing is scheduled. */
 int64_t dispatch_next_wake_ms(const dispatch_t *self);
 
+/* Group-commit counters since start, for `paymentctl stats` and the
+ * benchmark: write transactions committed (a batch with at least one
+ * request that needed one), the requests in them, and the time spent in
+ * their commits (page writes plus fsync). requests / batches is the mean
+ * group size; commit_us / batches the mean commit. */
+typedef struct {
+    uint64_t batches;
+    uint64_t requests;
+    uint64_t commit_us;
+    uint64_t commit_us_max;
+} dispatch_stats_t;
+
+const dispatch_stats_t *dispatch_stats(const dispatch_t *self);
+
 /* Parked requests right now, for tests and stats. */
 size_t dispatch_parked_waiters(const dispatch_t *self);
 size_t dispatch_parked_takers(const dispatch_t *self);

@@ -183,8 +183,17 @@ static int s_print_stats(const msgpack_object *body)
         fprintf(stderr, S_PROGRAM ": malformed reply: missing counts\n");
         return -1;
     }
-    printf("{\"payments\":%" PRId64 ",\"idempotency_keys\":%" PRId64 ",\"tokens\":%" PRId64 "}\n",
+    printf("{\"payments\":%" PRId64 ",\"idempotency_keys\":%" PRId64 ",\"tokens\":%" PRId64,
            payments, keys, tokens);
+    /* Group commit since payment-core started (absent from older cores). */
+    static const char *const extra[] = {"batches", "batch_requests", "commit_us_total",
+                                        "commit_us_max"};
+    for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++) {
+        int64_t v;
+        if (pm_mp_get_int(body, extra[i], &v) == 0)
+            printf(",\"%s\":%" PRId64, extra[i], v);
+    }
+    printf("}\n");
     return 0;
 }
 

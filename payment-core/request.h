@@ -43,6 +43,7 @@ typedef struct {
     const void *body_bytes;     /* its raw bytes (fingerprints) */
     size_t body_size;
     const dispatch_limits_t *limits;
+    const dispatch_stats_t *stats; /* group-commit counters (ADMIN_STATS) */
     int64_t now_ms;                /* Unix ms of this batch */
     const auth_identity_t *caller; /* the token's identity; NULL on unauthenticated routes */
 

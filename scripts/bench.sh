@@ -308,11 +308,21 @@ say "paymesh on $GW (core $CORE_PORT, sandbox $SB_PORT), LMDB map ${MAP_MB} MiB 
 stat_of() { ctl stats | jq -r ".$1"; }
 
 # Creates, each with a fresh idempotency token.
-before=$(stat_of payments)
+# payment-core's group-commit counters around the case give the mean number
+# of creates per LMDB commit and the mean time of a commit (writes + fsync).
+stats0=$(ctl stats)
 wrk_case create "$GW" create.lua BENCH_TOKEN="$ALICE" BENCH_SENDER=alice
-after=$(stat_of payments)
+stats1=$(ctl stats)
+before=$(jq -r .payments <<<"$stats0")
+after=$(jq -r .payments <<<"$stats1")
 acked=$(jq -s 'map(.requests - .errors) | add' "$TMP/runs/create.jsonl")
 echo "{\"acked\":$acked,\"stored\":$((after - before))}" >"$TMP/durability.json"
+jq -n --argjson a "$stats0" --argjson b "$stats1" '
+    {batches: ($b.batches - $a.batches), requests: ($b.batch_requests - $a.batch_requests),
+     commit_us: ($b.commit_us_total - $a.commit_us_total), commit_us_max: $b.commit_us_max}
+    | . + {mean_group: (if .batches > 0 then (.requests / .batches * 10 | round / 10) else 0 end),
+           mean_commit_ms: (if .batches > 0 then (.commit_us / .batches / 10 | round / 100) else 0 end)}
+' >"$TMP/group.json"
 
 # Retrieves of 2000 payments made just before.
 "$BIN/pm-load" --endpoint "tcp://127.0.0.1:$CORE_PORT" --token "$SERVICE" --count 2000 \
@@ -408,7 +418,8 @@ done | jq -s 'add' >"$TMP/runs.json"
 out=$RESULTS/$stamp.json
 jq -n \
     --slurpfile runs "$TMP/runs.json" --slurpfile load "$TMP/load.json" \
-    --slurpfile dur "$TMP/durability.json" --argjson mem "$(mem_json)" \
+    --slurpfile dur "$TMP/durability.json" --slurpfile group "$TMP/group.json" \
+    --argjson mem "$(mem_json)" \
     --arg stamp "$stamp" --arg host "$(uname -srm)" --argjson cpus "$(nproc)" \
     --arg cpu "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')" \
     --argjson seconds "$D" --argjson nruns "$RUNS" --argjson preload "$PRELOAD" \
@@ -457,6 +468,7 @@ jq -n \
              vs_postgresql: (if $pg_rows > 0 and $stored > 0 then ratio($data_bytes / $stored; $pg_bytes / $pg_rows) else null end)},
       preload: $load[0],
       durability: ($dur[0] + {check: ($dur[0].stored >= $dur[0].acked)}),
+      group_commit: $group[0],
       targets: [
         {figure: "creates/s >= 0.35 x nginx POST", value: ratio($c.create.rps; $c.nginx_post.rps), target: 0.35,
          met: (($c.create.rps / $c.nginx_post.rps) >= 0.35)},
@@ -503,6 +515,7 @@ jq -r '
   "LMDB: data.mdb \($r.lmdb.data_mdb_bytes) bytes / \($r.lmdb.stored_payments) payments = \($r.lmdb.bytes_per_payment) bytes per payment (with its idempotency key); PostgreSQL (both tables + indexes, \($r.lmdb.postgresql_rows) rows) \($r.lmdb.postgresql_bytes_per_payment) bytes: ratio \($r.lmdb.vs_postgresql)",
   "preload: \($r.preload.ok) payments in \($r.preload.seconds) s = \($r.preload.rate) /s (pm-load straight to payment-core), \($r.preload.rate / $r.cases.create.rps * 100 | round / 100) x the HTTP create rate",
   "durability check: \($r.durability.acked) creates acknowledged, \($r.durability.stored) stored",
+  "group commit during the create runs: \($r.group_commit.batches) commits, \($r.group_commit.mean_group) creates per commit, \($r.group_commit.mean_commit_ms) ms per commit (page writes + fsync; longest since start \($r.group_commit.commit_us_max / 1000) ms)",
   "",
   "issue 4 targets:",
   ($r.targets[] | "  [\(if .met then "met" else "NOT met" end)] \(.figure): \(.value)")

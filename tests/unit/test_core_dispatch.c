@@ -776,9 +776,15 @@ static void test_admin_token_create_issues_a_token_the_api_accepts(void **state)
 static void test_stats_count_payments_idempotency_keys_and_tokens(void **state)
 {
     fixture_t *fx = *state;
+    dispatch_stats_t before = *dispatch_stats(fx->dispatch);
     s_create(fx, fx->alice, "k1");
     s_create(fx, fx->alice, "k2");
     s_create(fx, fx->alice, "k2"); /* a replay adds nothing */
+    /* Each call above was a batch of one committed request. */
+    dispatch_stats_t after = *dispatch_stats(fx->dispatch);
+    assert_int_equal(after.batches - before.batches, 3);
+    assert_int_equal(after.requests - before.requests, 3);
+    assert_true(after.commit_us_max <= after.commit_us);
     call_t r;
     r_init(&r, PM_MSG_ADMIN_STATS, NULL);
     const pm_envelope_t *reply = s_call(fx, &r);
@@ -791,6 +797,12 @@ static void test_stats_count_payments_idempotency_keys_and_tokens(void **state)
     assert_int_equal(n, 2);
     assert_int_equal(pm_mp_get_int(body, "tokens", &n), 0);
     assert_int_equal(n, 4);
+    assert_int_equal(pm_mp_get_int(body, "batches", &n), 0);
+    assert_int_equal((uint64_t)n, after.batches); /* as of before this call's commit */
+    assert_int_equal(pm_mp_get_int(body, "batch_requests", &n), 0);
+    assert_int_equal((uint64_t)n, after.requests);
+    assert_int_equal(pm_mp_get_int(body, "commit_us_total", &n), 0);
+    assert_int_equal(pm_mp_get_int(body, "commit_us_max", &n), 0);
 }
 
 /* ---- idempotency through dispatch ---------------------------------------------- */
