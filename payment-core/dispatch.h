@@ -117,12 +117,15 @@ int64_t dispatch_next_wake_ms(const dispatch_t *self);
  * benchmark: write transactions committed (a batch with at least one
  * request that needed one), the requests in them, and the time spent in
  * their commits (page writes plus fsync). requests / batches is the mean
- * group size; commit_us / batches the mean commit. */
+ * group size; commit_us / batches the mean commit. batches_redone counts the
+ * batches run a second time because a request failed after writing (see
+ * dispatch_batch): a sign of storage errors, not of bad input. */
 typedef struct {
     uint64_t batches;
     uint64_t requests;
     uint64_t commit_us;
     uint64_t commit_us_max;
+    uint64_t batches_redone;
 } dispatch_stats_t;
 
 const dispatch_stats_t *dispatch_stats(const dispatch_t *self);

@@ -187,7 +187,7 @@ static int s_print_stats(const msgpack_object *body)
            payments, keys, tokens);
     /* Group commit since payment-core started (absent from older cores). */
     static const char *const extra[] = {"batches", "batch_requests", "commit_us_total",
-                                        "commit_us_max"};
+                                        "commit_us_max", "batches_redone"};
     for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++) {
         int64_t v;
         if (pm_mp_get_int(body, extra[i], &v) == 0)

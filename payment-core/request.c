@@ -42,6 +42,7 @@ int req_refuse(req_t *req, int err, const char *fmt, ...)
 int req_store_error(req_t *req, int rc, const char *what)
 {
     pm_error("%s failed: %s (trace %s)", what, store_strerror(rc), req->header->trace_id);
+    req->store_failed = true;
     if (rc == MDB_MAP_FULL)
         return req_reject(req, PM_ERR_UNAVAILABLE, "storage is full");
     return req_reject(req, PM_ERR_INTERNAL, "internal error");

@@ -50,8 +50,9 @@ typedef struct {
     /* The outcome. */
     msgpack_sbuffer *out; /* the reply body; the handler packs into it via pk */
     msgpack_packer pk;
-    int err;      /* pm_err_t; PM_OK on success */
-    bool decided; /* a req_refuse outcome */
+    int err;           /* pm_err_t; PM_OK on success */
+    bool decided;      /* a req_refuse outcome */
+    bool store_failed; /* req_store_error was called */
     char msg[REQ_MSG_MAX];
 
     /* Idempotency, set by req_idem_claim. */

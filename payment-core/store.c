@@ -41,6 +41,10 @@ struct store_t {
     int64_t fail_commit_after; /* fault injection: -1 off */
     int64_t fail_put_after;    /* fault injection: -1 off */
     uint64_t puts;
+    uint64_t write_calls;   /* store_put + store_del calls, failed ones too */
+    store_db_t fail_key_db; /* fault injection: every put of this key fails */
+    size_t fail_key_len;    /* 0: off */
+    uint8_t fail_key[STORE_FAIL_KEY_MAX];
     MDB_txn *top;  /* the open top-level txn, to tell it from children */
     MDB_txn *rtxn; /* the read-only txn, reset between uses */
     bool rtxn_live;
@@ -288,6 +292,10 @@ int store_put(store_t *self, MDB_txn *txn, store_db_t db, const void *key, size_
               const void *value, size_t value_len, unsigned flags)
 {
     assert(self && txn && db < STORE_DB__COUNT);
+    self->write_calls++;
+    if (self->fail_key_len != 0 && db == self->fail_key_db && key_len == self->fail_key_len &&
+        memcmp(key, self->fail_key, key_len) == 0)
+        return MDB_MAP_FULL;
     if (self->fail_put_after >= 0) {
         if (self->fail_put_after == 0) {
             self->fail_put_after = -1;
@@ -306,6 +314,7 @@ int store_put(store_t *self, MDB_txn *txn, store_db_t db, const void *key, size_
 int store_del(store_t *self, MDB_txn *txn, store_db_t db, const void *key, size_t key_len)
 {
     assert(self && txn && db < STORE_DB__COUNT);
+    self->write_calls++;
     MDB_val k = {key_len, (void *)key};
     return mdb_del(txn, self->dbi[db], &k, NULL);
 }
@@ -348,4 +357,19 @@ uint64_t store_put_count(const store_t *self)
 {
     assert(self);
     return self->puts;
+}
+
+void store_fail_put_key(store_t *self, store_db_t db, const void *key, size_t key_len)
+{
+    assert(self && db < STORE_DB__COUNT && (key || key_len == 0) && key_len <= STORE_FAIL_KEY_MAX);
+    self->fail_key_db = db;
+    self->fail_key_len = key_len;
+    if (key_len)
+        memcpy(self->fail_key, key, key_len);
+}
+
+uint64_t store_write_calls(const store_t *self)
+{
+    assert(self);
+    return self->write_calls;
 }

@@ -97,6 +97,12 @@ int store_put(store_t *self, MDB_txn *txn, store_db_t db, const void *key, size_
 /* Deletes key; MDB_NOTFOUND when it is absent. */
 int store_del(store_t *self, MDB_txn *txn, store_db_t db, const void *key, size_t key_len);
 
+/* How many store_put and store_del calls were made so far, failed ones
+ * included (a failed put may have left its transaction unusable). Every
+ * write a request handler makes goes through these two, so an unchanged
+ * count means the request wrote nothing. */
+uint64_t store_write_calls(const store_t *self);
+
 /* Number of entries in db as seen by txn. */
 int store_count(store_t *self, MDB_txn *txn, store_db_t db, uint64_t *count);
 
@@ -120,5 +126,11 @@ void store_fail_put_after(store_t *self, int64_t after);
 
 /* Puts performed so far (successful ones), for sizing the above. */
 uint64_t store_put_count(const store_t *self);
+
+/* Every put of key into db fails with MDB_MAP_FULL without writing, until
+ * called again (key_len 0 disarms): a failure that comes back when the
+ * same request is run again, as a value LMDB refuses or a full map does. */
+#define STORE_FAIL_KEY_MAX 512
+void store_fail_put_key(store_t *self, store_db_t db, const void *key, size_t key_len);
 
 #endif

@@ -59,6 +59,10 @@ for ((i = 0; i < 100; i++)); do
     sleep 0.1
 done
 check $ok "gateway serves again within 10 s of core's restart" "last answer $RESP_STATUS"
+# The gateway's other event loop has its own connection and reconnects on
+# its own timer (250 ms at most, common/pm_sock.c): give it that long before
+# requests that may land on it.
+sleep 0.5
 expect_body_match '"amount": *1\.10[,} ]' "payment kept across the restart"
 http POST "/api/v1/payment/$id/accept" -t "$bob" -d "{\"idempotency_token\":\"$(pm_uuid)\"}"
 expect_status 200 "tokens kept across the restart: bob accepts"

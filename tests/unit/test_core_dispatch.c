@@ -954,33 +954,96 @@ static void test_a_request_past_its_deadline_is_dropped_without_effect(void **st
 static void test_a_failing_request_mid_batch_leaves_no_trace_while_neighbours_commit(void **state)
 {
     fixture_t *fx = *state;
-    /* How many puts one create makes (payment, idempotency record, its ttl). */
-    uint64_t before = store_put_count(fx->store);
     s_create(fx, fx->alice, "warm-up");
-    uint64_t per_create = store_put_count(fx->store) - before;
-    assert_true(per_create >= 2);
-
     call_t a, b, c;
     r_create(&a, fx->alice, "a", "alice", "USD", 1);
     r_create(&b, fx->alice, "b", "alice", "USD", 2);
     r_create(&c, fx->alice, "c", "alice", "USD", 3);
     call_t *reqs[3] = {&a, &b, &c};
     const pm_envelope_t *replies[3];
-    /* b's payment is written, then its idempotency record fails: b must
-     * vanish whole, a and c must stay. */
-    store_fail_put_after(fx->store, (int64_t)per_create + 1);
+    /* b's payment is written, then its idempotency record fails, each time
+     * it is tried: b must vanish whole, a and c must stay. The first pass
+     * runs the writes without a child transaction each, so the batch is
+     * run a second time, each request in its own child. */
+    idem_key_t bkey;
+    assert_int_equal(idem_key_make(&bkey, "alice", "b", 1), 0);
+    store_fail_put_key(fx->store, STORE_DB_IDEM, bkey.bytes, bkey.len);
+    uint64_t redone = dispatch_stats(fx->dispatch)->batches_redone;
     assert_int_equal(s_batch(fx, reqs, 3, replies), 0);
     assert_reply(replies[0], PM_OK, "");
     assert_reply(replies[1], PM_ERR_UNAVAILABLE, "storage is full");
     assert_reply(replies[2], PM_OK, "");
+    assert_int_equal(dispatch_stats(fx->dispatch)->batches_redone, redone + 1);
     assert_int_equal(s_count(fx, STORE_DB_PAYMENTS), 3); /* warm-up, a, c */
     assert_int_equal(s_count(fx, STORE_DB_IDEM), 3);
     assert_int_equal(s_pay_int(s_get(fx, fx->alice, s_pay(replies[2], "id")), "amount_minor"), 3);
     /* b was not remembered: its retry is processed afresh. */
+    store_fail_put_key(fx->store, STORE_DB_IDEM, NULL, 0);
     assert_reply(s_call(fx, &b), PM_OK, "");
     assert_int_equal(s_count(fx, STORE_DB_PAYMENTS), 4);
     r_fini(&a);
     r_fini(&c);
+}
+
+static void test_a_failure_that_passes_is_not_seen_by_anyone(void **state)
+{
+    fixture_t *fx = *state;
+    /* How many puts one create makes (payment, idempotency record, its ttl). */
+    uint64_t before = store_put_count(fx->store);
+    s_create(fx, fx->alice, "warm-up");
+    uint64_t per_create = store_put_count(fx->store) - before;
+    assert_true(per_create >= 2);
+    call_t a, b, c;
+    r_create(&a, fx->alice, "a", "alice", "USD", 1);
+    r_create(&b, fx->alice, "b", "alice", "USD", 2);
+    r_create(&c, fx->alice, "c", "alice", "USD", 3);
+    call_t *reqs[3] = {&a, &b, &c};
+    const pm_envelope_t *replies[3];
+    /* One put of b fails once: the batch is run again, and then it works.
+     * Nothing was answered in between, so every request succeeds once. */
+    store_fail_put_after(fx->store, (int64_t)per_create + 1);
+    uint64_t redone = dispatch_stats(fx->dispatch)->batches_redone;
+    assert_int_equal(s_batch(fx, reqs, 3, replies), 0);
+    for (size_t i = 0; i < 3; i++)
+        assert_reply(replies[i], PM_OK, "");
+    assert_int_equal(dispatch_stats(fx->dispatch)->batches_redone, redone + 1);
+    assert_int_equal(s_count(fx, STORE_DB_PAYMENTS), 4);
+    assert_int_equal(s_count(fx, STORE_DB_IDEM), 4);
+    /* Each one exactly once: their replays give the same payments. */
+    for (size_t i = 0; i < 3; i++) {
+        const pm_envelope_t *again = s_call(fx, reqs[i]);
+        assert_reply(again, PM_OK, "");
+    }
+    assert_int_equal(s_count(fx, STORE_DB_PAYMENTS), 4);
+}
+
+static void test_refused_requests_in_a_batch_do_not_make_it_run_twice(void **state)
+{
+    fixture_t *fx = *state;
+    char id[PM_UUID_LEN + 1];
+    s_new_payment(fx, id);
+    call_t good, bad_amount, unknown, again;
+    r_create(&good, fx->alice, "g", "alice", "USD", 5);
+    r_create(&bad_amount, fx->alice, "x", "alice", "USD", -5);
+    r_init(&unknown, PM_MSG_PAYMENT_CANCEL, fx->alice);
+    r_str(&unknown, "id", "0190a0b0-0000-7000-8000-000000000000");
+    r_str(&unknown, "idem", "u");
+    r_create(&again, fx->alice, "g2", "alice", "USD", 6);
+    call_t *reqs[4] = {&good, &bad_amount, &unknown, &again};
+    const pm_envelope_t *replies[4];
+    uint64_t redone = dispatch_stats(fx->dispatch)->batches_redone;
+    uint64_t payments = s_count(fx, STORE_DB_PAYMENTS);
+    assert_int_equal(s_batch(fx, reqs, 4, replies), 0);
+    assert_reply(replies[0], PM_OK, "");
+    assert_int_not_equal(s_err(replies[1]), PM_OK);
+    assert_int_not_equal(s_err(replies[2]), PM_OK);
+    assert_reply(replies[3], PM_OK, "");
+    assert_int_equal(dispatch_stats(fx->dispatch)->batches_redone, redone);
+    assert_int_equal(s_count(fx, STORE_DB_PAYMENTS), payments + 2);
+    r_fini(&good);
+    r_fini(&bad_amount);
+    r_fini(&unknown);
+    r_fini(&again);
 }
 
 static void test_a_failed_batch_commit_acknowledges_nothing(void **state)
@@ -1179,6 +1242,8 @@ int main(void)
         T(test_malformed_messages_get_a_validation_reply_or_are_dropped),
         T(test_a_request_past_its_deadline_is_dropped_without_effect),
         T(test_a_failing_request_mid_batch_leaves_no_trace_while_neighbours_commit),
+        T(test_a_failure_that_passes_is_not_seen_by_anyone),
+        T(test_refused_requests_in_a_batch_do_not_make_it_run_twice),
         T(test_a_failed_batch_commit_acknowledges_nothing),
         T(test_a_whole_batch_is_one_commit),
         T(test_reads_are_answered_early_from_the_last_commit),
