@@ -319,7 +319,8 @@ acked=$(jq -s 'map(.requests - .errors) | add' "$TMP/runs/create.jsonl")
 echo "{\"acked\":$acked,\"stored\":$((after - before))}" >"$TMP/durability.json"
 jq -n --argjson a "$stats0" --argjson b "$stats1" '
     {batches: ($b.batches - $a.batches), requests: ($b.batch_requests - $a.batch_requests),
-     commit_us: ($b.commit_us_total - $a.commit_us_total), commit_us_max: $b.commit_us_max}
+     commit_us: ($b.commit_us_total - $a.commit_us_total), commit_us_max: $b.commit_us_max,
+     redone: (($b.batches_redone // 0) - ($a.batches_redone // 0))}
     | . + {mean_group: (if .batches > 0 then (.requests / .batches * 10 | round / 10) else 0 end),
            mean_commit_ms: (if .batches > 0 then (.commit_us / .batches / 10 | round / 100) else 0 end)}
 ' >"$TMP/group.json"
@@ -515,7 +516,7 @@ jq -r '
   "LMDB: data.mdb \($r.lmdb.data_mdb_bytes) bytes / \($r.lmdb.stored_payments) payments = \($r.lmdb.bytes_per_payment) bytes per payment (with its idempotency key); PostgreSQL (both tables + indexes, \($r.lmdb.postgresql_rows) rows) \($r.lmdb.postgresql_bytes_per_payment) bytes: ratio \($r.lmdb.vs_postgresql)",
   "preload: \($r.preload.ok) payments in \($r.preload.seconds) s = \($r.preload.rate) /s (pm-load straight to payment-core), \($r.preload.rate / $r.cases.create.rps * 100 | round / 100) x the HTTP create rate",
   "durability check: \($r.durability.acked) creates acknowledged, \($r.durability.stored) stored",
-  "group commit during the create runs: \($r.group_commit.batches) commits, \($r.group_commit.mean_group) creates per commit, \($r.group_commit.mean_commit_ms) ms per commit (page writes + fsync; longest since start \($r.group_commit.commit_us_max / 1000) ms)",
+  "group commit during the create runs: \($r.group_commit.batches) commits, \($r.group_commit.mean_group) creates per commit, \($r.group_commit.mean_commit_ms) ms per commit (page writes + fsync; longest since start \($r.group_commit.commit_us_max / 1000) ms), \($r.group_commit.redone) run twice",
   "",
   "issue 4 targets:",
   ($r.targets[] | "  [\(if .met then "met" else "NOT met" end)] \(.figure): \(.value)")
