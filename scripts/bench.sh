@@ -211,9 +211,7 @@ spawn nginx -- "$NGINX" -p "$TMP/nginx" -e "$TMP/nginx/error.log" -c "$TMP/nginx
 NGX_PID=$LAST_PID
 wait_for nginx "$NGX_PID" curl -sf --noproxy '*' "http://127.0.0.1:$NGX_PORT/"
 say "nginx $(nginx -v 2>&1 | sed 's/.*\///') on 127.0.0.1:$NGX_PORT, 2 workers"
-wrk_case nginx_get "http://127.0.0.1:$NGX_PORT/" static_get.lua
-wrk_case nginx_post "http://127.0.0.1:$NGX_PORT/" static_post.lua
-stop_pid "$NGX_PID"
+# (its runs are in the interleaved rounds below)
 
 # --- 2. PostgreSQL + pgbench: the peer -------------------------------------------
 
@@ -232,14 +230,17 @@ as_pg "$PGBIN/initdb" -D "$PG/data" -A trust -U bench -E UTF8 --no-sync >"$TMP/l
     { tail "$TMP/log/initdb.log" >&2; die "initdb failed"; }
 spawn postgres INT -- "${PG_AS[@]}" "$PGBIN/postgres" -D "$PG/data" -p "$PG_PORT" -k "$PG" \
     -c listen_addresses='' -c fsync=on -c synchronous_commit=on -c full_page_writes=on \
-    -c max_connections=50
+    -c max_connections=50 -c autovacuum=off
 PG_PID=$LAST_PID
 wait_for postgres "$PG_PID" "$PGBIN/pg_isready" -q -h "$PG" -p "$PG_PORT" -U bench -d postgres
 as_pg psql -q -h "$PG" -p "$PG_PORT" -U bench -d postgres -v ON_ERROR_STOP=1 \
     -f "$ROOT/bench/pg_schema.sql" >>"$TMP/log/psql.log" 2>&1 || die "schema: $(cat "$TMP/log/psql.log")"
 PG_VERSION=$("$PGBIN/postgres" --version | awk '{print $3}')
 say "PostgreSQL $PG_VERSION (fsync=on, synchronous_commit=on), pgbench -c 8 -j 2"
-for ((r = 1; r <= RUNS; r++)); do
+# pgbench_run R: one pgbench run of D seconds, one JSON line appended to
+# $TMP/runs/pgbench.jsonl (its runs are in the interleaved rounds below).
+pgbench_run() {
+    local r=$1 out tps failed
     rm -f "$PG"/log/tx*
     out=$(cd "$PG" && as_pg timeout $((D + 60)) "$PGBIN/pgbench" -n -h "$PG" -p "$PG_PORT" -U bench \
         -c 8 -j 2 -T "$D" -M prepared -f "$ROOT/bench/pg_create.sql" -l --log-prefix="$PG/log/tx" \
@@ -256,15 +257,7 @@ for ((r = 1; r <= RUNS; r++)); do
               NR, tps, pct(50), pct(99), pct(99.9), v[NR] / 1000, failed, failed }' \
         >>"$TMP/runs/pgbench.jsonl"
     say "pgbench run $r: $(tail -n 1 "$TMP/runs/pgbench.jsonl" | jq -c '{rps, p50_ms, p99_ms, p999_ms, errors}')"
-done
-# PostgreSQL's bytes per stored payment (both tables with their indexes), for
-# the LMDB figure's ratio.
-as_pg psql -qtA -h "$PG" -p "$PG_PORT" -U bench -d postgres -c "CHECKPOINT" >/dev/null 2>&1 || true
-PG_SIZE=$(as_pg psql -qtA -F ' ' -h "$PG" -p "$PG_PORT" -U bench -d postgres -c \
-    "SELECT pg_total_relation_size('payments') + pg_total_relation_size('idempotency_keys'), count(*) FROM payments" \
-    2>>"$TMP/log/psql.log") || PG_SIZE="0 0"
-read -r PG_BYTES PG_ROWS <<<"$PG_SIZE"
-stop_pid "$PG_PID"
+}
 
 # --- 3. paymesh ------------------------------------------------------------------
 
@@ -307,35 +300,67 @@ say "paymesh on $GW (core $CORE_PORT, sandbox $SB_PORT), LMDB map ${MAP_MB} MiB 
 
 stat_of() { ctl stats | jq -r ".$1"; }
 
-# Creates, each with a fresh idempotency token.
-# payment-core's group-commit counters around the case give the mean number
-# of creates per LMDB commit and the mean time of a commit (writes + fsync).
-stats0=$(ctl stats)
-wrk_case create "$GW" create.lua BENCH_TOKEN="$ALICE" BENCH_SENDER=alice
-stats1=$(ctl stats)
-before=$(jq -r .payments <<<"$stats0")
-after=$(jq -r .payments <<<"$stats1")
-acked=$(jq -s 'map(.requests - .errors) | add' "$TMP/runs/create.jsonl")
-echo "{\"acked\":$acked,\"stored\":$((after - before))}" >"$TMP/durability.json"
-jq -n --argjson a "$stats0" --argjson b "$stats1" '
-    {batches: ($b.batches - $a.batches), requests: ($b.batch_requests - $a.batch_requests),
-     commit_us: ($b.commit_us_total - $a.commit_us_total), commit_us_max: $b.commit_us_max,
-     redone: (($b.batches_redone // 0) - ($a.batches_redone // 0))}
-    | . + {mean_group: (if .batches > 0 then (.requests / .batches * 10 | round / 10) else 0 end),
-           mean_commit_ms: (if .batches > 0 then (.commit_us / .batches / 10 | round / 100) else 0 end)}
-' >"$TMP/group.json"
-
-# Retrieves of 2000 payments made just before.
+# Retrieves read 2000 payments made here; the replay case repeats one create.
 "$BIN/pm-load" --endpoint "tcp://127.0.0.1:$CORE_PORT" --token "$SERVICE" --count 2000 \
     --tag "pre-$stamp" --ids-out "$TMP/ids.small" --ids-every 1 >/dev/null || die "pm-load (2000) failed"
-wrk_case retrieve "$GW" retrieve.lua BENCH_TOKEN="$SERVICE" BENCH_IDS="$TMP/ids.small"
-
-# An idempotent replay: the same token and body every time.
 REPLAY_BODY='{"idempotency_token":"replay-'$stamp'","money_info":{"method_id":"card-1","currency":"USD","amount":"1.10"},"recipcient":{"recipcient_id":"bob"},"sender":{"sender_id":"alice"}}'
 code=$(curl -s -o /dev/null -w '%{http_code}' --noproxy '*' "$GW/api/v1/payment/create" \
     -H "x_auth_token: $ALICE" --data-binary "$REPLAY_BODY")
 [[ $code == 200 ]] || die "first create of the replay case answered $code"
-wrk_case replay "$GW" replay.lua BENCH_TOKEN="$ALICE" BENCH_BODY="$REPLAY_BODY"
+
+# --- the interleaved rounds ------------------------------------------------------
+# Each round runs every case that a target compares once: nginx GET and POST,
+# paymesh create (a fresh idempotency token per request), retrieve and
+# idempotent replay, then pgbench. A shared machine has slow and fast spells
+# lasting seconds; taking all the runs of one case back to back let a spell
+# fall on one side of a ratio only, while in rounds it falls on all of them
+# alike. payment-core's group-commit counters are read around each create
+# run (creates per commit, time per commit).
+once() { # once R CASE URL SCRIPT [VAR=VALUE...]: run R of CASE
+    local RUNS=1 RUN_BASE=$(($1 - 1))
+    shift
+    wrk_case "$@"
+}
+for ((r = 1; r <= RUNS; r++)); do
+    once "$r" nginx_get "http://127.0.0.1:$NGX_PORT/" static_get.lua
+    once "$r" nginx_post "http://127.0.0.1:$NGX_PORT/" static_post.lua
+    ctl stats >"$TMP/stats.create.$r.before"
+    once "$r" create "$GW" create.lua BENCH_TOKEN="$ALICE" BENCH_SENDER=alice
+    ctl stats >"$TMP/stats.create.$r.after"
+    once "$r" retrieve "$GW" retrieve.lua BENCH_TOKEN="$SERVICE" BENCH_IDS="$TMP/ids.small"
+    once "$r" replay "$GW" replay.lua BENCH_TOKEN="$ALICE" BENCH_BODY="$REPLAY_BODY"
+    pgbench_run "$r"
+done
+stop_pid "$NGX_PID"
+
+# Durability: every create acknowledged with a 2xx is stored (retrieves and
+# replays in between store nothing).
+before=$(jq -r .payments "$TMP/stats.create.1.before")
+after=$(jq -r .payments "$TMP/stats.create.$RUNS.after")
+acked=$(jq -s 'map(.requests - .errors) | add' "$TMP/runs/create.jsonl")
+echo "{\"acked\":$acked,\"stored\":$((after - before))}" >"$TMP/durability.json"
+for ((r = 1; r <= RUNS; r++)); do
+    jq -n --slurpfile a "$TMP/stats.create.$r.before" --slurpfile b "$TMP/stats.create.$r.after" '
+        $a[0] as $a | $b[0] as $b |
+        {batches: ($b.batches - $a.batches), requests: ($b.batch_requests - $a.batch_requests),
+         commit_us: ($b.commit_us_total - $a.commit_us_total), commit_us_max: $b.commit_us_max,
+         redone: (($b.batches_redone // 0) - ($a.batches_redone // 0))}'
+done | jq -s '
+    {batches: (map(.batches) | add), requests: (map(.requests) | add),
+     commit_us: (map(.commit_us) | add), commit_us_max: (map(.commit_us_max) | max),
+     redone: (map(.redone) | add)}
+    | . + {mean_group: (if .batches > 0 then (.requests / .batches * 10 | round / 10) else 0 end),
+           mean_commit_ms: (if .batches > 0 then (.commit_us / .batches / 10 | round / 100) else 0 end)}
+' >"$TMP/group.json"
+
+# PostgreSQL's bytes per stored payment (both tables with their indexes), for
+# the LMDB figure's ratio.
+as_pg psql -qtA -h "$PG" -p "$PG_PORT" -U bench -d postgres -c "CHECKPOINT" >/dev/null 2>&1 || true
+PG_SIZE=$(as_pg psql -qtA -F ' ' -h "$PG" -p "$PG_PORT" -U bench -d postgres -c \
+    "SELECT pg_total_relation_size('payments') + pg_total_relation_size('idempotency_keys'), count(*) FROM payments" \
+    2>>"$TMP/log/psql.log") || PG_SIZE="0 0"
+read -r PG_BYTES PG_ROWS <<<"$PG_SIZE"
+stop_pid "$PG_PID"
 
 # Store redeem: open purchases (alice) and buy sandbox tokens with wrk for
 # PREP seconds each, pair them up, RUNS disjoint sets.
