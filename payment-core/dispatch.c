@@ -217,18 +217,22 @@ static int s_authenticate(req_t *req, auth_identity_t *who)
     return 0;
 }
 
-/* Runs a routed request in a child of parent and fills item's reply.
+/* Runs a routed request and fills item's reply.
  *
  * A read-only route runs in parent itself: it writes nothing, so there is
  * nothing to roll back, and LMDB's child transaction (a dirty-page list of
- * about 2 MB allocated per begin) would be pure cost.
+ * about 2 MB allocated per begin) would be pure cost. Without isolate (the
+ * first pass of a batch) a write runs in parent too; if it then fails having
+ * written something, or on a storage error, it sets self->redo and
+ * dispatch_batch runs the batch again with isolate.
  *
- * The child is committed when the handler succeeded or refused on the
- * payment's state or the caller's rights (that outcome is final, so it is
- * stored with the idempotency key in the same child); it is aborted when the
- * request failed in any other way, so nothing it wrote survives. A child
- * commit only moves its writes into the parent: nothing is durable, and no
- * reply leaves, until dispatch_batch commits the parent. */
+ * With isolate a write runs in a child of parent. The child is committed
+ * when the handler succeeded or refused on the payment's state or the
+ * caller's rights (that outcome is final, so it is stored with the
+ * idempotency key in the same child); it is aborted when the request failed
+ * in any other way, so nothing it wrote survives. A child commit only moves
+ * its writes into the parent: nothing is durable, and no reply leaves, until
+ * dispatch_batch commits the parent. */
 static void s_run(dispatch_t *self, MDB_txn *parent, dispatch_item_t *item,
                   const pm_envelope_t *env, const s_route_t *route, int64_t now_ms, bool isolate)
 {
