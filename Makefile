@@ -88,7 +88,7 @@ run: deps
 
 # Installs what is missing, builds both variants, runs the whole suite on each.
 test: deps
-	@$(MAKE) --no-print-directory all unit-tests V=release
+	@$(MAKE) --no-print-directory all unit-tests bin/pm-load V=release
 	@$(MAKE) --no-print-directory all unit-tests V=asan
 	@scripts/test.sh
 
