@@ -1,4 +1,4 @@
-/*  pm_time: wall-clock and monotonic milliseconds. */
+/*  pm_time: wall-clock milliseconds, monotonic milli- and microseconds. */
 #ifndef PM_TIME_H
 #define PM_TIME_H
 #include <stdint.h>
@@ -13,7 +13,7 @@ static inline int64_t pm_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Milliseconds on the monotonic clock; for timeouts inside one process. */
+/* Microseconds on the monotonic clock; for measuring short spans. */
 static inline int64_t pm_mono_us(void)
 {
     struct timespec ts;
@@ -21,10 +21,9 @@ static inline int64_t pm_mono_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* Milliseconds on the monotonic clock; for timeouts inside one process. */
 static inline int64_t pm_mono_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return pm_mono_us() / 1000;
 }
 #endif

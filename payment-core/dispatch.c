@@ -308,7 +308,7 @@ static void s_run(dispatch_t *self, MDB_txn *parent, dispatch_item_t *item,
 abort_txn:
     if (child)
         store_abort(&req.txn);
-    else if (req.store_failed || store_write_calls(self->store) != writes_before)
+    else if (store_write_calls(self->store) != writes_before)
         self->redo = true; /* its writes are in parent: only a redo removes them */
 reply:
     s_set_error_reply(self, item, req.err, req.msg);

@@ -161,7 +161,7 @@ wait_for() {
 
 # --- measuring ------------------------------------------------------------------
 
-RUN_BASE=0 # added to the run numbers (the redeem case runs one at a time)
+RUN_BASE=0 # added to the run numbers (cases run one run at a time through once, below)
 # wrk_case CASE URL SCRIPT [VAR=VALUE...]: RUNS runs of wrk, one JSON line
 # per run appended to $TMP/runs/CASE.jsonl. Each run gets BENCH_TAG=CASE-run.
 wrk_case() {
@@ -384,9 +384,7 @@ if ((npairs >= RUNS * 100)); then
     per=$((npairs / RUNS))
     for ((r = 1; r <= RUNS; r++)); do
         sed -n "$(((r - 1) * per + 1)),$((r * per))p" "$TMP/pairs" >"$TMP/pairs.$r"
-        RUNS_SAVED=$RUNS RUNS=1 RUN_BASE=$((r - 1))
-        wrk_case redeem "$GW" redeem.lua BENCH_TOKEN="$ALICE" BENCH_PAIRS="$TMP/pairs.$r"
-        RUNS=$RUNS_SAVED RUN_BASE=0
+        once "$r" redeem "$GW" redeem.lua BENCH_TOKEN="$ALICE" BENCH_PAIRS="$TMP/pairs.$r"
     done
 else
     say "redeem: too few pairs; measuring the catalog list instead"
