@@ -18,6 +18,7 @@ static const struct {
     [PM_ERR_INTERNAL] = {"internal_error", 500},
     [PM_ERR_UNAVAILABLE] = {"unavailable", 503},
     [PM_ERR_REJECTED] = {"provider_rejected", 406},
+    [PM_ERR_PROVIDER] = {"provider_error", 502},
 };
 
 const char *pm_err_code(int err)

@@ -21,6 +21,7 @@ typedef enum {
     PM_ERR_INTERNAL = 10,    /* 500 internal_error */
     PM_ERR_UNAVAILABLE = 11, /* 503 unavailable: core down, timeout, disk */
     PM_ERR_REJECTED = 12,    /* 406 provider_rejected: the provider said no */
+    PM_ERR_PROVIDER = 13,    /* 502 provider_error: the provider refused our own request */
     PM_ERR__COUNT
 } pm_err_t;
 

@@ -96,6 +96,112 @@
  *               coins_delta, time_delta_ms, purchase_serial, coins_after,
  *               subscription_until_ms (int|nil)}
  *
+ *  BazaarPay checkout (seeds 002/003), api socket, user or service token:
+ *    BAZAARPAY_CHECKOUT  sku, redirect_url (http(s) URL, <= 2048 bytes),
+ *                    phone? (str|nil)  -> parked until provider-bazaar's
+ *                    bazaarpay_init job reports; reply {"err": 0,
+ *                    "checkout": CHECKOUT}. NOT_FOUND unknown or retired
+ *                    sku; PROVIDER (502) BazaarPay refused paymesh's
+ *                    request (msg says why);
+ *                    UNAVAILABLE BazaarPay could not be reached.
+ *    BAZAARPAY_CONFIRM   checkout_token -> parked until the checkout's trace
+ *                    reports (or answered at once when the checkout is past
+ *                    in_progress); reply {"err": 0, "checkout": CHECKOUT}.
+ *                    The gateway renders by checkout.state: in_progress 202,
+ *                    delivered|committed 200 "delivered", refunded|expired
+ *                    406. NOT_FOUND: no checkout of the caller (service
+ *                    tokens see all) with that token. UNAVAILABLE: the trace
+ *                    did not answer in time (the checkout is unchanged).
+ *    BAZAARPAY_GET       checkout_token -> {"err": 0, "checkout": CHECKOUT}
+ *                    (read only; owner or service token, else NOT_FOUND)
+ *    BAZAARPAY_REFUND    checkout_token, reason (1..256) -> service token
+ *                    only (FORBIDDEN otherwise); parked until the refund
+ *                    call reports; reply {"err": 0, "checkout": CHECKOUT}
+ *                    with state "refunded", or the checkout as it is when
+ *                    the refund is pending (state delivered|committed,
+ *                    refund_requested true). VALIDATION for a checkout
+ *                    that was never delivered (in_progress, expired).
+ *      CHECKOUT = {token (str|nil before BazaarPay answered), serial
+ *                  (16 digits), principal, sku, state ("in_progress"|
+ *                  "delivered"|"committed"|"refunded"|"expired"), amount
+ *                  (int, rials, from the catalog), payment_url (str|nil),
+ *                  redirect_url, package {sku, name, package_type, coins,
+ *                  duration_days}, coins_after (int|nil: the balance after
+ *                  the delivery), subscription_until_ms (int|nil: the
+ *                  subscription end after the delivery), refund_requested
+ *                  (bool), refund_reason (str|nil), reversed (bool: the
+ *                  delivery was taken back), created_ms, updated_ms,
+ *                  delivered_ms (int|nil), attempts ([ATTEMPT], oldest
+ *                  first, at most 64 kept: the first and the latest)}
+ *      ATTEMPT  = {at_ms, call ("init"|"trace"|"commit"|"refund"), outcome
+ *                  ("ok"|"rejected"|"unknown"|"lease_expired"), detail (str:
+ *                  a trace's status, or why it failed)}
+ *
+ *  BazaarPay jobs (worker socket; provider-bazaar executes one call each):
+ *    bazaarpay_init    payload {serial, amount (int rials), service_name,
+ *                      redirect_url, phone (str|nil)}
+ *        POST checkout/init/ {amount, destination (provider setting),
+ *        service_name}. ok: data {checkout_token, payment_url}, where
+ *        payment_url is BazaarPay's with "redirect_url=" (and "phone=")
+ *        appended, percent-encoded. rejected: a 4xx with a DRF error body;
+ *        reason is its text. unknown: anything else.
+ *    bazaarpay_trace   payload {checkout_token}
+ *        POST trace/. ok: data {status} for any of the seven documented
+ *        statuses (invalid_token included: it comes with 200). unknown:
+ *        anything else (5xx, timeout, an undocumented status).
+ *    bazaarpay_commit  payload {checkout_token}
+ *        POST commit/. ok on 204. rejected: a 4xx (reason from the body).
+ *        unknown: a 5xx, a timeout, a cut connection: the commit may have
+ *        been applied, so it is never re-sent without a trace first.
+ *    bazaarpay_refund  payload {checkout_token}
+ *        POST refund/ (full amount). ok on 204; rejected / unknown as commit.
+ *
+ *  Retries (worker socket; retry-worker). Every job that failed (outcome
+ *  rejected or unknown, except a bazaar_validate or bazaarpay_init whose
+ *  failure was answered to its waiting client), whose lease expired, or
+ *  whose result needs a decision (a BazaarPay trace that says the checkout
+ *  is unpaid or paid_not_committed) waits in state "retry" for a decision.
+ *    RETRY_TAKE  max (int 1..64), wait_ms (int 0..30000)
+ *      reply {"err": 0, "items": [ITEM ...]} as soon as at least one is
+ *      leased to this retry-worker (for the core's --job-lease-ms), or an
+ *      empty list after wait_ms. A decision lease that runs out makes the
+ *      item due again for any retry-worker.
+ *      ITEM = {id, kind (the call that ran), attempt (calls leased so far),
+ *              gen (int: this decision lease; RETRY_DECIDE must echo it),
+ *              outcome ("ok"|"rejected"|"unknown"|"lease_expired"),
+ *              reason (str), status (str|nil: a trace's status),
+ *              created_ms, failed_ms (when the outcome was recorded),
+ *              ctx (map)}
+ *      ctx of bazaarpay_* items: {phase ("open": not paid yet | "settle":
+ *              delivered, to be committed | "refund": a refund was asked),
+ *              created_ms, delivered_ms (int|nil), window_end_ms (int|nil:
+ *              delivered_ms + the commit window), commits (int: commit
+ *              calls made), refunds (int)}; {} for other kinds.
+ *    RETRY_DECIDE  id, gen, action ("retry"|"park"|"expire"), kind? (the
+ *              call to make next, for retry: the same kind, or for
+ *              bazaarpay_* one of bazaarpay_trace|bazaarpay_commit|
+ *              bazaarpay_refund), at_ms? (int: due time for retry; default
+ *              now), note? (str, for logs)
+ *      reply {"err": 0, "applied": bool}; applied is false for a stale gen
+ *      or a job gone. The core refuses (VALIDATION) a decision that is
+ *      unsafe whatever the policy: a bazaarpay_commit that does not follow
+ *      a delivery or a trace saying paid_not_committed, a bazaarpay_refund
+ *      that does not follow a trace saying paid_not_committed or
+ *      paid_committed, expire outside the open phase.
+ *      park: the job is kept for an operator (paymentctl retry now|park).
+ *      expire: an open checkout that stayed unpaid ends "expired".
+ *
+ *  Admin socket, retry and checkout operations:
+ *    ADMIN_CHECKOUT_SHOW  checkout_token -> {"err": 0, "checkout": CHECKOUT}
+ *    ADMIN_RETRY_LIST     max (int 1..1000) -> {"err": 0, "items": [RITEM]}
+ *      RITEM = {id, kind, state ("queued"|"leased"|"retry"|"deciding"|
+ *               "parked"), attempt, due_ms (int|nil for parked), created_ms,
+ *               outcome (str|nil), reason (str|nil), ref (str: the
+ *               checkout token or purchase serial)}; every job that is not
+ *               queued for its first run, oldest first.
+ *    ADMIN_RETRY_NOW   id -> the job is queued, due now, its attempts reset
+ *    ADMIN_RETRY_PARK  id -> the job is parked
+ *
  *    AUTH  {} -> {"err": 0, "principal": str, "role": str}; resolves the
  *          header's auth (the gateway asks this only when it already has a
  *          4xx for the request, so that 401 still wins over 400)
@@ -125,14 +231,24 @@ typedef enum {
     PM_MSG_STORE_PACKAGES = 20,
     PM_MSG_STORE_PURCHASE_OPEN = 21,
     PM_MSG_STORE_REDEEM = 22,
+    PM_MSG_BAZAARPAY_CHECKOUT = 23,
+    PM_MSG_BAZAARPAY_CONFIRM = 24,
+    PM_MSG_BAZAARPAY_GET = 25,
+    PM_MSG_BAZAARPAY_REFUND = 26,
     PM_MSG_JOB_TAKE = 30,
     PM_MSG_JOB_RESULT = 31,
+    PM_MSG_RETRY_TAKE = 32,
+    PM_MSG_RETRY_DECIDE = 33,
     PM_MSG_ADMIN_TOKEN_CREATE = 100,
     PM_MSG_ADMIN_STATS = 101,
     PM_MSG_ADMIN_PACKAGE_PUT = 102,
     PM_MSG_ADMIN_PACKAGE_RETIRE = 103,
     PM_MSG_ADMIN_PACKAGE_LIST = 104,
     PM_MSG_ADMIN_BALANCE = 105,
+    PM_MSG_ADMIN_CHECKOUT_SHOW = 106,
+    PM_MSG_ADMIN_RETRY_LIST = 107,
+    PM_MSG_ADMIN_RETRY_NOW = 108,
+    PM_MSG_ADMIN_RETRY_PARK = 109,
 } pm_msg_type_t;
 
 /* A decoded header. Fixed-size copies, so it outlives the frame it came from. */
