@@ -40,10 +40,10 @@ bool auth_principal_valid(const char *principal, size_t len)
     return true;
 }
 
-int auth_token_create(store_t *store, MDB_txn *txn, const char *principal, auth_role_t role,
+int auth_token_create(db_t *db, MDB_txn *txn, const char *principal, auth_role_t role,
                       int64_t now_ms, char *token, size_t cap)
 {
-    assert(store && txn && principal && token && cap >= AUTH_TOKEN_CAP);
+    assert(db && txn && principal && token && cap >= AUTH_TOKEN_CAP);
     assert(auth_principal_valid(principal, strlen(principal)));
     int rc = pm_token_new(token, cap);
     assert(rc == 0);
@@ -59,8 +59,7 @@ int auth_token_create(store_t *store, MDB_txn *txn, const char *principal, auth_
     msgpack_pack_uint32(&pk, (uint32_t)role);
     msgpack_pack_int64(&pk, now_ms);
     /* 256 random bits never collide in practice; NOOVERWRITE makes sure. */
-    rc = store_put(store, txn, STORE_DB_TOKENS, hash, sizeof hash, buf.data, buf.size,
-                   MDB_NOOVERWRITE);
+    rc = db_put(db, txn, DB_TOKENS, hash, sizeof hash, buf.data, buf.size, MDB_NOOVERWRITE);
     msgpack_sbuffer_destroy(&buf);
     if (rc != 0)
         sodium_memzero(token, cap);
@@ -92,17 +91,17 @@ destroy_unpacked:
     return rc;
 }
 
-int auth_lookup(store_t *store, MDB_txn *txn, const uint8_t hash[PM_AUTH_LEN], auth_identity_t *who)
+int auth_lookup(db_t *db, MDB_txn *txn, const uint8_t hash[PM_AUTH_LEN], auth_identity_t *who)
 {
-    assert(store && txn && hash && who);
+    assert(db && txn && hash && who);
     memset(who, 0, sizeof *who);
     MDB_val val;
-    int rc = store_get(store, txn, STORE_DB_TOKENS, hash, PM_AUTH_LEN, &val);
+    int rc = db_get(db, txn, DB_TOKENS, hash, PM_AUTH_LEN, &val);
     if (rc != 0)
         return rc;
     if (s_decode(val.mv_data, val.mv_size, who) != 0) {
         pm_error("token record %02x%02x%02x%02x... is corrupt", hash[0], hash[1], hash[2], hash[3]);
-        return STORE_ECORRUPT;
+        return DB_ECORRUPT;
     }
     return 0;
 }

@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #include "pm_proto.h"
-#include "store.h"
+#include "db.h"
 
 #define AUTH_TOKEN_CAP 64 /* buffer for a token from pm_token_new, with its NUL */
 
@@ -41,12 +41,11 @@ bool auth_principal_valid(const char *principal, size_t len);
 /* Issues a new token for principal (which must be valid) and stores its
  * hash. The token text is written to token (cap >= AUTH_TOKEN_CAP). Returns
  * an LMDB code. */
-int auth_token_create(store_t *store, MDB_txn *txn, const char *principal, auth_role_t role,
+int auth_token_create(db_t *db, MDB_txn *txn, const char *principal, auth_role_t role,
                       int64_t now_ms, char *token, size_t cap);
 
 /* Resolves a token hash. Returns 0 with *who filled, MDB_NOTFOUND for an
- * unknown token, STORE_ECORRUPT (logged), or another LMDB code. */
-int auth_lookup(store_t *store, MDB_txn *txn, const uint8_t hash[PM_AUTH_LEN],
-                auth_identity_t *who);
+ * unknown token, DB_ECORRUPT (logged), or another LMDB code. */
+int auth_lookup(db_t *db, MDB_txn *txn, const uint8_t hash[PM_AUTH_LEN], auth_identity_t *who);
 
 #endif

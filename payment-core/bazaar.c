@@ -44,7 +44,7 @@ destroy_unpacked:
     return rc;
 }
 
-void bazaar_job_serial(store_t *store, MDB_txn *txn, const jobs_job_t *job, char *out, size_t cap)
+void bazaar_job_serial(db_t *db, MDB_txn *txn, const jobs_job_t *job, char *out, size_t cap)
 {
     assert(cap > 0);
     out[0] = '\0';
@@ -56,7 +56,7 @@ void bazaar_job_serial(store_t *store, MDB_txn *txn, const jobs_job_t *job, char
         return;
     }
     ptoken_t t;
-    if (ptoken_load(store, txn, p.token, &t) == 0)
+    if (ptoken_load(db, txn, p.token, &t) == 0)
         snprintf(out, cap, "%s", t.serial);
 }
 
@@ -85,13 +85,13 @@ static int s_start_validation(req_t *req, purchase_t *p, const char *token)
 {
     ptoken_t t = {.state = PTOKEN_RESERVED};
     strcpy(t.serial, p->serial);
-    int rc = ptoken_save(req->store, req->txn, token, &t);
+    int rc = ptoken_save(req->db, req->txn, token, &t);
     if (rc != 0)
         return req_store_error(req, rc, "bazaar token reserve");
     snprintf(p->token, sizeof p->token, "%s", token);
     p->state = PURCHASE_VALIDATING;
     p->updated_ms = req->now_ms > p->updated_ms ? req->now_ms : p->updated_ms;
-    if ((rc = purchase_save(req->store, req->txn, p)) != 0)
+    if ((rc = purchase_save(req->db, req->txn, p)) != 0)
         return req_store_error(req, rc, "purchase save");
     msgpack_sbuffer buf;
     msgpack_sbuffer_init(&buf);
@@ -105,7 +105,7 @@ static int s_start_validation(req_t *req, purchase_t *p, const char *token)
     pm_mp_pack_cstr(&pk, "token");
     pm_mp_pack_cstr(&pk, token);
     char id[PM_UUID_LEN + 1];
-    rc = jobs_enqueue(req->store, req->txn, BAZAAR_VALIDATE, buf.data, buf.size, req->now_ms, id);
+    rc = jobs_enqueue(req->db, req->txn, BAZAAR_VALIDATE, buf.data, buf.size, req->now_ms, id);
     msgpack_sbuffer_destroy(&buf);
     if (rc != 0)
         return req_store_error(req, rc, "validate job enqueue");
@@ -126,7 +126,7 @@ int bazaar_api_redeem(req_t *req)
     purchase_t p;
     int rc = MDB_NOTFOUND;
     if (purchase_serial_valid(serial, strlen(serial)))
-        rc = purchase_load(req->store, req->txn, serial, &p);
+        rc = purchase_load(req->db, req->txn, serial, &p);
     if (rc != 0 && rc != MDB_NOTFOUND)
         return req_store_error(req, rc, "purchase load");
     if (rc == MDB_NOTFOUND || strcmp(p.principal, req->caller->principal) != 0)
@@ -138,7 +138,7 @@ int bazaar_api_redeem(req_t *req)
         return 0;
     }
     ptoken_t t;
-    rc = ptoken_load(req->store, req->txn, token, &t);
+    rc = ptoken_load(req->db, req->txn, token, &t);
     if (rc != 0 && rc != MDB_NOTFOUND)
         return req_store_error(req, rc, "bazaar token load");
     if (rc == 0 && t.state == PTOKEN_USED)
@@ -153,7 +153,7 @@ int bazaar_api_redeem(req_t *req)
     if (mine && p.state != PURCHASE_VALIDATING) {
         pm_error("bazaar token reserved by purchase %s which is %s (trace %s)", serial,
                  purchase_state_name(p.state), req->header->trace_id);
-        return req_store_error(req, STORE_ECORRUPT, "redeem");
+        return req_store_error(req, DB_ECORRUPT, "redeem");
     }
     if (park_waiters_full(req->park))
         return req_reject(req, PM_ERR_UNAVAILABLE,
@@ -166,23 +166,22 @@ int bazaar_api_redeem(req_t *req)
 }
 
 /* Token reservation released, purchase open again, job deleted. */
-static int s_release(store_t *store, MDB_txn *txn, purchase_t *p, const char *job_id,
-                     int64_t now_ms)
+static int s_release(db_t *db, MDB_txn *txn, purchase_t *p, const char *job_id, int64_t now_ms)
 {
-    int rc = ptoken_delete(store, txn, p->token);
+    int rc = ptoken_delete(db, txn, p->token);
     if (rc != 0 && rc != MDB_NOTFOUND)
         return rc;
     p->token[0] = '\0';
     p->state = PURCHASE_IN_PROGRESS;
     p->updated_ms = now_ms > p->updated_ms ? now_ms : p->updated_ms;
-    if ((rc = purchase_save(store, txn, p)) != 0)
+    if ((rc = purchase_save(db, txn, p)) != 0)
         return rc;
-    return jobs_delete(store, txn, job_id);
+    return jobs_delete(db, txn, job_id);
 }
 
 /* Loads the purchase a validate job is for; 1 when the job no longer
  * matches a validating purchase (then it was deleted: nothing to do). */
-static int s_job_purchase(store_t *store, MDB_txn *txn, const jobs_job_t *job, purchase_t *p)
+static int s_job_purchase(db_t *db, MDB_txn *txn, const jobs_job_t *job, purchase_t *p)
 {
     s_payload_t pl;
     int rc;
@@ -190,7 +189,7 @@ static int s_job_purchase(store_t *store, MDB_txn *txn, const jobs_job_t *job, p
         pm_error("validate job %s has a malformed payload; deleted", job->id);
         goto stale;
     }
-    rc = purchase_load(store, txn, pl.serial, p);
+    rc = purchase_load(db, txn, pl.serial, p);
     if (rc != 0 && rc != MDB_NOTFOUND)
         return rc;
     if (rc == MDB_NOTFOUND || p->state != PURCHASE_VALIDATING || strcmp(p->token, pl.token)) {
@@ -199,7 +198,7 @@ static int s_job_purchase(store_t *store, MDB_txn *txn, const jobs_job_t *job, p
     }
     return 0;
 stale:
-    rc = jobs_delete(store, txn, job->id);
+    rc = jobs_delete(db, txn, job->id);
     return rc == 0 ? 1 : rc;
 }
 
@@ -224,24 +223,24 @@ static void s_answer_error(req_t *req, const char *serial, int err, const char *
 static int s_complete(req_t *req, const jobs_job_t *job, purchase_t *p)
 {
     catalog_package_t pkg;
-    int rc = catalog_load(req->store, req->txn, p->sku, &pkg);
+    int rc = catalog_load(req->db, req->txn, p->sku, &pkg);
     if (rc != 0)
-        return req_store_error(req, rc == MDB_NOTFOUND ? STORE_ECORRUPT : rc, "package load");
+        return req_store_error(req, rc == MDB_NOTFOUND ? DB_ECORRUPT : rc, "package load");
     ledger_balance_t after;
-    if ((rc = ledger_credit(req->store, req->txn, p->principal, &pkg, p->serial, req->now_ms,
+    if ((rc = ledger_credit(req->db, req->txn, p->principal, &pkg, p->serial, req->now_ms,
                             &after)) != 0)
         return req_store_error(req, rc, "credit");
     ptoken_t t = {.state = PTOKEN_USED};
     strcpy(t.serial, p->serial);
-    if ((rc = ptoken_save(req->store, req->txn, p->token, &t)) != 0)
+    if ((rc = ptoken_save(req->db, req->txn, p->token, &t)) != 0)
         return req_store_error(req, rc, "bazaar token use");
     p->state = PURCHASE_COMPLETED;
     p->has_coins = true;
     p->coins_after = after.coins;
     p->updated_ms = req->now_ms > p->updated_ms ? req->now_ms : p->updated_ms;
-    if ((rc = purchase_save(req->store, req->txn, p)) != 0)
+    if ((rc = purchase_save(req->db, req->txn, p)) != 0)
         return req_store_error(req, rc, "purchase save");
-    if ((rc = jobs_delete(req->store, req->txn, job->id)) != 0)
+    if ((rc = jobs_delete(req->db, req->txn, job->id)) != 0)
         return req_store_error(req, rc, "validate job delete");
     msgpack_sbuffer buf;
     msgpack_sbuffer_init(&buf);
@@ -253,7 +252,7 @@ static int s_complete(req_t *req, const jobs_job_t *job, purchase_t *p)
     pm_mp_pack_cstr(&pk, "token");
     pm_mp_pack_cstr(&pk, p->token);
     char id[PM_UUID_LEN + 1];
-    rc = jobs_enqueue(req->store, req->txn, BAZAAR_CONSUME, buf.data, buf.size, req->now_ms, id);
+    rc = jobs_enqueue(req->db, req->txn, BAZAAR_CONSUME, buf.data, buf.size, req->now_ms, id);
     msgpack_sbuffer_destroy(&buf);
     if (rc != 0)
         return req_store_error(req, rc, "consume job enqueue");
@@ -272,7 +271,7 @@ int bazaar_validate_result(req_t *req, const jobs_job_t *job, bazaar_outcome_t o
                            const char *reason)
 {
     purchase_t p;
-    int rc = s_job_purchase(req->store, req->txn, job, &p);
+    int rc = s_job_purchase(req->db, req->txn, job, &p);
     if (rc == 1)
         return 0;
     if (rc != 0)
@@ -281,7 +280,7 @@ int bazaar_validate_result(req_t *req, const jobs_job_t *job, bazaar_outcome_t o
         return s_complete(req, job, &p);
     char serial[PURCHASE_SERIAL_LEN + 1];
     strcpy(serial, p.serial);
-    if ((rc = s_release(req->store, req->txn, &p, job->id, req->now_ms)) != 0)
+    if ((rc = s_release(req->db, req->txn, &p, job->id, req->now_ms)) != 0)
         return req_store_error(req, rc, "purchase release");
     if (outcome == BAZAAR_REJECTED) {
         pm_info("purchase %s: bazaar rejected the token: %s", serial, reason);
@@ -295,15 +294,15 @@ int bazaar_validate_result(req_t *req, const jobs_job_t *job, bazaar_outcome_t o
     return 0;
 }
 
-int bazaar_validate_give_up(store_t *store, MDB_txn *txn, const jobs_job_t *job, int64_t now_ms)
+int bazaar_validate_give_up(db_t *db, MDB_txn *txn, const jobs_job_t *job, int64_t now_ms)
 {
     purchase_t p;
-    int rc = s_job_purchase(store, txn, job, &p);
+    int rc = s_job_purchase(db, txn, job, &p);
     if (rc == 1)
         return 0;
     if (rc != 0)
         return rc;
     pm_error("purchase %s: validate job %s gave up after %lld attempts; purchase open again",
              p.serial, job->id, (long long)job->attempt);
-    return s_release(store, txn, &p, job->id, now_ms);
+    return s_release(db, txn, &p, job->id, now_ms);
 }

@@ -35,10 +35,10 @@ int bazaar_validate_result(req_t *req, const jobs_job_t *job, bazaar_outcome_t o
 /* A bazaar_validate job whose attempts are exhausted (workers keep dying
  * on it): the purchase is released as if Bazaar could not be reached and the
  * job deleted. Returns an LMDB code. */
-int bazaar_validate_give_up(store_t *store, MDB_txn *txn, const jobs_job_t *job, int64_t now_ms);
+int bazaar_validate_give_up(db_t *db, MDB_txn *txn, const jobs_job_t *job, int64_t now_ms);
 
 /* The purchase serial the payload of a bazaar_* job refers to, for logs
  * ("" when unknown). */
-void bazaar_job_serial(store_t *store, MDB_txn *txn, const jobs_job_t *job, char *out, size_t cap);
+void bazaar_job_serial(db_t *db, MDB_txn *txn, const jobs_job_t *job, char *out, size_t cap);
 
 #endif

@@ -174,32 +174,32 @@ static int s_decode_val(const MDB_val *val, const char *sku, catalog_package_t *
     const char *why = NULL;
     if (catalog_decode(val->mv_data, val->mv_size, p, &why) != 0) {
         pm_error("package record %s is corrupt: %s", sku, why);
-        return STORE_ECORRUPT;
+        return DB_ECORRUPT;
     }
     return 0;
 }
 
-int catalog_load(store_t *store, MDB_txn *txn, const char *sku, catalog_package_t *p)
+int catalog_load(db_t *db, MDB_txn *txn, const char *sku, catalog_package_t *p)
 {
-    assert(store && txn && sku && p);
+    assert(db && txn && sku && p);
     MDB_val val;
-    int rc = store_get(store, txn, STORE_DB_PACKAGES, sku, strlen(sku), &val);
+    int rc = db_get(db, txn, DB_PACKAGES, sku, strlen(sku), &val);
     if (rc != 0)
         return rc;
     if ((rc = s_decode_val(&val, sku, p)) != 0)
         return rc;
     if (strcmp(p->sku, sku) != 0) {
         pm_error("package record %s is corrupt: it holds sku %s", sku, p->sku);
-        return STORE_ECORRUPT;
+        return DB_ECORRUPT;
     }
     return 0;
 }
 
 /* The seq after the last one in the order index (1 for an empty catalog). */
-static int s_next_seq(store_t *store, MDB_txn *txn, uint64_t *seq)
+static int s_next_seq(db_t *db, MDB_txn *txn, uint64_t *seq)
 {
     MDB_cursor *cur = NULL;
-    int rc = mdb_cursor_open(txn, store_dbi(store, STORE_DB_PACKAGE_ORDER), &cur);
+    int rc = mdb_cursor_open(txn, db_dbi(db, DB_PACKAGE_ORDER), &cur);
     if (rc != 0)
         return rc;
     MDB_val k, v;
@@ -209,7 +209,7 @@ static int s_next_seq(store_t *store, MDB_txn *txn, uint64_t *seq)
         rc = 0;
     } else if (rc == 0) {
         if (k.mv_size != 8)
-            rc = STORE_ECORRUPT;
+            rc = DB_ECORRUPT;
         else
             *seq = rec_be64_get(k.mv_data) + 1;
     }
@@ -217,12 +217,11 @@ static int s_next_seq(store_t *store, MDB_txn *txn, uint64_t *seq)
     return rc;
 }
 
-int catalog_put(store_t *store, MDB_txn *txn, catalog_package_t *p, bool create,
-                uint64_t max_packages)
+int catalog_put(db_t *db, MDB_txn *txn, catalog_package_t *p, bool create, uint64_t max_packages)
 {
-    assert(store && txn && p && catalog_check(p) == NULL);
+    assert(db && txn && p && catalog_check(p) == NULL);
     catalog_package_t old;
-    int rc = catalog_load(store, txn, p->sku, &old);
+    int rc = catalog_load(db, txn, p->sku, &old);
     if (rc != 0 && rc != MDB_NOTFOUND)
         return rc;
     if (create && rc == 0)
@@ -231,16 +230,16 @@ int catalog_put(store_t *store, MDB_txn *txn, catalog_package_t *p, bool create,
         return MDB_NOTFOUND;
     if (create) {
         uint64_t count = 0;
-        if ((rc = store_count(store, txn, STORE_DB_PACKAGES, &count)) != 0)
+        if ((rc = db_count(db, txn, DB_PACKAGES, &count)) != 0)
             return rc;
         if (count >= max_packages)
             return CATALOG_EFULL;
-        if ((rc = s_next_seq(store, txn, &p->seq)) != 0)
+        if ((rc = s_next_seq(db, txn, &p->seq)) != 0)
             return rc;
         uint8_t key[8];
         rec_be64_put(key, p->seq);
-        rc = store_put(store, txn, STORE_DB_PACKAGE_ORDER, key, sizeof key, p->sku, strlen(p->sku),
-                       MDB_NOOVERWRITE);
+        rc = db_put(db, txn, DB_PACKAGE_ORDER, key, sizeof key, p->sku, strlen(p->sku),
+                    MDB_NOOVERWRITE);
         if (rc != 0)
             return rc;
     } else {
@@ -252,16 +251,16 @@ int catalog_put(store_t *store, MDB_txn *txn, catalog_package_t *p, bool create,
     msgpack_sbuffer buf;
     msgpack_sbuffer_init(&buf);
     catalog_encode(p, &buf);
-    rc = store_put(store, txn, STORE_DB_PACKAGES, p->sku, strlen(p->sku), buf.data, buf.size, 0);
+    rc = db_put(db, txn, DB_PACKAGES, p->sku, strlen(p->sku), buf.data, buf.size, 0);
     msgpack_sbuffer_destroy(&buf);
     return rc;
 }
 
-int catalog_each(store_t *store, MDB_txn *txn, catalog_each_fn *fn, void *arg)
+int catalog_each(db_t *db, MDB_txn *txn, catalog_each_fn *fn, void *arg)
 {
-    assert(store && txn && fn);
+    assert(db && txn && fn);
     MDB_cursor *cur = NULL;
-    int rc = mdb_cursor_open(txn, store_dbi(store, STORE_DB_PACKAGE_ORDER), &cur);
+    int rc = mdb_cursor_open(txn, db_dbi(db, DB_PACKAGE_ORDER), &cur);
     if (rc != 0)
         return rc;
     MDB_val k, v;
@@ -269,15 +268,15 @@ int catalog_each(store_t *store, MDB_txn *txn, catalog_each_fn *fn, void *arg)
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         char sku[CATALOG_SKU_MAX + 1];
         if (v.mv_size == 0 || v.mv_size > CATALOG_SKU_MAX) {
-            rc = STORE_ECORRUPT;
+            rc = DB_ECORRUPT;
             break;
         }
         memcpy(sku, v.mv_data, v.mv_size);
         sku[v.mv_size] = '\0';
         catalog_package_t p;
-        if ((rc = catalog_load(store, txn, sku, &p)) != 0) {
+        if ((rc = catalog_load(db, txn, sku, &p)) != 0) {
             if (rc == MDB_NOTFOUND)
-                rc = STORE_ECORRUPT;
+                rc = DB_ECORRUPT;
             break;
         }
         if ((rc = fn(&p, arg)) != 0)

@@ -11,7 +11,7 @@
  *  order index lists packages in the order the operator added them. A
  *  retired package stays (purchases refer to it) but is no longer sold.
  *
- *  Calls return LMDB codes (store.h); STORE_ECORRUPT for a bad record. */
+ *  Calls return LMDB codes (db.h); DB_ECORRUPT for a bad record. */
 #ifndef CATALOG_H
 #define CATALOG_H
 #include <lmdb.h>
@@ -19,7 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "store.h"
+#include "db.h"
 
 #define CATALOG_SKU_MAX 64
 #define CATALOG_NAME_MAX 128
@@ -69,19 +69,18 @@ int catalog_decode(const void *data, size_t size, catalog_package_t *p, const ch
 /* Packs the PACKAGE map of pm_proto.h. */
 void catalog_pack(msgpack_packer *pk, const catalog_package_t *p);
 
-/* Loads sku. 0, MDB_NOTFOUND, STORE_ECORRUPT (logged) or an LMDB code. */
-int catalog_load(store_t *store, MDB_txn *txn, const char *sku, catalog_package_t *p);
+/* Loads sku. 0, MDB_NOTFOUND, DB_ECORRUPT (logged) or an LMDB code. */
+int catalog_load(db_t *db, MDB_txn *txn, const char *sku, catalog_package_t *p);
 
 /* Adds p (p->seq is assigned: after the last one) or replaces it (seq kept
  * from the stored one). MDB_KEYEXIST when adding an existing sku,
  * MDB_NOTFOUND when replacing a missing one, CATALOG_EFULL when adding would
  * exceed max_packages. p->created_ms is kept on replace. */
-int catalog_put(store_t *store, MDB_txn *txn, catalog_package_t *p, bool create,
-                uint64_t max_packages);
+int catalog_put(db_t *db, MDB_txn *txn, catalog_package_t *p, bool create, uint64_t max_packages);
 
 /* Calls fn for every package in catalog order until it returns non-zero
  * (that value is returned). p is valid during the call only. */
 typedef int(catalog_each_fn)(const catalog_package_t *p, void *arg);
-int catalog_each(store_t *store, MDB_txn *txn, catalog_each_fn *fn, void *arg);
+int catalog_each(db_t *db, MDB_txn *txn, catalog_each_fn *fn, void *arg);
 
 #endif

@@ -24,7 +24,7 @@ typedef struct {
 } s_slot_t;
 
 struct core_t {
-    store_t *store;
+    db_t *db;
     core_config_t cfg;
     zsock_t *api;
     zsock_t *admin;
@@ -37,13 +37,13 @@ struct core_t {
     dispatch_item_t *items;
 };
 
-core_t *core_new(store_t *store, const core_config_t *cfg)
+core_t *core_new(db_t *db, const core_config_t *cfg)
 {
-    assert(store && cfg && cfg->max_batch > 0 && cfg->api_endpoint && cfg->admin_endpoint &&
+    assert(db && cfg && cfg->max_batch > 0 && cfg->api_endpoint && cfg->admin_endpoint &&
            cfg->worker_endpoint);
     core_t *self = calloc(1, sizeof *self);
     assert(self);
-    self->store = store;
+    self->db = db;
     self->cfg = *cfg;
     self->api = pm_sock_router_bind(cfg->api_endpoint, cfg->hwm, cfg->max_msg_bytes);
     if (!self->api)
@@ -60,7 +60,7 @@ core_t *core_new(store_t *store, const core_config_t *cfg)
     dispatch_limits_t limits = cfg->limits;
     limits.max_amount_minor = cfg->max_amount_minor;
     limits.max_msg_bytes = cfg->max_msg_bytes;
-    self->dispatch = dispatch_new(store, &limits);
+    self->dispatch = dispatch_new(db, &limits);
     self->slots = calloc((size_t)cfg->max_batch, sizeof *self->slots);
     self->items = calloc((size_t)cfg->max_batch, sizeof *self->items);
     assert(self->slots && self->items);
@@ -246,10 +246,10 @@ typedef struct {
     size_t deleted;
 } s_sweep_t;
 
-static int s_sweep_txn(store_t *store, MDB_txn *txn, void *arg)
+static int s_sweep_txn(db_t *db, MDB_txn *txn, void *arg)
 {
     s_sweep_t *sw = arg;
-    return idem_sweep(store, txn, sw->cutoff_ms, sw->max, &sw->deleted);
+    return idem_sweep(db, txn, sw->cutoff_ms, sw->max, &sw->deleted);
 }
 
 int64_t core_sweep(core_t *self, int64_t now_ms)
@@ -257,9 +257,9 @@ int64_t core_sweep(core_t *self, int64_t now_ms)
     assert(self);
     s_sweep_t sw = {.cutoff_ms = now_ms - self->cfg.idem_ttl_s * 1000,
                     .max = (size_t)self->cfg.sweep_batch};
-    int rc = store_txn_run(self->store, s_sweep_txn, &sw);
+    int rc = db_txn_run(self->db, s_sweep_txn, &sw);
     if (rc != 0) {
-        pm_error("idempotency sweep failed: %s", store_strerror(rc));
+        pm_error("idempotency sweep failed: %s", db_strerror(rc));
         return -1;
     }
     if (sw.deleted > 0)

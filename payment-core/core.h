@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #include "dispatch.h"
-#include "store.h"
+#include "db.h"
 
 typedef struct {
     const char *api_endpoint;    /* ROUTER for gateways, e.g. tcp://127.0.0.1:7100 */
@@ -37,7 +37,7 @@ typedef struct core_t core_t;
 /* Binds the three sockets. store is borrowed and must outlive the core; the
  * strings of cfg are borrowed too. Returns a new core (caller owns), or NULL
  * when a bind fails (logged). */
-core_t *core_new(store_t *store, const core_config_t *cfg);
+core_t *core_new(db_t *db, const core_config_t *cfg);
 
 void core_destroy(core_t **self_p);
 

@@ -60,7 +60,7 @@ static const s_route_t s_routes[] = {
 };
 
 struct dispatch_t {
-    store_t *store;
+    db_t *db;
     dispatch_limits_t limits;
     msgpack_sbuffer body;    /* scratch: one reply body at a time */
     msgpack_sbuffer answer;  /* scratch: a body for the waiters of a purchase */
@@ -112,7 +112,7 @@ static int s_admin_token_create(req_t *req)
         return req_reject(req, PM_ERR_VALIDATION, "role must be user or service");
     char token[AUTH_TOKEN_CAP];
     int rc =
-        auth_token_create(req->store, req->txn, principal, role, req->now_ms, token, sizeof token);
+        auth_token_create(req->db, req->txn, principal, role, req->now_ms, token, sizeof token);
     if (rc != 0)
         return req_store_error(req, rc, "token create");
     pm_info("issued a %s token for principal %s", auth_role_name(role), principal);
@@ -130,9 +130,9 @@ static int s_admin_stats(req_t *req)
 {
     uint64_t payments = 0, keys = 0, tokens = 0;
     int rc;
-    if ((rc = store_count(req->store, req->txn, STORE_DB_PAYMENTS, &payments)) != 0 ||
-        (rc = store_count(req->store, req->txn, STORE_DB_IDEM, &keys)) != 0 ||
-        (rc = store_count(req->store, req->txn, STORE_DB_TOKENS, &tokens)) != 0)
+    if ((rc = db_count(req->db, req->txn, DB_PAYMENTS, &payments)) != 0 ||
+        (rc = db_count(req->db, req->txn, DB_IDEM, &keys)) != 0 ||
+        (rc = db_count(req->db, req->txn, DB_TOKENS, &tokens)) != 0)
         return req_store_error(req, rc, "stats");
     s_pack_ok(&req->pk, 9);
     pm_mp_pack_cstr(&req->pk, "payments");
@@ -208,7 +208,7 @@ static int s_authenticate(req_t *req, auth_identity_t *who)
 {
     if (!req->header->has_auth)
         return req_reject(req, PM_ERR_UNAUTHORIZED, "missing API token");
-    int rc = auth_lookup(req->store, req->txn, req->header->auth, who);
+    int rc = auth_lookup(req->db, req->txn, req->header->auth, who);
     if (rc == MDB_NOTFOUND)
         return req_reject(req, PM_ERR_UNAUTHORIZED, "unknown API token");
     if (rc != 0)
@@ -238,7 +238,7 @@ static void s_run(dispatch_t *self, MDB_txn *parent, dispatch_item_t *item,
 {
     req_t req;
     memset(&req, 0, sizeof req);
-    req.store = self->store;
+    req.db = self->db;
     req.header = &item->header_;
     req.body = pm_envelope_body(env);
     req.body_bytes = pm_envelope_body_bytes(env, &req.body_size);
@@ -253,10 +253,10 @@ static void s_run(dispatch_t *self, MDB_txn *parent, dispatch_item_t *item,
 
     auth_identity_t who;
     bool child = !route->ro && isolate;
-    uint64_t writes_before = store_write_calls(self->store);
+    uint64_t writes_before = db_write_calls(self->db);
     int rc = 0;
     if (child)
-        rc = store_begin(self->store, parent, &req.txn);
+        rc = db_begin(self->db, parent, &req.txn);
     else
         req.txn = parent;
     if (rc != 0) {
@@ -271,14 +271,14 @@ static void s_run(dispatch_t *self, MDB_txn *parent, dispatch_item_t *item,
         s_pack_error_body(req.out, req.err, req.msg);
     assert(child || !route->ro || !req.idem_claimed);
     if (req.idem_claimed) {
-        rc = idem_put_done(self->store, req.txn, &req.idem_key, req.idem_fp, now_ms, req.out->data,
+        rc = idem_put_done(self->db, req.txn, &req.idem_key, req.idem_fp, now_ms, req.out->data,
                            req.out->size);
         if (rc != 0) {
             req_store_error(&req, rc, "idempotency record save");
             goto abort_txn;
         }
     }
-    rc = child ? store_commit(self->store, req.txn) : 0;
+    rc = child ? db_commit(self->db, req.txn) : 0;
     req.txn = NULL;
     if (rc != 0) {
         req_store_error(&req, rc, "request transaction commit");
@@ -307,13 +307,13 @@ static void s_run(dispatch_t *self, MDB_txn *parent, dispatch_item_t *item,
     goto log;
 abort_txn:
     if (child)
-        store_abort(&req.txn);
-    else if (store_write_calls(self->store) != writes_before)
+        db_abort(&req.txn);
+    else if (db_write_calls(self->db) != writes_before)
         self->redo = true; /* its writes are in parent: only a redo removes them */
 reply:
     s_set_error_reply(self, item, req.err, req.msg);
 log:
-    if (!child && req.store_failed)
+    if (!child && req.db_failed)
         self->redo = true; /* a store error may have spoilt parent */
     pm_debug("request type %u corr %llu trace %s: %s%s%s", item->header_.type,
              (unsigned long long)item->header_.corr_id, item->header_.trace_id,
@@ -397,12 +397,12 @@ static void s_default(int64_t *v, int64_t def)
         *v = def;
 }
 
-dispatch_t *dispatch_new(store_t *store, const dispatch_limits_t *limits)
+dispatch_t *dispatch_new(db_t *db, const dispatch_limits_t *limits)
 {
-    assert(store && limits && limits->max_amount_minor > 0 && limits->max_msg_bytes > 0);
+    assert(db && limits && limits->max_amount_minor > 0 && limits->max_msg_bytes > 0);
     dispatch_t *self = calloc(1, sizeof *self);
     assert(self);
-    self->store = store;
+    self->db = db;
     self->limits = *limits;
     s_default(&self->limits.max_packages, 10000);
     s_default(&self->limits.max_waiters, 10000);
@@ -443,16 +443,16 @@ static void s_feed_takers(dispatch_t *self, MDB_txn *parent, int64_t now_ms)
             continue;
         MDB_txn *txn = NULL;
         size_t n = 0;
-        int rc = store_begin(self->store, parent, &txn);
+        int rc = db_begin(self->db, parent, &txn);
         if (rc == 0)
-            rc = worker_lease(self->store, txn, &self->limits, take, now_ms, &self->body, &n);
+            rc = worker_lease(self->db, txn, &self->limits, take, now_ms, &self->body, &n);
         if (rc == 0) {
-            rc = store_commit(self->store, txn);
+            rc = db_commit(self->db, txn);
             txn = NULL;
         }
         if (rc != 0) {
-            pm_error("job hand-out failed: %s", store_strerror(rc));
-            store_abort(&txn);
+            pm_error("job hand-out failed: %s", db_strerror(rc));
+            db_abort(&txn);
             continue;
         }
         if (n > 0)
@@ -462,7 +462,7 @@ static void s_feed_takers(dispatch_t *self, MDB_txn *parent, int64_t now_ms)
         const park_take_t *take = park_taker_at(self->park, i);
         if (!take)
             continue;
-        int64_t due = worker_next_due_ms(self->store, parent, take);
+        int64_t due = worker_next_due_ms(self->db, parent, take);
         if (due < self->next_job_due_ms)
             self->next_job_due_ms = due;
     }
@@ -533,9 +533,9 @@ pass:
         items[i].header_ok_ = false;
         msgpack_sbuffer_clear(&items[i].reply);
     }
-    rc = store_begin(self->store, NULL, &txn);
+    rc = db_begin(self->db, NULL, &txn);
     if (rc != 0) {
-        pm_error("batch transaction begin failed: %s", store_strerror(rc));
+        pm_error("batch transaction begin failed: %s", db_strerror(rc));
         /* Still decode, so that every requester whose header we can read
          * hears that storage is down rather than waiting for its timeout. */
         for (size_t i = 0; i < n; i++) {
@@ -565,7 +565,7 @@ pass:
             break;
     }
     if (self->redo && !isolate) {
-        store_abort(&txn);
+        db_abort(&txn);
         park_rollback(self->park);
         self->stats.batches_redone++;
         pm_info("a request failed after writing or on a storage error: its batch of %zu runs "
@@ -579,10 +579,10 @@ pass:
     /* The one fsync of the batch. No reply has left yet: the caller sends
      * them after this returns, and they say success only if this worked. */
     int64_t commit_start = pm_mono_us();
-    rc = store_commit(self->store, txn);
+    rc = db_commit(self->db, txn);
     uint64_t commit_us = (uint64_t)(pm_mono_us() - commit_start);
     if (rc != 0) {
-        pm_error("batch commit of %zu requests failed: %s", n, store_strerror(rc));
+        pm_error("batch commit of %zu requests failed: %s", n, db_strerror(rc));
         park_rollback(self->park);
         for (size_t i = 0; i < n; i++) {
             if (items[i].parked) {
@@ -635,9 +635,9 @@ size_t dispatch_reads(dispatch_t *self, dispatch_item_t *items, size_t n, int64_
             continue;
         }
         if (route && !txn) {
-            int rc = store_read_begin(self->store, &txn);
+            int rc = db_read_begin(self->db, &txn);
             if (rc != 0) {
-                pm_error("read transaction begin failed: %s", store_strerror(rc));
+                pm_error("read transaction begin failed: %s", db_strerror(rc));
                 txn_failed = true;
                 item->env_ = env;
                 left++;
@@ -649,6 +649,6 @@ size_t dispatch_reads(dispatch_t *self, dispatch_item_t *items, size_t n, int64_
         pm_envelope_destroy(&env);
         item->early = true;
     }
-    store_read_end(self->store, &txn);
+    db_read_end(self->db, &txn);
     return left;
 }

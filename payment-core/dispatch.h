@@ -35,7 +35,7 @@
 
 #include "pm_envelope.h"
 #include "pm_proto.h"
-#include "store.h"
+#include "db.h"
 
 typedef enum {
     DISPATCH_SRC_API = 1,    /* the api ROUTER: gateways; payment, AUTH, PING */
@@ -82,7 +82,7 @@ typedef struct dispatch_t dispatch_t;
 
 /* store is borrowed and must outlive the dispatcher; limits are copied.
  * Caller owns the result. */
-dispatch_t *dispatch_new(store_t *store, const dispatch_limits_t *limits);
+dispatch_t *dispatch_new(db_t *db, const dispatch_limits_t *limits);
 
 void dispatch_destroy(dispatch_t **self_p);
 

@@ -104,16 +104,16 @@ destroy_unpacked:
     return rc;
 }
 
-/* Loads and decodes key's record; STORE_ECORRUPT (logged) if it is bad. */
-static int s_load(store_t *store, MDB_txn *txn, const idem_key_t *key, s_record_t *r)
+/* Loads and decodes key's record; DB_ECORRUPT (logged) if it is bad. */
+static int s_load(db_t *db, MDB_txn *txn, const idem_key_t *key, s_record_t *r)
 {
     MDB_val val;
-    int rc = store_get(store, txn, STORE_DB_IDEM, key->bytes, key->len, &val);
+    int rc = db_get(db, txn, DB_IDEM, key->bytes, key->len, &val);
     if (rc != 0)
         return rc;
     if (s_decode(val.mv_data, val.mv_size, r) != 0) {
         pm_error("idempotency record of principal %s is corrupt", (const char *)key->bytes);
-        return STORE_ECORRUPT;
+        return DB_ECORRUPT;
     }
     return 0;
 }
@@ -128,7 +128,7 @@ static size_t s_ttl_key(uint8_t out[IDEM_TTL_KEY_MAX], int64_t created_ms, const
 }
 
 /* Writes a new record and its ttl entry. */
-static int s_insert(store_t *store, MDB_txn *txn, const idem_key_t *key, int state,
+static int s_insert(db_t *db, MDB_txn *txn, const idem_key_t *key, int state,
                     const uint8_t fp[IDEM_FP_LEN], int64_t now_ms, const void *reply,
                     size_t reply_len)
 {
@@ -136,24 +136,23 @@ static int s_insert(store_t *store, MDB_txn *txn, const idem_key_t *key, int sta
     msgpack_sbuffer buf;
     msgpack_sbuffer_init(&buf);
     s_encode(&buf, state, now_ms, fp, reply, reply_len);
-    int rc = store_put(store, txn, STORE_DB_IDEM, key->bytes, key->len, buf.data, buf.size,
-                       MDB_NOOVERWRITE);
+    int rc = db_put(db, txn, DB_IDEM, key->bytes, key->len, buf.data, buf.size, MDB_NOOVERWRITE);
     if (rc != 0)
         goto destroy_buf;
     uint8_t ttl[IDEM_TTL_KEY_MAX];
     size_t ttl_len = s_ttl_key(ttl, now_ms, key);
-    rc = store_put(store, txn, STORE_DB_IDEM_TTL, ttl, ttl_len, "", 0, 0);
+    rc = db_put(db, txn, DB_IDEM_TTL, ttl, ttl_len, "", 0, 0);
 destroy_buf:
     msgpack_sbuffer_destroy(&buf);
     return rc;
 }
 
-int idem_lookup(store_t *store, MDB_txn *txn, const idem_key_t *key, const uint8_t fp[IDEM_FP_LEN],
+int idem_lookup(db_t *db, MDB_txn *txn, const idem_key_t *key, const uint8_t fp[IDEM_FP_LEN],
                 idem_state_t *state, const void **reply, size_t *reply_len)
 {
-    assert(store && txn && key && fp && state);
+    assert(db && txn && key && fp && state);
     s_record_t r;
-    int rc = s_load(store, txn, key, &r);
+    int rc = s_load(db, txn, key, &r);
     if (rc == MDB_NOTFOUND) {
         *state = IDEM_NEW;
         return 0;
@@ -173,27 +172,26 @@ int idem_lookup(store_t *store, MDB_txn *txn, const idem_key_t *key, const uint8
     return 0;
 }
 
-int idem_begin(store_t *store, MDB_txn *txn, const idem_key_t *key, const uint8_t fp[IDEM_FP_LEN],
+int idem_begin(db_t *db, MDB_txn *txn, const idem_key_t *key, const uint8_t fp[IDEM_FP_LEN],
                int64_t now_ms)
 {
-    assert(store && txn && key && fp);
-    return s_insert(store, txn, key, IDEM_STATE_IN_PROGRESS, fp, now_ms, NULL, 0);
+    assert(db && txn && key && fp);
+    return s_insert(db, txn, key, IDEM_STATE_IN_PROGRESS, fp, now_ms, NULL, 0);
 }
 
-int idem_put_done(store_t *store, MDB_txn *txn, const idem_key_t *key,
-                  const uint8_t fp[IDEM_FP_LEN], int64_t now_ms, const void *reply,
-                  size_t reply_len)
+int idem_put_done(db_t *db, MDB_txn *txn, const idem_key_t *key, const uint8_t fp[IDEM_FP_LEN],
+                  int64_t now_ms, const void *reply, size_t reply_len)
 {
-    assert(store && txn && key && fp && (reply || reply_len == 0));
-    return s_insert(store, txn, key, IDEM_STATE_DONE, fp, now_ms, reply, reply_len);
+    assert(db && txn && key && fp && (reply || reply_len == 0));
+    return s_insert(db, txn, key, IDEM_STATE_DONE, fp, now_ms, reply, reply_len);
 }
 
-int idem_complete(store_t *store, MDB_txn *txn, const idem_key_t *key, const void *reply,
+int idem_complete(db_t *db, MDB_txn *txn, const idem_key_t *key, const void *reply,
                   size_t reply_len)
 {
-    assert(store && txn && key && (reply || reply_len == 0));
+    assert(db && txn && key && (reply || reply_len == 0));
     s_record_t r;
-    int rc = s_load(store, txn, key, &r);
+    int rc = s_load(db, txn, key, &r);
     if (rc != 0)
         return rc;
     if (r.state != IDEM_STATE_IN_PROGRESS)
@@ -201,17 +199,17 @@ int idem_complete(store_t *store, MDB_txn *txn, const idem_key_t *key, const voi
     msgpack_sbuffer buf;
     msgpack_sbuffer_init(&buf);
     s_encode(&buf, IDEM_STATE_DONE, r.created_ms, r.fp, reply, reply_len);
-    rc = store_put(store, txn, STORE_DB_IDEM, key->bytes, key->len, buf.data, buf.size, 0);
+    rc = db_put(db, txn, DB_IDEM, key->bytes, key->len, buf.data, buf.size, 0);
     msgpack_sbuffer_destroy(&buf);
     return rc;
 }
 
-int idem_sweep(store_t *store, MDB_txn *txn, int64_t cutoff_ms, size_t max, size_t *deleted)
+int idem_sweep(db_t *db, MDB_txn *txn, int64_t cutoff_ms, size_t max, size_t *deleted)
 {
-    assert(store && txn && deleted);
+    assert(db && txn && deleted);
     *deleted = 0;
     MDB_cursor *cur = NULL;
-    int rc = mdb_cursor_open(txn, store_dbi(store, STORE_DB_IDEM_TTL), &cur);
+    int rc = mdb_cursor_open(txn, db_dbi(db, DB_IDEM_TTL), &cur);
     if (rc != 0)
         return rc;
     MDB_val k, v;
@@ -224,7 +222,7 @@ int idem_sweep(store_t *store, MDB_txn *txn, int64_t cutoff_ms, size_t max, size
                 t = t << 8 | b[i];
             if (t > INT64_MAX || (int64_t)t >= cutoff_ms)
                 break;
-            rc = store_del(store, txn, STORE_DB_IDEM, b + 8, k.mv_size - 8);
+            rc = db_del(db, txn, DB_IDEM, b + 8, k.mv_size - 8);
             if (rc != 0 && rc != MDB_NOTFOUND)
                 goto close_cursor;
         } else {

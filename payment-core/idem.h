@@ -17,7 +17,7 @@
  *  idem_begin, commits, and later idem_complete; meanwhile a repeat is told
  *  IDEM_IN_PROGRESS.
  *
- *  Every call returns an LMDB code (store.h), STORE_ECORRUPT for a record
+ *  Every call returns an LMDB code (db.h), DB_ECORRUPT for a record
  *  that does not decode. */
 #ifndef IDEM_H
 #define IDEM_H
@@ -26,7 +26,7 @@
 #include <stdint.h>
 
 #include "pm_proto.h"
-#include "store.h"
+#include "db.h"
 
 #define IDEM_TOKEN_MAX 255
 #define IDEM_FP_LEN 16
@@ -54,25 +54,24 @@ void idem_fingerprint(uint32_t type, const void *body, size_t body_len, uint8_t 
 /* Looks key up and compares fingerprints. On IDEM_REPLAY, *reply and
  * *reply_len view the stored body (LMDB memory: valid until txn ends or
  * writes to `idem`). reply may be NULL when not wanted. */
-int idem_lookup(store_t *store, MDB_txn *txn, const idem_key_t *key, const uint8_t fp[IDEM_FP_LEN],
+int idem_lookup(db_t *db, MDB_txn *txn, const idem_key_t *key, const uint8_t fp[IDEM_FP_LEN],
                 idem_state_t *state, const void **reply, size_t *reply_len);
 
 /* Stores key as in progress. MDB_KEYEXIST if the key exists. */
-int idem_begin(store_t *store, MDB_txn *txn, const idem_key_t *key, const uint8_t fp[IDEM_FP_LEN],
+int idem_begin(db_t *db, MDB_txn *txn, const idem_key_t *key, const uint8_t fp[IDEM_FP_LEN],
                int64_t now_ms);
 
 /* Marks an in-progress key done with its reply body (keeps created_ms and the
  * fingerprint). MDB_NOTFOUND if absent, MDB_KEYEXIST if already done. */
-int idem_complete(store_t *store, MDB_txn *txn, const idem_key_t *key, const void *reply,
+int idem_complete(db_t *db, MDB_txn *txn, const idem_key_t *key, const void *reply,
                   size_t reply_len);
 
 /* Stores key done with its reply in one step. MDB_KEYEXIST if it exists. */
-int idem_put_done(store_t *store, MDB_txn *txn, const idem_key_t *key,
-                  const uint8_t fp[IDEM_FP_LEN], int64_t now_ms, const void *reply,
-                  size_t reply_len);
+int idem_put_done(db_t *db, MDB_txn *txn, const idem_key_t *key, const uint8_t fp[IDEM_FP_LEN],
+                  int64_t now_ms, const void *reply, size_t reply_len);
 
 /* Deletes up to max keys created before cutoff_ms, oldest first; *deleted
  * says how many. */
-int idem_sweep(store_t *store, MDB_txn *txn, int64_t cutoff_ms, size_t max, size_t *deleted);
+int idem_sweep(db_t *db, MDB_txn *txn, int64_t cutoff_ms, size_t max, size_t *deleted);
 
 #endif

@@ -32,19 +32,19 @@ static size_t s_due_key(uint8_t key[S_DUE_KEY_MAX], const char *kind, int64_t du
     return n + 9 + PM_UUID_LEN;
 }
 
-static int s_index(store_t *store, MDB_txn *txn, const jobs_job_t *job, bool add)
+static int s_index(db_t *db, MDB_txn *txn, const jobs_job_t *job, bool add)
 {
     if (job->state == JOBS_DEAD)
         return 0;
     uint8_t key[S_DUE_KEY_MAX];
     size_t len = s_due_key(key, job->kind, jobs_due_ms(job), job->id);
     if (add)
-        return store_put(store, txn, STORE_DB_JOBS_DUE, key, len, "", 0, 0);
-    int rc = store_del(store, txn, STORE_DB_JOBS_DUE, key, len);
+        return db_put(db, txn, DB_JOBS_DUE, key, len, "", 0, 0);
+    int rc = db_del(db, txn, DB_JOBS_DUE, key, len);
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-static int s_put(store_t *store, MDB_txn *txn, const jobs_job_t *job)
+static int s_put(db_t *db, MDB_txn *txn, const jobs_job_t *job)
 {
     msgpack_sbuffer buf;
     msgpack_sbuffer_init(&buf);
@@ -61,17 +61,17 @@ static int s_put(store_t *store, MDB_txn *txn, const jobs_job_t *job)
     msgpack_pack_int64(&pk, job->next_at_ms);
     msgpack_pack_int64(&pk, job->lease_until_ms);
     msgpack_pack_int64(&pk, job->created_ms);
-    int rc = store_put(store, txn, STORE_DB_JOBS, job->id, PM_UUID_LEN, buf.data, buf.size, 0);
+    int rc = db_put(db, txn, DB_JOBS, job->id, PM_UUID_LEN, buf.data, buf.size, 0);
     msgpack_sbuffer_destroy(&buf);
     if (rc == 0)
-        rc = s_index(store, txn, job, true);
+        rc = s_index(db, txn, job, true);
     return rc;
 }
 
-int jobs_enqueue(store_t *store, MDB_txn *txn, const char *kind, const void *payload,
-                 size_t payload_len, int64_t now_ms, char id[PM_UUID_LEN + 1])
+int jobs_enqueue(db_t *db, MDB_txn *txn, const char *kind, const void *payload, size_t payload_len,
+                 int64_t now_ms, char id[PM_UUID_LEN + 1])
 {
-    assert(store && txn && kind && payload && id);
+    assert(db && txn && kind && payload && id);
     assert(strlen(kind) >= 1 && strlen(kind) <= JOBS_KIND_MAX);
     assert(payload_len <= JOBS_PAYLOAD_MAX);
     jobs_job_t job;
@@ -83,25 +83,25 @@ int jobs_enqueue(store_t *store, MDB_txn *txn, const char *kind, const void *pay
     job.state = JOBS_QUEUED;
     job.next_at_ms = now_ms;
     job.created_ms = now_ms;
-    int rc = s_put(store, txn, &job);
+    int rc = s_put(db, txn, &job);
     if (rc == 0)
         memcpy(id, job.id, PM_UUID_LEN + 1);
     return rc;
 }
 
-int jobs_load(store_t *store, MDB_txn *txn, const char *id, jobs_job_t *job)
+int jobs_load(db_t *db, MDB_txn *txn, const char *id, jobs_job_t *job)
 {
-    assert(store && txn && id && job);
+    assert(db && txn && id && job);
     memset(job, 0, sizeof *job);
     MDB_val val;
-    int rc = store_get(store, txn, STORE_DB_JOBS, id, strlen(id), &val);
+    int rc = db_get(db, txn, DB_JOBS, id, strlen(id), &val);
     if (rc != 0)
         return rc;
     msgpack_unpacked u;
     const msgpack_object *f;
     const char *why = NULL;
     int64_t state = 0;
-    rc = STORE_ECORRUPT;
+    rc = DB_ECORRUPT;
     if (pm_mp_unpack_record(val.mv_data, val.mv_size, JOBS_RECORD_VERSION, JOBS_RECORD_FIELDS, &u,
                             &f, &why) != 0)
         goto destroy_unpacked;
@@ -124,35 +124,35 @@ destroy_unpacked:
     return rc;
 }
 
-int jobs_save(store_t *store, MDB_txn *txn, const jobs_job_t *job)
+int jobs_save(db_t *db, MDB_txn *txn, const jobs_job_t *job)
 {
-    assert(store && txn && job);
+    assert(db && txn && job);
     jobs_job_t old;
-    int rc = jobs_load(store, txn, job->id, &old);
+    int rc = jobs_load(db, txn, job->id, &old);
     if (rc != 0)
         return rc;
-    if ((rc = s_index(store, txn, &old, false)) != 0)
+    if ((rc = s_index(db, txn, &old, false)) != 0)
         return rc;
-    return s_put(store, txn, job);
+    return s_put(db, txn, job);
 }
 
-int jobs_delete(store_t *store, MDB_txn *txn, const char *id)
+int jobs_delete(db_t *db, MDB_txn *txn, const char *id)
 {
-    assert(store && txn && id);
+    assert(db && txn && id);
     jobs_job_t old;
-    int rc = jobs_load(store, txn, id, &old);
+    int rc = jobs_load(db, txn, id, &old);
     if (rc != 0)
         return rc;
-    if ((rc = s_index(store, txn, &old, false)) != 0)
+    if ((rc = s_index(db, txn, &old, false)) != 0)
         return rc;
-    return store_del(store, txn, STORE_DB_JOBS, id, strlen(id));
+    return db_del(db, txn, DB_JOBS, id, strlen(id));
 }
 
-int jobs_first(store_t *store, MDB_txn *txn, const char *kind, jobs_job_t *job, int64_t *due_ms)
+int jobs_first(db_t *db, MDB_txn *txn, const char *kind, jobs_job_t *job, int64_t *due_ms)
 {
-    assert(store && txn && kind && job && due_ms);
+    assert(db && txn && kind && job && due_ms);
     MDB_cursor *cur = NULL;
-    int rc = mdb_cursor_open(txn, store_dbi(store, STORE_DB_JOBS_DUE), &cur);
+    int rc = mdb_cursor_open(txn, db_dbi(db, DB_JOBS_DUE), &cur);
     if (rc != 0)
         return rc;
     uint8_t key[S_DUE_KEY_MAX];
@@ -169,10 +169,10 @@ int jobs_first(store_t *store, MDB_txn *txn, const char *kind, jobs_job_t *job, 
             memcpy(id, kd + klen + 9, PM_UUID_LEN);
             id[PM_UUID_LEN] = '\0';
             *due_ms = (int64_t)rec_be64_get(kd + klen + 1);
-            rc = jobs_load(store, txn, id, job);
+            rc = jobs_load(db, txn, id, job);
             if (rc == MDB_NOTFOUND) {
                 pm_error("job index names a missing job %s", id);
-                rc = STORE_ECORRUPT;
+                rc = DB_ECORRUPT;
             }
         }
     }

@@ -14,7 +14,7 @@
  *  cursor seek, however many jobs wait in the future. Dead jobs (attempts
  *  exhausted) stay in `jobs` for the operator and are not indexed.
  *
- *  Calls return LMDB codes (store.h); STORE_ECORRUPT for a bad record. */
+ *  Calls return LMDB codes (db.h); DB_ECORRUPT for a bad record. */
 #ifndef JOBS_H
 #define JOBS_H
 #include <lmdb.h>
@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 #include "pm_ids.h"
-#include "store.h"
+#include "db.h"
 
 #define JOBS_KIND_MAX 32
 #define JOBS_PAYLOAD_MAX 2048
@@ -44,21 +44,21 @@ typedef struct {
 
 /* Adds a queued job of kind, due at now_ms, with payload (a msgpack map of
  * at most JOBS_PAYLOAD_MAX bytes). Its new id is written to id. */
-int jobs_enqueue(store_t *store, MDB_txn *txn, const char *kind, const void *payload,
-                 size_t payload_len, int64_t now_ms, char id[PM_UUID_LEN + 1]);
+int jobs_enqueue(db_t *db, MDB_txn *txn, const char *kind, const void *payload, size_t payload_len,
+                 int64_t now_ms, char id[PM_UUID_LEN + 1]);
 
-/* 0, MDB_NOTFOUND, STORE_ECORRUPT (logged) or an LMDB code. */
-int jobs_load(store_t *store, MDB_txn *txn, const char *id, jobs_job_t *job);
+/* 0, MDB_NOTFOUND, DB_ECORRUPT (logged) or an LMDB code. */
+int jobs_load(db_t *db, MDB_txn *txn, const char *id, jobs_job_t *job);
 
 /* Writes job (an existing one, changed) and moves its index row. */
-int jobs_save(store_t *store, MDB_txn *txn, const jobs_job_t *job);
+int jobs_save(db_t *db, MDB_txn *txn, const jobs_job_t *job);
 
 /* Deletes the job and its index row; MDB_NOTFOUND when it is absent. */
-int jobs_delete(store_t *store, MDB_txn *txn, const char *id);
+int jobs_delete(db_t *db, MDB_txn *txn, const char *id);
 
 /* The first job of kind by due time: 0 with *job and *due_ms set, or
  * MDB_NOTFOUND when the kind has no queued or leased job. */
-int jobs_first(store_t *store, MDB_txn *txn, const char *kind, jobs_job_t *job, int64_t *due_ms);
+int jobs_first(db_t *db, MDB_txn *txn, const char *kind, jobs_job_t *job, int64_t *due_ms);
 
 /* When job is due (INT64_MAX for a dead job). */
 int64_t jobs_due_ms(const jobs_job_t *job);

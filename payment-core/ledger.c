@@ -24,13 +24,13 @@ static void s_pack_opt_int(msgpack_packer *pk, bool has, int64_t v)
         msgpack_pack_nil(pk);
 }
 
-int ledger_balance(store_t *store, MDB_txn *txn, const char *principal, ledger_balance_t *b)
+int ledger_balance(db_t *db, MDB_txn *txn, const char *principal, ledger_balance_t *b)
 {
-    assert(store && txn && principal && b);
+    assert(db && txn && principal && b);
     memset(b, 0, sizeof *b);
     b->next_seq = 1;
     MDB_val val;
-    int rc = store_get(store, txn, STORE_DB_BALANCES, principal, strlen(principal), &val);
+    int rc = db_get(db, txn, DB_BALANCES, principal, strlen(principal), &val);
     if (rc == MDB_NOTFOUND)
         return 0;
     if (rc != 0)
@@ -39,7 +39,7 @@ int ledger_balance(store_t *store, MDB_txn *txn, const char *principal, ledger_b
     const msgpack_object *f;
     const char *why = NULL;
     int64_t next = 0;
-    rc = STORE_ECORRUPT;
+    rc = DB_ECORRUPT;
     if (pm_mp_unpack_record(val.mv_data, val.mv_size, BALANCE_RECORD_VERSION, BALANCE_RECORD_FIELDS,
                             &u, &f, &why) != 0)
         goto destroy_unpacked;
@@ -68,12 +68,12 @@ static size_t s_entry_key(uint8_t key[S_KEY_MAX], const char *principal, uint64_
     return n + 9;
 }
 
-int ledger_credit(store_t *store, MDB_txn *txn, const char *principal, const catalog_package_t *pkg,
+int ledger_credit(db_t *db, MDB_txn *txn, const char *principal, const catalog_package_t *pkg,
                   const char *serial, int64_t now_ms, ledger_balance_t *after)
 {
-    assert(store && txn && principal && pkg && serial && after);
+    assert(db && txn && principal && pkg && serial && after);
     ledger_balance_t b;
-    int rc = ledger_balance(store, txn, principal, &b);
+    int rc = ledger_balance(db, txn, principal, &b);
     if (rc != 0)
         return rc;
     ledger_entry_t e;
@@ -110,8 +110,7 @@ int ledger_credit(store_t *store, MDB_txn *txn, const char *principal, const cat
     msgpack_pack_int64(&pk, b.coins);
     s_pack_opt_int(&pk, b.has_until, b.subscription_until_ms);
     msgpack_pack_uint64(&pk, b.next_seq);
-    rc = store_put(store, txn, STORE_DB_BALANCES, principal, strlen(principal), buf.data, buf.size,
-                   0);
+    rc = db_put(db, txn, DB_BALANCES, principal, strlen(principal), buf.data, buf.size, 0);
     if (rc != 0)
         goto destroy_buf;
     msgpack_sbuffer_clear(&buf);
@@ -127,7 +126,7 @@ int ledger_credit(store_t *store, MDB_txn *txn, const char *principal, const cat
     s_pack_opt_int(&pk, e.has_until, e.subscription_until_ms);
     uint8_t key[S_KEY_MAX];
     size_t key_len = s_entry_key(key, principal, e.seq);
-    rc = store_put(store, txn, STORE_DB_LEDGER, key, key_len, buf.data, buf.size, MDB_NOOVERWRITE);
+    rc = db_put(db, txn, DB_LEDGER, key, key_len, buf.data, buf.size, MDB_NOOVERWRITE);
     if (rc == 0)
         *after = b;
 destroy_buf:
@@ -164,7 +163,7 @@ static int s_decode_entry(const MDB_val *v, ledger_entry_t *e)
     const char *why = NULL;
     int64_t seq = 0, kind = 0;
     bool nil = false;
-    int rc = STORE_ECORRUPT;
+    int rc = DB_ECORRUPT;
     if (pm_mp_unpack_record(v->mv_data, v->mv_size, ENTRY_RECORD_VERSION, ENTRY_RECORD_FIELDS, &u,
                             &f, &why) != 0)
         goto destroy_unpacked;
@@ -184,17 +183,17 @@ destroy_unpacked:
     return rc;
 }
 
-int ledger_each(store_t *store, MDB_txn *txn, const char *principal, uint64_t max,
-                ledger_each_fn *fn, void *arg)
+int ledger_each(db_t *db, MDB_txn *txn, const char *principal, uint64_t max, ledger_each_fn *fn,
+                void *arg)
 {
-    assert(store && txn && principal && fn);
+    assert(db && txn && principal && fn);
     ledger_balance_t b;
-    int rc = ledger_balance(store, txn, principal, &b);
+    int rc = ledger_balance(db, txn, principal, &b);
     if (rc != 0)
         return rc;
     uint64_t first = b.next_seq > max ? b.next_seq - max : 1;
     MDB_cursor *cur = NULL;
-    if ((rc = mdb_cursor_open(txn, store_dbi(store, STORE_DB_LEDGER), &cur)) != 0)
+    if ((rc = mdb_cursor_open(txn, db_dbi(db, DB_LEDGER), &cur)) != 0)
         return rc;
     uint8_t key[S_KEY_MAX];
     size_t plen = strlen(principal) + 1;

@@ -11,7 +11,7 @@
  *  balance and its ledger entry in the same transaction: replaying the
  *  ledger from seq 1 gives the balance.
  *
- *  Calls return LMDB codes (store.h); STORE_ECORRUPT for a bad record. */
+ *  Calls return LMDB codes (db.h); DB_ECORRUPT for a bad record. */
 #ifndef LEDGER_H
 #define LEDGER_H
 #include <lmdb.h>
@@ -21,7 +21,7 @@
 
 #include "catalog.h"
 #include "pm_proto.h"
-#include "store.h"
+#include "db.h"
 
 #define LEDGER_LIST_MAX 1000 /* entries an ADMIN_BALANCE reply carries */
 
@@ -48,13 +48,13 @@ typedef struct {
 
 /* The principal's balance; a principal never credited has a zero balance
  * (returns 0, next_seq 1). */
-int ledger_balance(store_t *store, MDB_txn *txn, const char *principal, ledger_balance_t *b);
+int ledger_balance(db_t *db, MDB_txn *txn, const char *principal, ledger_balance_t *b);
 
 /* Credits package pkg to principal for purchase `serial` at now_ms: coins
  * for a coin package; for a time package the subscription end becomes
  * max(now, end) + duration_days. Writes the balance and one ledger entry;
  * *after holds the new balance. */
-int ledger_credit(store_t *store, MDB_txn *txn, const char *principal, const catalog_package_t *pkg,
+int ledger_credit(db_t *db, MDB_txn *txn, const char *principal, const catalog_package_t *pkg,
                   const char *serial, int64_t now_ms, ledger_balance_t *after);
 
 /* Packs the ENTRY map of pm_proto.h. */
@@ -62,7 +62,7 @@ void ledger_pack_entry(msgpack_packer *pk, const ledger_entry_t *e);
 
 /* Calls fn for the principal's last `max` entries, oldest first. */
 typedef int(ledger_each_fn)(const ledger_entry_t *e, void *arg);
-int ledger_each(store_t *store, MDB_txn *txn, const char *principal, uint64_t max,
-                ledger_each_fn *fn, void *arg);
+int ledger_each(db_t *db, MDB_txn *txn, const char *principal, uint64_t max, ledger_each_fn *fn,
+                void *arg);
 
 #endif

@@ -1,6 +1,6 @@
 /*  payment-core: the only owner of paymesh's state.
  *
- *  Thin main: settings, logging, sockets, signals, the store, then the loop
+ *  Thin main: settings, logging, sockets, signals, the db, then the loop
  *  until SIGINT/SIGTERM; teardown in reverse. Everything else lives in the
  *  modules: store (LMDB), dispatch (batches), core (sockets and loop). */
 #include <stdio.h>
@@ -12,7 +12,7 @@
 #include "pm_log.h"
 #include "pm_signal.h"
 #include "pm_sock.h"
-#include "store.h"
+#include "db.h"
 
 enum {
     CFG_DATA_DIR,
@@ -92,8 +92,8 @@ int main(int argc, char **argv)
     pm_signal_install();
     pm_ids_init();
     status = 1;
-    store_t *store = store_open(data_dir, s_cfg[CFG_MAP_SIZE_MB].ival);
-    if (!store)
+    db_t *db = db_open(data_dir, s_cfg[CFG_MAP_SIZE_MB].ival);
+    if (!db)
         goto shutdown_sockets;
     core_config_t cfg = {
         .api_endpoint = s_cfg[CFG_API_ENDPOINT].sval,
@@ -113,7 +113,7 @@ int main(int argc, char **argv)
         .sweep_batch = s_cfg[CFG_SWEEP_BATCH].ival,
         .max_amount_minor = s_cfg[CFG_MAX_AMOUNT_MINOR].ival,
     };
-    core_t *core = core_new(store, &cfg);
+    core_t *core = core_new(db, &cfg);
     if (!core)
         goto close_store;
     pm_info("payment-core ready api=%s admin=%s worker=%s data=%s", core_api_endpoint(core),
@@ -123,7 +123,7 @@ int main(int argc, char **argv)
     pm_info("payment-core stopping");
     core_destroy(&core);
 close_store:
-    store_destroy(&store);
+    db_destroy(&db);
 shutdown_sockets:
     zsys_shutdown();
     return status;

@@ -228,32 +228,32 @@ void payment_pack(msgpack_packer *pk, const payment_t *p)
     msgpack_pack_int64(pk, p->updated_ms);
 }
 
-int payment_load(store_t *store, MDB_txn *txn, const char *id, payment_t *p)
+int payment_load(db_t *db, MDB_txn *txn, const char *id, payment_t *p)
 {
-    assert(store && txn && id && p);
+    assert(db && txn && id && p);
     MDB_val val;
-    int rc = store_get(store, txn, STORE_DB_PAYMENTS, id, strlen(id), &val);
+    int rc = db_get(db, txn, DB_PAYMENTS, id, strlen(id), &val);
     if (rc != 0)
         return rc;
     const char *why = NULL;
     if (payment_decode(val.mv_data, val.mv_size, p, &why) != 0) {
         pm_error("payment record %s is corrupt: %s", id, why);
-        return STORE_ECORRUPT;
+        return DB_ECORRUPT;
     }
     if (strcmp(p->id, id) != 0) {
         pm_error("payment record %s is corrupt: it holds id %s", id, p->id);
-        return STORE_ECORRUPT;
+        return DB_ECORRUPT;
     }
     return 0;
 }
 
-int payment_save(store_t *store, MDB_txn *txn, const payment_t *p)
+int payment_save(db_t *db, MDB_txn *txn, const payment_t *p)
 {
-    assert(store && txn && p && strlen(p->id) == PM_UUID_LEN);
+    assert(db && txn && p && strlen(p->id) == PM_UUID_LEN);
     msgpack_sbuffer buf;
     msgpack_sbuffer_init(&buf);
     payment_encode(p, &buf);
-    int rc = store_put(store, txn, STORE_DB_PAYMENTS, p->id, PM_UUID_LEN, buf.data, buf.size, 0);
+    int rc = db_put(db, txn, DB_PAYMENTS, p->id, PM_UUID_LEN, buf.data, buf.size, 0);
     msgpack_sbuffer_destroy(&buf);
     return rc;
 }

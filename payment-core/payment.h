@@ -9,7 +9,7 @@
  *
  *  The decoder is strict (exact arity, types, lengths, known status and
  *  currency, trailing bytes refused): a record that does not decode is
- *  corruption, reported as STORE_ECORRUPT, never a crash.
+ *  corruption, reported as DB_ECORRUPT, never a crash.
  *
  *  Statuses and the actions that move between them:
  *
@@ -26,7 +26,7 @@
 
 #include "pm_ids.h"
 #include "pm_proto.h"
-#include "store.h"
+#include "db.h"
 
 #define PAYMENT_RECORD_VERSION 1
 #define PAYMENT_ID_MAX 128           /* bytes of sender_id / recipient_id */
@@ -94,11 +94,11 @@ int payment_decode(const void *data, size_t size, payment_t *p, const char **why
  * part of it). */
 void payment_pack(msgpack_packer *pk, const payment_t *p);
 
-/* Loads payment id into *p. Returns 0, MDB_NOTFOUND, STORE_ECORRUPT (logged
+/* Loads payment id into *p. Returns 0, MDB_NOTFOUND, DB_ECORRUPT (logged
  * with the id), or another LMDB code. */
-int payment_load(store_t *store, MDB_txn *txn, const char *id, payment_t *p);
+int payment_load(db_t *db, MDB_txn *txn, const char *id, payment_t *p);
 
 /* Writes *p under its id (insert or replace). Returns an LMDB code. */
-int payment_save(store_t *store, MDB_txn *txn, const payment_t *p);
+int payment_save(db_t *db, MDB_txn *txn, const payment_t *p);
 
 #endif

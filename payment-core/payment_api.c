@@ -55,7 +55,7 @@ static int s_load_visible(req_t *req, const char *id, payment_t *p)
     char key[PM_UUID_LEN + 1];
     for (size_t i = 0; i <= len; i++)
         key[i] = (char)tolower((unsigned char)id[i]);
-    int rc = payment_load(req->store, req->txn, key, p);
+    int rc = payment_load(req->db, req->txn, key, p);
     if (rc == MDB_NOTFOUND)
         return req_refuse(req, PM_ERR_NOT_FOUND, "payment %s not found", id);
     if (rc != 0)
@@ -90,7 +90,7 @@ static int s_begin_action(req_t *req, const char *id, payment_action_t action, p
 /* Saves p and replies with it. */
 static int s_save_and_reply(req_t *req, const payment_t *p)
 {
-    int rc = payment_save(req->store, req->txn, p);
+    int rc = payment_save(req->db, req->txn, p);
     if (rc != 0)
         return req_store_error(req, rc, "payment save");
     return s_reply_payment(req, p);

@@ -45,16 +45,16 @@ bool purchase_token_valid(const char *token, size_t len)
     return true;
 }
 
-int purchase_serial_new(store_t *store, MDB_txn *txn, char out[PURCHASE_SERIAL_LEN + 1])
+int purchase_serial_new(db_t *db, MDB_txn *txn, char out[PURCHASE_SERIAL_LEN + 1])
 {
-    assert(store && txn && out);
+    assert(db && txn && out);
     for (int attempt = 0; attempt < S_SERIAL_TRIES; attempt++) {
         out[0] = (char)('1' + randombytes_uniform(9));
         for (int i = 1; i < PURCHASE_SERIAL_LEN; i++)
             out[i] = (char)('0' + randombytes_uniform(10));
         out[PURCHASE_SERIAL_LEN] = '\0';
         MDB_val val;
-        int rc = store_get(store, txn, STORE_DB_PURCHASES, out, PURCHASE_SERIAL_LEN, &val);
+        int rc = db_get(db, txn, DB_PURCHASES, out, PURCHASE_SERIAL_LEN, &val);
         if (rc == MDB_NOTFOUND)
             return 0;
         if (rc != 0)
@@ -139,46 +139,45 @@ void purchase_pack(msgpack_packer *pk, const purchase_t *p)
         msgpack_pack_nil(pk);
 }
 
-int purchase_load(store_t *store, MDB_txn *txn, const char *serial, purchase_t *p)
+int purchase_load(db_t *db, MDB_txn *txn, const char *serial, purchase_t *p)
 {
-    assert(store && txn && serial && p);
+    assert(db && txn && serial && p);
     MDB_val val;
-    int rc = store_get(store, txn, STORE_DB_PURCHASES, serial, strlen(serial), &val);
+    int rc = db_get(db, txn, DB_PURCHASES, serial, strlen(serial), &val);
     if (rc != 0)
         return rc;
     const char *why = NULL;
     if (purchase_decode(val.mv_data, val.mv_size, p, &why) != 0 || strcmp(p->serial, serial)) {
         pm_error("purchase record %s is corrupt: %s", serial, why ? why : "serial differs");
-        return STORE_ECORRUPT;
+        return DB_ECORRUPT;
     }
     return 0;
 }
 
-int purchase_save(store_t *store, MDB_txn *txn, const purchase_t *p)
+int purchase_save(db_t *db, MDB_txn *txn, const purchase_t *p)
 {
-    assert(store && txn && p && purchase_serial_valid(p->serial, strlen(p->serial)));
+    assert(db && txn && p && purchase_serial_valid(p->serial, strlen(p->serial)));
     msgpack_sbuffer buf;
     msgpack_sbuffer_init(&buf);
     purchase_encode(p, &buf);
-    int rc = store_put(store, txn, STORE_DB_PURCHASES, p->serial, PURCHASE_SERIAL_LEN, buf.data,
-                       buf.size, 0);
+    int rc = db_put(db, txn, DB_PURCHASES, p->serial, PURCHASE_SERIAL_LEN, buf.data, buf.size, 0);
     msgpack_sbuffer_destroy(&buf);
     return rc;
 }
 
-int ptoken_load(store_t *store, MDB_txn *txn, const char *token, ptoken_t *t)
+int ptoken_load(db_t *db, MDB_txn *txn, const char *token, ptoken_t *t)
 {
-    assert(store && txn && token && t);
+    assert(db && txn && token && t);
     memset(t, 0, sizeof *t);
     MDB_val val;
-    int rc = store_get(store, txn, STORE_DB_BAZAAR_TOKENS, token, strlen(token), &val);
+    int rc = db_get(db, txn, DB_BAZAAR_TOKENS, token, strlen(token), &val);
     if (rc != 0)
         return rc;
     msgpack_unpacked u;
     const msgpack_object *f;
     const char *why = NULL;
     int64_t state = 0;
-    rc = STORE_ECORRUPT;
+    rc = DB_ECORRUPT;
     if (pm_mp_unpack_record(val.mv_data, val.mv_size, PTOKEN_RECORD_VERSION, PTOKEN_RECORD_FIELDS,
                             &u, &f, &why) != 0)
         goto destroy_unpacked;
@@ -195,9 +194,9 @@ destroy_unpacked:
     return rc;
 }
 
-int ptoken_save(store_t *store, MDB_txn *txn, const char *token, const ptoken_t *t)
+int ptoken_save(db_t *db, MDB_txn *txn, const char *token, const ptoken_t *t)
 {
-    assert(store && txn && token && t);
+    assert(db && txn && token && t);
     msgpack_sbuffer buf;
     msgpack_sbuffer_init(&buf);
     msgpack_packer pk;
@@ -206,14 +205,13 @@ int ptoken_save(store_t *store, MDB_txn *txn, const char *token, const ptoken_t 
     msgpack_pack_uint32(&pk, PTOKEN_RECORD_VERSION);
     pm_mp_pack_cstr(&pk, t->serial);
     msgpack_pack_uint32(&pk, (uint32_t)t->state);
-    int rc =
-        store_put(store, txn, STORE_DB_BAZAAR_TOKENS, token, strlen(token), buf.data, buf.size, 0);
+    int rc = db_put(db, txn, DB_BAZAAR_TOKENS, token, strlen(token), buf.data, buf.size, 0);
     msgpack_sbuffer_destroy(&buf);
     return rc;
 }
 
-int ptoken_delete(store_t *store, MDB_txn *txn, const char *token)
+int ptoken_delete(db_t *db, MDB_txn *txn, const char *token)
 {
-    assert(store && txn && token);
-    return store_del(store, txn, STORE_DB_BAZAAR_TOKENS, token, strlen(token));
+    assert(db && txn && token);
+    return db_del(db, txn, DB_BAZAAR_TOKENS, token, strlen(token));
 }

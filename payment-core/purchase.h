@@ -11,7 +11,7 @@
  *  and used forever once that purchase completed: the row is never deleted
  *  after it is used, which is what makes a token credit once, ever.
  *
- *  Calls return LMDB codes (store.h); STORE_ECORRUPT for a bad record. */
+ *  Calls return LMDB codes (db.h); DB_ECORRUPT for a bad record. */
 #ifndef PURCHASE_H
 #define PURCHASE_H
 #include <lmdb.h>
@@ -21,7 +21,7 @@
 
 #include "catalog.h"
 #include "pm_proto.h"
-#include "store.h"
+#include "db.h"
 
 #define PURCHASE_SERIAL_LEN 16
 #define PURCHASE_TOKEN_MAX 255
@@ -63,7 +63,7 @@ bool purchase_token_valid(const char *token, size_t len);
 /* Writes a new serial (libsodium randomness) that no purchase has yet into
  * out. Returns an LMDB code (EEXIST after many collisions: never in
  * practice). */
-int purchase_serial_new(store_t *store, MDB_txn *txn, char out[PURCHASE_SERIAL_LEN + 1]);
+int purchase_serial_new(db_t *db, MDB_txn *txn, char out[PURCHASE_SERIAL_LEN + 1]);
 
 void purchase_encode(const purchase_t *p, msgpack_sbuffer *buf);
 int purchase_decode(const void *data, size_t size, purchase_t *p, const char **why);
@@ -71,12 +71,12 @@ int purchase_decode(const void *data, size_t size, purchase_t *p, const char **w
 /* Packs the PURCHASE map of pm_proto.h. */
 void purchase_pack(msgpack_packer *pk, const purchase_t *p);
 
-int purchase_load(store_t *store, MDB_txn *txn, const char *serial, purchase_t *p);
-int purchase_save(store_t *store, MDB_txn *txn, const purchase_t *p);
+int purchase_load(db_t *db, MDB_txn *txn, const char *serial, purchase_t *p);
+int purchase_save(db_t *db, MDB_txn *txn, const purchase_t *p);
 
-/* The token's row: 0, MDB_NOTFOUND, STORE_ECORRUPT or an LMDB code. */
-int ptoken_load(store_t *store, MDB_txn *txn, const char *token, ptoken_t *t);
-int ptoken_save(store_t *store, MDB_txn *txn, const char *token, const ptoken_t *t);
-int ptoken_delete(store_t *store, MDB_txn *txn, const char *token);
+/* The token's row: 0, MDB_NOTFOUND, DB_ECORRUPT or an LMDB code. */
+int ptoken_load(db_t *db, MDB_txn *txn, const char *token, ptoken_t *t);
+int ptoken_save(db_t *db, MDB_txn *txn, const char *token, const ptoken_t *t);
+int ptoken_delete(db_t *db, MDB_txn *txn, const char *token);
 
 #endif

@@ -3,7 +3,7 @@
  *  Stored records are msgpack arrays, version first (pm_mp_unpack_record
  *  checks arity and version); these read one field each, strictly, and
  *  return -1 for anything out of shape, never assert: a stored record that
- *  does not decode is corruption, reported as STORE_ECORRUPT. */
+ *  does not decode is corruption, reported as DB_ECORRUPT. */
 #ifndef REC_H
 #define REC_H
 #include <msgpack.h>

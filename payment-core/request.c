@@ -41,8 +41,8 @@ int req_refuse(req_t *req, int err, const char *fmt, ...)
 
 int req_store_error(req_t *req, int rc, const char *what)
 {
-    pm_error("%s failed: %s (trace %s)", what, store_strerror(rc), req->header->trace_id);
-    req->store_failed = true;
+    pm_error("%s failed: %s (trace %s)", what, db_strerror(rc), req->header->trace_id);
+    req->db_failed = true;
     if (rc == MDB_MAP_FULL)
         return req_reject(req, PM_ERR_UNAVAILABLE, "storage is full");
     return req_reject(req, PM_ERR_INTERNAL, "internal error");
@@ -194,7 +194,7 @@ int req_idem_claim(req_t *req)
     const void *reply = NULL;
     size_t reply_len = 0;
     int rc =
-        idem_lookup(req->store, req->txn, &req->idem_key, req->idem_fp, &state, &reply, &reply_len);
+        idem_lookup(req->db, req->txn, &req->idem_key, req->idem_fp, &state, &reply, &reply_len);
     if (rc != 0)
         return req_store_error(req, rc, "idempotency lookup");
     switch (state) {

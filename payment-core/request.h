@@ -28,7 +28,7 @@
 #include "idem.h"
 #include "park.h"
 #include "pm_proto.h"
-#include "store.h"
+#include "db.h"
 
 #define REQ_MSG_MAX 320
 
@@ -36,7 +36,7 @@ typedef enum { REQ_PARK_NONE = 0, REQ_PARK_WAITER, REQ_PARK_TAKER } req_park_t;
 
 typedef struct {
     /* Set by dispatch before the handler runs; all borrowed. */
-    store_t *store;
+    db_t *db;
     MDB_txn *txn; /* this request's child transaction */
     const pm_header_t *header;
     const msgpack_object *body; /* the body map */
@@ -50,9 +50,9 @@ typedef struct {
     /* The outcome. */
     msgpack_sbuffer *out; /* the reply body; the handler packs into it via pk */
     msgpack_packer pk;
-    int err;           /* pm_err_t; PM_OK on success */
-    bool decided;      /* a req_refuse outcome */
-    bool store_failed; /* req_store_error was called */
+    int err;        /* pm_err_t; PM_OK on success */
+    bool decided;   /* a req_refuse outcome */
+    bool db_failed; /* req_store_error was called */
     char msg[REQ_MSG_MAX];
 
     /* Idempotency, set by req_idem_claim. */

@@ -61,7 +61,7 @@ int store_api_packages(req_t *req)
     msgpack_sbuffer items;
     msgpack_sbuffer_init(&items);
     msgpack_packer_init(&pg.pk, &items, msgpack_sbuffer_write);
-    int rc = catalog_each(req->store, req->txn, s_page_fn, &pg);
+    int rc = catalog_each(req->db, req->txn, s_page_fn, &pg);
     if (rc != 0) {
         msgpack_sbuffer_destroy(&items);
         return req_store_error(req, rc, "package list");
@@ -86,20 +86,20 @@ int store_api_purchase_open(req_t *req)
     catalog_package_t pkg;
     int rc = MDB_NOTFOUND;
     if (catalog_sku_valid(sku, strlen(sku)))
-        rc = catalog_load(req->store, req->txn, sku, &pkg);
+        rc = catalog_load(req->db, req->txn, sku, &pkg);
     if (rc != 0 && rc != MDB_NOTFOUND)
         return req_store_error(req, rc, "package load");
     if (rc == MDB_NOTFOUND || pkg.retired)
         return req_refuse(req, PM_ERR_NOT_FOUND, "package %s not found", sku);
     purchase_t p;
     memset(&p, 0, sizeof p);
-    if ((rc = purchase_serial_new(req->store, req->txn, p.serial)) != 0)
+    if ((rc = purchase_serial_new(req->db, req->txn, p.serial)) != 0)
         return req_store_error(req, rc, "purchase serial");
     snprintf(p.principal, sizeof p.principal, "%s", req->caller->principal);
     strcpy(p.sku, sku);
     p.state = PURCHASE_IN_PROGRESS;
     p.created_ms = p.updated_ms = req->now_ms;
-    if ((rc = purchase_save(req->store, req->txn, &p)) != 0)
+    if ((rc = purchase_save(req->db, req->txn, &p)) != 0)
         return req_store_error(req, rc, "purchase save");
     pm_info("purchase %s opened by %s for %s", p.serial, p.principal, sku);
     s_pack_ok(&req->pk, 2);
@@ -171,10 +171,10 @@ int store_api_package_put(req_t *req)
         return req_reject(req, PM_ERR_VALIDATION, "%s", why);
     p.created_ms = p.updated_ms = req->now_ms;
     catalog_package_t old;
-    int rc = catalog_load(req->store, req->txn, p.sku, &old);
+    int rc = catalog_load(req->db, req->txn, p.sku, &old);
     if (rc == 0)
         p.retired = old.retired;
-    rc = catalog_put(req->store, req->txn, &p, create, (uint64_t)req->limits->max_packages);
+    rc = catalog_put(req->db, req->txn, &p, create, (uint64_t)req->limits->max_packages);
     if (rc == MDB_KEYEXIST)
         return req_refuse(req, PM_ERR_CONFLICT, "package %s already exists", p.sku);
     if (rc == MDB_NOTFOUND)
@@ -194,7 +194,7 @@ int store_api_package_retire(req_t *req)
     if (s_read_sku(req, sku) != 0)
         return -1;
     catalog_package_t p;
-    int rc = catalog_load(req->store, req->txn, sku, &p);
+    int rc = catalog_load(req->db, req->txn, sku, &p);
     if (rc == MDB_NOTFOUND)
         return req_refuse(req, PM_ERR_NOT_FOUND, "package %s not found", sku);
     if (rc != 0)
@@ -202,7 +202,7 @@ int store_api_package_retire(req_t *req)
     if (!p.retired) {
         p.retired = true;
         p.updated_ms = req->now_ms > p.updated_ms ? req->now_ms : p.updated_ms;
-        rc = catalog_put(req->store, req->txn, &p, false, (uint64_t)req->limits->max_packages);
+        rc = catalog_put(req->db, req->txn, &p, false, (uint64_t)req->limits->max_packages);
         if (rc != 0)
             return req_store_error(req, rc, "package save");
         pm_info("package %s retired", sku);
@@ -225,7 +225,7 @@ int store_api_package_list(req_t *req)
     msgpack_sbuffer items;
     msgpack_sbuffer_init(&items);
     msgpack_packer_init(&pg.pk, &items, msgpack_sbuffer_write);
-    int rc = catalog_each(req->store, req->txn, s_list_fn, &pg);
+    int rc = catalog_each(req->db, req->txn, s_list_fn, &pg);
     if (rc != 0) {
         msgpack_sbuffer_destroy(&items);
         return req_store_error(req, rc, "package list");
@@ -263,14 +263,14 @@ int store_api_balance(req_t *req)
         return req_reject(req, PM_ERR_VALIDATION,
                           "principal must be printable ASCII characters without spaces");
     ledger_balance_t b;
-    int rc = ledger_balance(req->store, req->txn, principal, &b);
+    int rc = ledger_balance(req->db, req->txn, principal, &b);
     if (rc != 0)
         return req_store_error(req, rc, "balance load");
     s_entries_t es = {.n = 0};
     msgpack_sbuffer items;
     msgpack_sbuffer_init(&items);
     msgpack_packer_init(&es.pk, &items, msgpack_sbuffer_write);
-    rc = ledger_each(req->store, req->txn, principal, LEDGER_LIST_MAX, s_entry_fn, &es);
+    rc = ledger_each(req->db, req->txn, principal, LEDGER_LIST_MAX, s_entry_fn, &es);
     if (rc != 0) {
         msgpack_sbuffer_destroy(&items);
         return req_store_error(req, rc, "ledger list");

@@ -15,7 +15,7 @@
 #define S_SCAN_EXTRA 64 /* exhausted jobs given up per lease call at most */
 
 /* The due job of take's kinds with the earliest due time, if due by now. */
-static int s_first_due(store_t *store, MDB_txn *txn, const park_take_t *take, int64_t now_ms,
+static int s_first_due(db_t *db, MDB_txn *txn, const park_take_t *take, int64_t now_ms,
                        jobs_job_t *job)
 {
     int found = MDB_NOTFOUND;
@@ -23,7 +23,7 @@ static int s_first_due(store_t *store, MDB_txn *txn, const park_take_t *take, in
     jobs_job_t cand;
     for (size_t k = 0; k < take->nkinds; k++) {
         int64_t due;
-        int rc = jobs_first(store, txn, take->kinds[k], &cand, &due);
+        int rc = jobs_first(db, txn, take->kinds[k], &cand, &due);
         if (rc == MDB_NOTFOUND)
             continue;
         if (rc != 0)
@@ -37,14 +37,14 @@ static int s_first_due(store_t *store, MDB_txn *txn, const park_take_t *take, in
     return found;
 }
 
-int64_t worker_next_due_ms(store_t *store, MDB_txn *txn, const park_take_t *take)
+int64_t worker_next_due_ms(db_t *db, MDB_txn *txn, const park_take_t *take)
 {
     int64_t best = INT64_MAX;
     jobs_job_t *cand = malloc(sizeof *cand);
     assert(cand);
     for (size_t k = 0; k < take->nkinds; k++) {
         int64_t due;
-        if (jobs_first(store, txn, take->kinds[k], cand, &due) == 0 && due < best)
+        if (jobs_first(db, txn, take->kinds[k], cand, &due) == 0 && due < best)
             best = due;
     }
     free(cand);
@@ -52,22 +52,22 @@ int64_t worker_next_due_ms(store_t *store, MDB_txn *txn, const park_take_t *take
 }
 
 /* A job that was leased job_max_attempts times is not offered again. */
-static int s_give_up(store_t *store, MDB_txn *txn, jobs_job_t *job, int64_t now_ms)
+static int s_give_up(db_t *db, MDB_txn *txn, jobs_job_t *job, int64_t now_ms)
 {
     if (strcmp(job->kind, BAZAAR_VALIDATE) == 0)
-        return bazaar_validate_give_up(store, txn, job, now_ms);
+        return bazaar_validate_give_up(db, txn, job, now_ms);
     char serial[32];
-    bazaar_job_serial(store, txn, job, serial, sizeof serial);
+    bazaar_job_serial(db, txn, job, serial, sizeof serial);
     pm_error("job %s (%s, purchase %s) gave up after %lld attempts; kept for the operator", job->id,
              job->kind, serial[0] ? serial : "unknown", (long long)job->attempt);
     job->state = JOBS_DEAD;
-    return jobs_save(store, txn, job);
+    return jobs_save(db, txn, job);
 }
 
-int worker_lease(store_t *store, MDB_txn *txn, const dispatch_limits_t *limits,
-                 const park_take_t *take, int64_t now_ms, msgpack_sbuffer *out, size_t *n)
+int worker_lease(db_t *db, MDB_txn *txn, const dispatch_limits_t *limits, const park_take_t *take,
+                 int64_t now_ms, msgpack_sbuffer *out, size_t *n)
 {
-    assert(store && txn && limits && take && out && n);
+    assert(db && txn && limits && take && out && n);
     *n = 0;
     size_t max = (size_t)take->max;
     jobs_job_t *jobs = calloc(max, sizeof *jobs);
@@ -75,7 +75,7 @@ int worker_lease(store_t *store, MDB_txn *txn, const dispatch_limits_t *limits,
     int rc = 0;
     for (size_t scans = 0; *n < max && scans < max + S_SCAN_EXTRA; scans++) {
         jobs_job_t *job = &jobs[*n];
-        rc = s_first_due(store, txn, take, now_ms, job);
+        rc = s_first_due(db, txn, take, now_ms, job);
         if (rc == MDB_NOTFOUND) {
             rc = 0;
             break;
@@ -83,7 +83,7 @@ int worker_lease(store_t *store, MDB_txn *txn, const dispatch_limits_t *limits,
         if (rc != 0)
             goto free_jobs;
         if (job->attempt >= limits->job_max_attempts) {
-            if ((rc = s_give_up(store, txn, job, now_ms)) != 0)
+            if ((rc = s_give_up(db, txn, job, now_ms)) != 0)
                 goto free_jobs;
             continue;
         }
@@ -93,7 +93,7 @@ int worker_lease(store_t *store, MDB_txn *txn, const dispatch_limits_t *limits,
         job->attempt++;
         job->state = JOBS_LEASED;
         job->lease_until_ms = now_ms + limits->job_lease_ms;
-        if ((rc = jobs_save(store, txn, job)) != 0)
+        if ((rc = jobs_save(db, txn, job)) != 0)
             goto free_jobs;
         (*n)++;
     }
@@ -147,7 +147,7 @@ int worker_api_take(req_t *req)
         req_int(req, "wait_ms", "wait_ms", 0, WORKER_WAIT_MAX_MS, 0, 0, &wait_ms) != 0)
         return -1;
     size_t n = 0;
-    int rc = worker_lease(req->store, req->txn, req->limits, &take, req->now_ms, req->out, &n);
+    int rc = worker_lease(req->db, req->txn, req->limits, &take, req->now_ms, req->out, &n);
     if (rc != 0)
         return req_store_error(req, rc, "job lease");
     if (n > 0)
@@ -180,9 +180,9 @@ static int s_retry(req_t *req, jobs_job_t *job, const char *reason)
     job->lease_until_ms = 0;
     pm_warn("job %s (%s) attempt %lld failed: %s; retry in %lld ms", job->id, job->kind,
             (long long)job->attempt, reason, (long long)delay);
-    int rc = jobs_save(req->store, req->txn, job);
+    int rc = jobs_save(req->db, req->txn, job);
     if (rc == 0 && job->attempt >= req->limits->job_max_attempts)
-        rc = s_give_up(req->store, req->txn, job, req->now_ms);
+        rc = s_give_up(req->db, req->txn, job, req->now_ms);
     return rc == 0 ? 0 : req_store_error(req, rc, "job reschedule");
 }
 
@@ -222,8 +222,7 @@ int worker_api_result(req_t *req)
         *c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
     jobs_job_t *job = malloc(sizeof *job);
     assert(job);
-    int rc =
-        pm_uuid_valid(id, strlen(id)) ? jobs_load(req->store, req->txn, id, job) : MDB_NOTFOUND;
+    int rc = pm_uuid_valid(id, strlen(id)) ? jobs_load(req->db, req->txn, id, job) : MDB_NOTFOUND;
     if (rc == MDB_NOTFOUND || (rc == 0 && job->state == JOBS_DEAD)) {
         pm_debug("result for job %s that no longer runs: ignored", id);
         rc = s_ack(req);
@@ -244,7 +243,7 @@ int worker_api_result(req_t *req)
     if (strcmp(job->kind, BAZAAR_VALIDATE) == 0) {
         rc = bazaar_validate_result(req, job, outcome, reason);
     } else if (outcome == BAZAAR_OK) {
-        rc = jobs_delete(req->store, req->txn, id);
+        rc = jobs_delete(req->db, req->txn, id);
         if (rc != 0)
             rc = req_store_error(req, rc, "job delete");
         else

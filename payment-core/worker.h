@@ -13,7 +13,7 @@
 #include "dispatch.h"
 #include "park.h"
 #include "request.h"
-#include "store.h"
+#include "db.h"
 
 #define WORKER_TAKE_MAX 64
 #define WORKER_WAIT_MAX_MS 30000
@@ -30,10 +30,10 @@ int worker_api_result(req_t *req);
  * first) when at least one was leased. *n says how many. Jobs whose attempts
  * are exhausted are given up on the way (not leased). Returns an LMDB
  * code. */
-int worker_lease(store_t *store, MDB_txn *txn, const dispatch_limits_t *limits,
-                 const park_take_t *take, int64_t now_ms, msgpack_sbuffer *out, size_t *n);
+int worker_lease(db_t *db, MDB_txn *txn, const dispatch_limits_t *limits, const park_take_t *take,
+                 int64_t now_ms, msgpack_sbuffer *out, size_t *n);
 
 /* The earliest due time of a job of any of take's kinds (INT64_MAX: none). */
-int64_t worker_next_due_ms(store_t *store, MDB_txn *txn, const park_take_t *take);
+int64_t worker_next_due_ms(db_t *db, MDB_txn *txn, const park_take_t *take);
 
 #endif

@@ -20,7 +20,7 @@
 #include "../../payment-core/dispatch.h"
 #include "../../payment-core/idem.h"
 #include "../../payment-core/payment.h"
-#include "../../payment-core/store.h"
+#include "../../payment-core/db.h"
 #include "pm_envelope.h"
 #include "pm_err.h"
 #include "pm_ids.h"
@@ -35,7 +35,7 @@
 
 typedef struct {
     char dir[64];
-    store_t *store;
+    db_t *db;
     dispatch_t *dispatch;
     uint8_t alice[PM_AUTH_LEN], bob[PM_AUTH_LEN], carol[PM_AUTH_LEN], svc[PM_AUTH_LEN];
     uint64_t corr;
@@ -54,7 +54,7 @@ static void s_issue(fixture_t *fx, MDB_txn *txn, const char *principal, auth_rol
 {
     char token[AUTH_TOKEN_CAP];
     assert_int_equal(
-        auth_token_create(fx->store, txn, principal, role, NOW - 1000, token, sizeof token), 0);
+        auth_token_create(fx->db, txn, principal, role, NOW - 1000, token, sizeof token), 0);
     pm_token_hash(token, strlen(token), hash);
 }
 
@@ -63,17 +63,17 @@ static int s_setup(void **state)
     fixture_t *fx = calloc(1, sizeof *fx);
     strcpy(fx->dir, "/tmp/pm-test-dispatch-XXXXXX");
     assert_non_null(mkdtemp(fx->dir));
-    fx->store = store_open(fx->dir, 16);
-    assert_non_null(fx->store);
+    fx->db = db_open(fx->dir, 16);
+    assert_non_null(fx->db);
     dispatch_limits_t limits = {.max_amount_minor = MAX_AMOUNT, .max_msg_bytes = MAX_MSG};
-    fx->dispatch = dispatch_new(fx->store, &limits);
+    fx->dispatch = dispatch_new(fx->db, &limits);
     MDB_txn *txn;
-    assert_int_equal(store_begin(fx->store, NULL, &txn), 0);
+    assert_int_equal(db_begin(fx->db, NULL, &txn), 0);
     s_issue(fx, txn, "alice", AUTH_ROLE_USER, fx->alice);
     s_issue(fx, txn, "bob", AUTH_ROLE_USER, fx->bob);
     s_issue(fx, txn, "carol", AUTH_ROLE_USER, fx->carol);
     s_issue(fx, txn, "billing", AUTH_ROLE_SERVICE, fx->svc);
-    assert_int_equal(store_commit(fx->store, txn), 0);
+    assert_int_equal(db_commit(fx->db, txn), 0);
     *state = fx;
     return 0;
 }
@@ -85,7 +85,7 @@ static int s_teardown(void **state)
         pm_envelope_destroy(&fx->keep[i]);
     dispatch_destroy(&fx->dispatch);
     dispatch_destroy(&fx->dispatch); /* safe twice */
-    store_destroy(&fx->store);
+    db_destroy(&fx->db);
     nftw(fx->dir, s_rm, 8, FTW_DEPTH | FTW_PHYS);
     free(fx);
     return 0;
@@ -305,13 +305,13 @@ static bool s_same_body(const pm_envelope_t *a, const pm_envelope_t *b)
     return na == nb && memcmp(pa, pb, na) == 0;
 }
 
-static uint64_t s_count(fixture_t *fx, store_db_t db)
+static uint64_t s_count(fixture_t *fx, db_name_t db)
 {
     MDB_txn *txn;
-    assert_int_equal(store_begin(fx->store, NULL, &txn), 0);
+    assert_int_equal(db_begin(fx->db, NULL, &txn), 0);
     uint64_t n = 0;
-    assert_int_equal(store_count(fx->store, txn, db, &n), 0);
-    store_abort(&txn);
+    assert_int_equal(db_count(fx->db, txn, db, &n), 0);
+    db_abort(&txn);
     return n;
 }
 
@@ -447,12 +447,12 @@ static void test_a_user_creates_only_as_itself_but_a_service_for_anyone(void **s
     call_t r;
     r_create(&r, fx->alice, "k1", "carol", "USD", 100);
     assert_reply(s_call(fx, &r), PM_ERR_ACCESS, "sender.sender_id must be the caller's principal");
-    assert_int_equal(s_count(fx, STORE_DB_PAYMENTS), 0);
+    assert_int_equal(s_count(fx, DB_PAYMENTS), 0);
     r_create(&r, fx->svc, "k1", "carol", "USD", 100);
     const pm_envelope_t *reply = s_call(fx, &r);
     assert_reply(reply, PM_OK, "");
     assert_string_equal(s_pay(reply, "sender_id"), "carol");
-    assert_int_equal(s_count(fx, STORE_DB_PAYMENTS), 1);
+    assert_int_equal(s_count(fx, DB_PAYMENTS), 1);
 }
 
 static void test_only_the_sender_cancels_and_edits_and_only_the_recipient_accepts(void **state)
@@ -517,11 +517,11 @@ static void test_cancel_and_edit_are_refused_while_the_bank_is_processing(void *
     /* The bank leg arrives with a later issue; put the payment there directly. */
     MDB_txn *txn;
     payment_t p;
-    assert_int_equal(store_begin(fx->store, NULL, &txn), 0);
-    assert_int_equal(payment_load(fx->store, txn, id, &p), 0);
+    assert_int_equal(db_begin(fx->db, NULL, &txn), 0);
+    assert_int_equal(payment_load(fx->db, txn, id, &p), 0);
     p.status = PAYMENT_BANK_PROCESSING;
-    assert_int_equal(payment_save(fx->store, txn, &p), 0);
-    assert_int_equal(store_commit(fx->store, txn), 0);
+    assert_int_equal(payment_save(fx->db, txn, &p), 0);
+    assert_int_equal(db_commit(fx->db, txn), 0);
 
     snprintf(msg, sizeof msg, "payment %s is bank_processing; cannot cancel", id);
     assert_reply(s_cancel(fx, fx->alice, "c1", id, NULL), PM_ERR_VALIDATION, msg);
@@ -560,9 +560,9 @@ static void test_accept_info_must_be_a_json_object_of_at_most_4_kib(void **state
     /* Stored with the payment (not part of the reply shape). */
     MDB_txn *txn;
     payment_t p;
-    assert_int_equal(store_begin(fx->store, NULL, &txn), 0);
-    assert_int_equal(payment_load(fx->store, txn, id, &p), 0);
-    store_abort(&txn);
+    assert_int_equal(db_begin(fx->db, NULL, &txn), 0);
+    assert_int_equal(payment_load(fx->db, txn, id, &p), 0);
+    db_abort(&txn);
     assert_string_equal(p.accept_info, "{\"device\": \"pos-7\"}");
 }
 
@@ -660,8 +660,8 @@ static void test_bad_body_fields_are_refused_naming_the_field(void **state)
         assert_int_equal(s_err(reply), PM_ERR_VALIDATION);
     }
     /* Rejected input is not remembered: nothing was written at all. */
-    assert_int_equal(s_count(fx, STORE_DB_PAYMENTS), 0);
-    assert_int_equal(s_count(fx, STORE_DB_IDEM), 0);
+    assert_int_equal(s_count(fx, DB_PAYMENTS), 0);
+    assert_int_equal(s_count(fx, DB_IDEM), 0);
     /* Valid UTF-8 ids and a nil optional method are fine. */
     assert_reply(s_create_with(fx, "recipient_id", 's', "b\xc3\xa9\xe2\x82\xac", 0), PM_OK, "");
     assert_reply(s_create_with(fx, "sender_method", 'n', NULL, 0), PM_OK, "");
@@ -682,7 +682,7 @@ static void test_missing_or_unknown_token_is_unauthorized_even_with_a_bad_body(v
     r_create(&r, unknown, "k1", "alice", "NOPE", -1);
     assert_reply(s_call(fx, &r), PM_ERR_UNAUTHORIZED, "unknown API token");
     assert_reply(s_get(fx, NULL, "x"), PM_ERR_UNAUTHORIZED, "missing API token");
-    assert_int_equal(s_count(fx, STORE_DB_IDEM), 0);
+    assert_int_equal(s_count(fx, DB_IDEM), 0);
 }
 
 static void test_auth_message_resolves_a_token_to_principal_and_role(void **state)
@@ -818,7 +818,7 @@ static void test_repeating_a_request_replays_the_first_reply_byte_for_byte(void 
     assert_reply(s_cancel(fx, fx->alice, "c1", id, NULL), PM_OK, "");
     const pm_envelope_t *again = s_create(fx, fx->alice, "k1");
     assert_true(s_same_body(first, again));
-    assert_int_equal(s_count(fx, STORE_DB_PAYMENTS), 1);
+    assert_int_equal(s_count(fx, DB_PAYMENTS), 1);
     /* Repeating the cancel replays its reply, not "cannot cancel". */
     assert_string_equal(s_pay(s_cancel(fx, fx->alice, "c1", id, NULL), "status"), "cancelled");
 }
@@ -838,7 +838,7 @@ static void test_reusing_a_token_for_another_request_is_an_idempotency_error(voi
     /* Tokens are the caller's: billing's "k1" is another key. */
     r_create(&r, fx->svc, "k1", "alice", "USD", 200);
     assert_reply(s_call(fx, &r), PM_OK, "");
-    assert_int_equal(s_count(fx, STORE_DB_PAYMENTS), 2);
+    assert_int_equal(s_count(fx, DB_PAYMENTS), 2);
 }
 
 static void test_refusals_are_replayed_but_rejected_input_is_not_stored(void **state)
@@ -846,16 +846,16 @@ static void test_refusals_are_replayed_but_rejected_input_is_not_stored(void **s
     fixture_t *fx = *state;
     char id[PM_UUID_LEN + 1];
     s_new_payment(fx, id);
-    uint64_t keys = s_count(fx, STORE_DB_IDEM);
+    uint64_t keys = s_count(fx, DB_IDEM);
     const pm_envelope_t *refused = s_cancel(fx, fx->bob, "c1", id, NULL);
     assert_int_equal(s_err(refused), PM_ERR_ACCESS);
-    assert_int_equal(s_count(fx, STORE_DB_IDEM), keys + 1);
+    assert_int_equal(s_count(fx, DB_IDEM), keys + 1);
     assert_true(s_same_body(refused, s_cancel(fx, fx->bob, "c1", id, NULL)));
 
     call_t r;
     r_create(&r, fx->alice, "k2", "alice", "XXX", 100);
     assert_int_equal(s_err(s_call(fx, &r)), PM_ERR_VALIDATION);
-    assert_int_equal(s_count(fx, STORE_DB_IDEM), keys + 1);
+    assert_int_equal(s_count(fx, DB_IDEM), keys + 1);
     r_create(&r, fx->alice, "k2", "alice", "USD", 100); /* fixed, same token: processed */
     assert_reply(s_call(fx, &r), PM_OK, "");
 }
@@ -876,13 +876,13 @@ static void test_a_request_whose_first_attempt_is_in_progress_gets_conflict(void
     idem_key_t key;
     assert_int_equal(idem_key_make(&key, "alice", "k1", 2), 0);
     MDB_txn *txn;
-    assert_int_equal(store_begin(fx->store, NULL, &txn), 0);
-    assert_int_equal(idem_begin(fx->store, txn, &key, fp, NOW - 5), 0);
-    assert_int_equal(store_commit(fx->store, txn), 0);
+    assert_int_equal(db_begin(fx->db, NULL, &txn), 0);
+    assert_int_equal(idem_begin(fx->db, txn, &key, fp, NOW - 5), 0);
+    assert_int_equal(db_commit(fx->db, txn), 0);
 
     assert_reply(s_call(fx, &r), PM_ERR_CONFLICT,
                  "request with idempotency_token k1 is still in progress");
-    assert_int_equal(s_count(fx, STORE_DB_PAYMENTS), 0);
+    assert_int_equal(s_count(fx, DB_PAYMENTS), 0);
 }
 
 /* ---- malformed messages and deadlines ----------------------------------------- */
@@ -942,8 +942,8 @@ static void test_a_request_past_its_deadline_is_dropped_without_effect(void **st
     r_create(&r, fx->alice, "k1", "alice", "USD", 100);
     r.deadline_ms = NOW - 1;
     assert_null(s_call(fx, &r));
-    assert_int_equal(s_count(fx, STORE_DB_PAYMENTS), 0);
-    assert_int_equal(s_count(fx, STORE_DB_IDEM), 0);
+    assert_int_equal(s_count(fx, DB_PAYMENTS), 0);
+    assert_int_equal(s_count(fx, DB_IDEM), 0);
     r_create(&r, fx->alice, "k1", "alice", "USD", 100);
     r.deadline_ms = NOW + 1;
     assert_reply(s_call(fx, &r), PM_OK, "");
@@ -967,20 +967,20 @@ static void test_a_failing_request_mid_batch_leaves_no_trace_while_neighbours_co
      * run a second time, each request in its own child. */
     idem_key_t bkey;
     assert_int_equal(idem_key_make(&bkey, "alice", "b", 1), 0);
-    store_fail_put_key(fx->store, STORE_DB_IDEM, bkey.bytes, bkey.len);
+    db_fail_put_key(fx->db, DB_IDEM, bkey.bytes, bkey.len);
     uint64_t redone = dispatch_stats(fx->dispatch)->batches_redone;
     assert_int_equal(s_batch(fx, reqs, 3, replies), 0);
     assert_reply(replies[0], PM_OK, "");
     assert_reply(replies[1], PM_ERR_UNAVAILABLE, "storage is full");
     assert_reply(replies[2], PM_OK, "");
     assert_int_equal(dispatch_stats(fx->dispatch)->batches_redone, redone + 1);
-    assert_int_equal(s_count(fx, STORE_DB_PAYMENTS), 3); /* warm-up, a, c */
-    assert_int_equal(s_count(fx, STORE_DB_IDEM), 3);
+    assert_int_equal(s_count(fx, DB_PAYMENTS), 3); /* warm-up, a, c */
+    assert_int_equal(s_count(fx, DB_IDEM), 3);
     assert_int_equal(s_pay_int(s_get(fx, fx->alice, s_pay(replies[2], "id")), "amount_minor"), 3);
     /* b was not remembered: its retry is processed afresh. */
-    store_fail_put_key(fx->store, STORE_DB_IDEM, NULL, 0);
+    db_fail_put_key(fx->db, DB_IDEM, NULL, 0);
     assert_reply(s_call(fx, &b), PM_OK, "");
-    assert_int_equal(s_count(fx, STORE_DB_PAYMENTS), 4);
+    assert_int_equal(s_count(fx, DB_PAYMENTS), 4);
     r_fini(&a);
     r_fini(&c);
 }
@@ -989,9 +989,9 @@ static void test_a_failure_that_passes_is_not_seen_by_anyone(void **state)
 {
     fixture_t *fx = *state;
     /* How many puts one create makes (payment, idempotency record, its ttl). */
-    uint64_t before = store_put_count(fx->store);
+    uint64_t before = db_put_count(fx->db);
     s_create(fx, fx->alice, "warm-up");
-    uint64_t per_create = store_put_count(fx->store) - before;
+    uint64_t per_create = db_put_count(fx->db) - before;
     assert_true(per_create >= 2);
     call_t a, b, c;
     r_create(&a, fx->alice, "a", "alice", "USD", 1);
@@ -1001,20 +1001,20 @@ static void test_a_failure_that_passes_is_not_seen_by_anyone(void **state)
     const pm_envelope_t *replies[3];
     /* One put of b fails once: the batch is run again, and then it works.
      * Nothing was answered in between, so every request succeeds once. */
-    store_fail_put_after(fx->store, (int64_t)per_create + 1);
+    db_fail_put_after(fx->db, (int64_t)per_create + 1);
     uint64_t redone = dispatch_stats(fx->dispatch)->batches_redone;
     assert_int_equal(s_batch(fx, reqs, 3, replies), 0);
     for (size_t i = 0; i < 3; i++)
         assert_reply(replies[i], PM_OK, "");
     assert_int_equal(dispatch_stats(fx->dispatch)->batches_redone, redone + 1);
-    assert_int_equal(s_count(fx, STORE_DB_PAYMENTS), 4);
-    assert_int_equal(s_count(fx, STORE_DB_IDEM), 4);
+    assert_int_equal(s_count(fx, DB_PAYMENTS), 4);
+    assert_int_equal(s_count(fx, DB_IDEM), 4);
     /* Each one exactly once: their replays give the same payments. */
     for (size_t i = 0; i < 3; i++) {
         const pm_envelope_t *again = s_call(fx, reqs[i]);
         assert_reply(again, PM_OK, "");
     }
-    assert_int_equal(s_count(fx, STORE_DB_PAYMENTS), 4);
+    assert_int_equal(s_count(fx, DB_PAYMENTS), 4);
 }
 
 static void test_refused_requests_in_a_batch_do_not_make_it_run_twice(void **state)
@@ -1032,14 +1032,14 @@ static void test_refused_requests_in_a_batch_do_not_make_it_run_twice(void **sta
     call_t *reqs[4] = {&good, &bad_amount, &unknown, &again};
     const pm_envelope_t *replies[4];
     uint64_t redone = dispatch_stats(fx->dispatch)->batches_redone;
-    uint64_t payments = s_count(fx, STORE_DB_PAYMENTS);
+    uint64_t payments = s_count(fx, DB_PAYMENTS);
     assert_int_equal(s_batch(fx, reqs, 4, replies), 0);
     assert_reply(replies[0], PM_OK, "");
     assert_int_not_equal(s_err(replies[1]), PM_OK);
     assert_int_not_equal(s_err(replies[2]), PM_OK);
     assert_reply(replies[3], PM_OK, "");
     assert_int_equal(dispatch_stats(fx->dispatch)->batches_redone, redone);
-    assert_int_equal(s_count(fx, STORE_DB_PAYMENTS), payments + 2);
+    assert_int_equal(s_count(fx, DB_PAYMENTS), payments + 2);
     r_fini(&good);
     r_fini(&bad_amount);
     r_fini(&unknown);
@@ -1059,15 +1059,15 @@ static void test_a_failed_batch_commit_acknowledges_nothing(void **state)
     r_init(&stats, PM_MSG_ADMIN_STATS, NULL);
     call_t *reqs[4] = {&create, &get, &ping, &stats};
     const pm_envelope_t *replies[4];
-    store_fail_commit_after(fx->store, 0);
+    db_fail_commit_after(fx->db, 0);
     assert_int_equal(s_batch(fx, reqs, 4, replies), -1);
     for (int i = 0; i < 4; i++)
         assert_reply(replies[i], PM_ERR_UNAVAILABLE, "storage commit failed");
-    assert_int_equal(s_count(fx, STORE_DB_PAYMENTS), 1);
-    assert_int_equal(s_count(fx, STORE_DB_IDEM), 1);
+    assert_int_equal(s_count(fx, DB_PAYMENTS), 1);
+    assert_int_equal(s_count(fx, DB_IDEM), 1);
     /* The retry is new work, not a replay of a reply nobody received. */
     assert_reply(s_call(fx, &create), PM_OK, "");
-    assert_int_equal(s_count(fx, STORE_DB_PAYMENTS), 2);
+    assert_int_equal(s_count(fx, DB_PAYMENTS), 2);
     r_fini(&get);
     r_fini(&ping);
     r_fini(&stats);
@@ -1087,13 +1087,13 @@ static void test_a_whole_batch_is_one_commit(void **state)
     }
     /* Allow exactly one more successful commit: if the batch needed more than
      * one, some of its requests would fail. */
-    store_fail_commit_after(fx->store, 1);
+    db_fail_commit_after(fx->db, 1);
     assert_int_equal(s_batch(fx, reqs, 5, replies), 0);
     for (int i = 0; i < 5; i++) {
         assert_reply(replies[i], PM_OK, "");
         r_fini(&r[i]);
     }
-    assert_int_equal(s_count(fx, STORE_DB_PAYMENTS), 5);
+    assert_int_equal(s_count(fx, DB_PAYMENTS), 5);
     const pm_envelope_t *next = s_create(fx, fx->alice, "k9");
     assert_reply(next, PM_ERR_UNAVAILABLE, "storage commit failed");
 }
@@ -1145,13 +1145,13 @@ static void test_a_failed_commit_fails_the_writes_but_not_the_early_reads(void *
     const pm_envelope_t *replies[2];
     bool early[2];
     int rc;
-    store_fail_commit_after(fx->store, 0);
+    db_fail_commit_after(fx->db, 0);
     assert_int_equal(s_reads_then_batch(fx, reqs, 2, replies, early, &rc), 1);
     assert_int_equal(rc, -1);
     assert_reply(replies[0], PM_ERR_UNAVAILABLE, "storage commit failed");
     assert_reply(replies[1], PM_OK, "");
     assert_string_equal(s_pay(replies[1], "id"), id);
-    assert_int_equal(s_count(fx, STORE_DB_PAYMENTS), 1);
+    assert_int_equal(s_count(fx, DB_PAYMENTS), 1);
     r_fini(&create);
     r_fini(&get);
 }
@@ -1195,7 +1195,7 @@ static void test_the_same_token_twice_in_one_batch_creates_one_payment(void **st
     assert_int_equal(s_batch(fx, reqs, 2, replies), 0);
     assert_reply(replies[0], PM_OK, "");
     assert_true(s_same_body(replies[0], replies[1]));
-    assert_int_equal(s_count(fx, STORE_DB_PAYMENTS), 1);
+    assert_int_equal(s_count(fx, DB_PAYMENTS), 1);
     r_fini(&a);
     r_fini(&b);
 }
@@ -1205,13 +1205,12 @@ static void test_a_corrupt_payment_record_is_an_internal_error_not_a_crash(void 
     fixture_t *fx = *state;
     const char *id = "22222222-2222-4222-8222-222222222222";
     MDB_txn *txn;
-    assert_int_equal(store_begin(fx->store, NULL, &txn), 0);
-    assert_int_equal(
-        store_put(fx->store, txn, STORE_DB_PAYMENTS, id, PM_UUID_LEN, "\x9d\x01\x02", 3, 0), 0);
-    assert_int_equal(store_commit(fx->store, txn), 0);
+    assert_int_equal(db_begin(fx->db, NULL, &txn), 0);
+    assert_int_equal(db_put(fx->db, txn, DB_PAYMENTS, id, PM_UUID_LEN, "\x9d\x01\x02", 3, 0), 0);
+    assert_int_equal(db_commit(fx->db, txn), 0);
     assert_reply(s_get(fx, fx->svc, id), PM_ERR_INTERNAL, "internal error");
     assert_reply(s_cancel(fx, fx->svc, "c1", id, NULL), PM_ERR_INTERNAL, "internal error");
-    assert_int_equal(s_count(fx, STORE_DB_IDEM), 0); /* 5xx are not remembered */
+    assert_int_equal(s_count(fx, DB_IDEM), 0); /* 5xx are not remembered */
 }
 
 int main(void)

@@ -16,7 +16,7 @@
 #include "pm_envelope.h"
 #include "pm_ids.h"
 #include "pm_log.h"
-#include "../../payment-core/store.h"
+#include "../../payment-core/db.h"
 
 /* ---- fixtures -------------------------------------------------------------- */
 
@@ -28,7 +28,7 @@ static int s_rm(const char *path, const struct stat *sb, int flag, struct FTW *f
 
 typedef struct {
     char dir[64];
-    store_t *store;
+    db_t *db;
 } fixture_t;
 
 static int s_setup(void **state)
@@ -36,8 +36,8 @@ static int s_setup(void **state)
     fixture_t *fx = calloc(1, sizeof *fx);
     strcpy(fx->dir, "/tmp/pm-test-payment-XXXXXX");
     assert_non_null(mkdtemp(fx->dir));
-    fx->store = store_open(fx->dir, 16);
-    assert_non_null(fx->store);
+    fx->db = db_open(fx->dir, 16);
+    assert_non_null(fx->db);
     *state = fx;
     return 0;
 }
@@ -45,7 +45,7 @@ static int s_setup(void **state)
 static int s_teardown(void **state)
 {
     fixture_t *fx = *state;
-    store_destroy(&fx->store);
+    db_destroy(&fx->db);
     nftw(fx->dir, s_rm, 8, FTW_DEPTH | FTW_PHYS);
     free(fx);
     return 0;
@@ -330,15 +330,15 @@ static void test_saved_payment_loads_back_after_commit(void **state)
     fixture_t *fx = *state;
     payment_t p = s_sample(), out;
     MDB_txn *txn;
-    assert_int_equal(store_begin(fx->store, NULL, &txn), 0);
-    assert_int_equal(payment_save(fx->store, txn, &p), 0);
-    assert_int_equal(store_commit(fx->store, txn), 0);
-    assert_int_equal(store_begin(fx->store, NULL, &txn), 0);
-    assert_int_equal(payment_load(fx->store, txn, p.id, &out), 0);
+    assert_int_equal(db_begin(fx->db, NULL, &txn), 0);
+    assert_int_equal(payment_save(fx->db, txn, &p), 0);
+    assert_int_equal(db_commit(fx->db, txn), 0);
+    assert_int_equal(db_begin(fx->db, NULL, &txn), 0);
+    assert_int_equal(payment_load(fx->db, txn, p.id, &out), 0);
     assert_memory_equal(&p, &out, sizeof p);
-    assert_int_equal(payment_load(fx->store, txn, "00000000-0000-4000-8000-000000000000", &out),
+    assert_int_equal(payment_load(fx->db, txn, "00000000-0000-4000-8000-000000000000", &out),
                      MDB_NOTFOUND);
-    store_abort(&txn);
+    db_abort(&txn);
 }
 
 static void test_corrupt_stored_record_loads_as_corruption_not_a_crash(void **state)
@@ -347,19 +347,18 @@ static void test_corrupt_stored_record_loads_as_corruption_not_a_crash(void **st
     payment_t p = s_sample(), out;
     const char *other = "11111111-1111-4111-8111-111111111111";
     MDB_txn *txn;
-    assert_int_equal(store_begin(fx->store, NULL, &txn), 0);
-    assert_int_equal(
-        store_put(fx->store, txn, STORE_DB_PAYMENTS, p.id, PM_UUID_LEN, "\x93garbage", 8, 0), 0);
+    assert_int_equal(db_begin(fx->db, NULL, &txn), 0);
+    assert_int_equal(db_put(fx->db, txn, DB_PAYMENTS, p.id, PM_UUID_LEN, "\x93garbage", 8, 0), 0);
     /* A valid record stored under another id is corruption too. */
     msgpack_sbuffer buf;
     msgpack_sbuffer_init(&buf);
     payment_encode(&p, &buf);
-    assert_int_equal(
-        store_put(fx->store, txn, STORE_DB_PAYMENTS, other, PM_UUID_LEN, buf.data, buf.size, 0), 0);
+    assert_int_equal(db_put(fx->db, txn, DB_PAYMENTS, other, PM_UUID_LEN, buf.data, buf.size, 0),
+                     0);
     msgpack_sbuffer_destroy(&buf);
-    assert_int_equal(payment_load(fx->store, txn, p.id, &out), STORE_ECORRUPT);
-    assert_int_equal(payment_load(fx->store, txn, other, &out), STORE_ECORRUPT);
-    store_abort(&txn);
+    assert_int_equal(payment_load(fx->db, txn, p.id, &out), DB_ECORRUPT);
+    assert_int_equal(payment_load(fx->db, txn, other, &out), DB_ECORRUPT);
+    db_abort(&txn);
 }
 
 int main(void)

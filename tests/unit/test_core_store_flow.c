@@ -20,7 +20,7 @@
 #include "../../payment-core/dispatch.h"
 #include "../../payment-core/jobs.h"
 #include "../../payment-core/purchase.h"
-#include "../../payment-core/store.h"
+#include "../../payment-core/db.h"
 #include "pm_envelope.h"
 #include "pm_err.h"
 #include "pm_ids.h"
@@ -37,7 +37,7 @@
 
 typedef struct {
     char dir[64];
-    store_t *store;
+    db_t *db;
     dispatch_t *dispatch;
     dispatch_limits_t limits;
     uint8_t alice[PM_AUTH_LEN], bob[PM_AUTH_LEN];
@@ -55,19 +55,19 @@ static int s_rm(const char *path, const struct stat *sb, int flag, struct FTW *f
 static void s_issue(fixture_t *fx, MDB_txn *txn, const char *principal, uint8_t hash[PM_AUTH_LEN])
 {
     char token[AUTH_TOKEN_CAP];
-    assert_int_equal(auth_token_create(fx->store, txn, principal, AUTH_ROLE_USER, NOW - 1000, token,
-                                       sizeof token),
-                     0);
+    assert_int_equal(
+        auth_token_create(fx->db, txn, principal, AUTH_ROLE_USER, NOW - 1000, token, sizeof token),
+        0);
     pm_token_hash(token, strlen(token), hash);
 }
 
 static int s_setup_with(void **state, int64_t max_waiters, int64_t max_packages)
 {
     fixture_t *fx = calloc(1, sizeof *fx);
-    strcpy(fx->dir, "/tmp/pm-test-store-XXXXXX");
+    strcpy(fx->dir, "/tmp/pm-test-db-XXXXXX");
     assert_non_null(mkdtemp(fx->dir));
-    fx->store = store_open(fx->dir, 16);
-    assert_non_null(fx->store);
+    fx->db = db_open(fx->dir, 16);
+    assert_non_null(fx->db);
     fx->limits = (dispatch_limits_t){.max_amount_minor = 1000000,
                                      .max_msg_bytes = MAX_MSG,
                                      .max_packages = max_packages,
@@ -76,12 +76,12 @@ static int s_setup_with(void **state, int64_t max_waiters, int64_t max_packages)
                                      .job_retry_base_ms = BASE,
                                      .job_retry_max_ms = 4 * BASE,
                                      .job_max_attempts = 5};
-    fx->dispatch = dispatch_new(fx->store, &fx->limits);
+    fx->dispatch = dispatch_new(fx->db, &fx->limits);
     MDB_txn *txn;
-    assert_int_equal(store_begin(fx->store, NULL, &txn), 0);
+    assert_int_equal(db_begin(fx->db, NULL, &txn), 0);
     s_issue(fx, txn, "alice", fx->alice);
     s_issue(fx, txn, "bob", fx->bob);
-    assert_int_equal(store_commit(fx->store, txn), 0);
+    assert_int_equal(db_commit(fx->db, txn), 0);
     *state = fx;
     return 0;
 }
@@ -102,7 +102,7 @@ static int s_teardown(void **state)
     for (size_t i = 0; i < fx->kept; i++)
         pm_envelope_destroy(&fx->keep[i]);
     dispatch_destroy(&fx->dispatch);
-    store_destroy(&fx->store);
+    db_destroy(&fx->db);
     nftw(fx->dir, s_rm, 8, FTW_DEPTH | FTW_PHYS);
     free(fx);
     return 0;
@@ -313,13 +313,13 @@ static const msgpack_object *s_field(const pm_envelope_t *reply, const char *key
     return v;
 }
 
-static uint64_t s_count(fixture_t *fx, store_db_t db)
+static uint64_t s_count(fixture_t *fx, db_name_t db)
 {
     MDB_txn *txn;
-    assert_int_equal(store_begin(fx->store, NULL, &txn), 0);
+    assert_int_equal(db_begin(fx->db, NULL, &txn), 0);
     uint64_t n = 0;
-    assert_int_equal(store_count(fx->store, txn, db, &n), 0);
-    store_abort(&txn);
+    assert_int_equal(db_count(fx->db, txn, db, &n), 0);
+    db_abort(&txn);
     return n;
 }
 
@@ -550,7 +550,7 @@ static void test_catalog_refuses_bad_packages_and_duplicates(void **state)
                  "coins must be 0 for a time package");
     assert_reply(s_put(fx, "p0", "coin", 1, 0, "", true), PM_ERR_VALIDATION,
                  "platforms must be a non-empty subset of android, ios");
-    assert_int_equal(s_count(fx, STORE_DB_PACKAGES), 1);
+    assert_int_equal(s_count(fx, DB_PACKAGES), 1);
 }
 
 static void test_catalog_holds_at_most_max_packages(void **state)
@@ -576,7 +576,7 @@ static void test_open_a_purchase_of_a_sold_package_only(void **state)
     assert_reply(s_open(fx, fx->alice, "nope"), PM_ERR_NOT_FOUND, "package nope not found");
     assert_reply(s_retire(fx, "vip30"), PM_OK, "");
     assert_reply(s_open(fx, fx->alice, "vip30"), PM_ERR_NOT_FOUND, "package vip30 not found");
-    assert_int_equal(s_count(fx, STORE_DB_PURCHASES), 2);
+    assert_int_equal(s_count(fx, DB_PURCHASES), 2);
 }
 
 static void test_redeem_validates_then_credits_once_and_queues_consume(void **state)
@@ -622,7 +622,7 @@ static void test_redeem_validates_then_credits_once_and_queues_consume(void **st
     assert_string_equal(s_str(payload, "token"), "tok-1");
     assert_string_equal(s_str(payload, "sku"), "coins100");
     assert_reply(s_result_at(fx, id, attempt, "ok", "ok", NOW + 5), PM_OK, "");
-    assert_int_equal(s_count(fx, STORE_DB_JOBS), 0);
+    assert_int_equal(s_count(fx, DB_JOBS), 0);
 }
 
 static void test_a_time_package_extends_the_subscription(void **state)
@@ -676,7 +676,7 @@ static void test_a_redeemed_token_is_rejected_for_any_other_purchase_or_user(voi
                  "purchase token was already redeemed");
     assert_reply(s_redeem(fx, fx->bob, "c", b1, "tok-x"), PM_ERR_REJECTED,
                  "purchase token was already redeemed");
-    assert_int_equal(s_count(fx, STORE_DB_JOBS), 1); /* the consume job only */
+    assert_int_equal(s_count(fx, DB_JOBS), 1); /* the consume job only */
     assert_int_equal(s_int(pm_envelope_body(s_balance(fx, "bob")), "coins"), 0);
     assert_int_equal(s_int(pm_envelope_body(s_balance(fx, "alice")), "coins"), 100);
 }
@@ -719,7 +719,7 @@ static void test_concurrent_redeems_of_one_token_validate_once(void **state)
     /* The app retries with the same token: a second waiter, no second job. */
     assert_null(s_redeem(fx, fx->alice, "c4", a1, "tok-z"));
     assert_int_equal(dispatch_parked_waiters(fx->dispatch), 2);
-    assert_int_equal(s_count(fx, STORE_DB_JOBS), 1);
+    assert_int_equal(s_count(fx, DB_JOBS), 1);
     s_take_one(fx, "bazaar_validate", NOW, id, &attempt);
     assert_reply(s_result_at(fx, id, attempt, "ok", "ok", NOW), PM_OK, "");
     const pm_envelope_t *r1 = s_outbox(fx, "c1");
@@ -773,15 +773,15 @@ static void test_rejected_and_unknown_release_the_token_and_reopen_the_purchase(
     assert_reply(s_result_at(fx, id, attempt, "rejected", "refunded", NOW), PM_OK, "");
     assert_reply(s_outbox(fx, "c1"), PM_ERR_REJECTED,
                  "Bazaar says the purchase is not valid: refunded");
-    assert_int_equal(s_count(fx, STORE_DB_BAZAAR_TOKENS), 0);
-    assert_int_equal(s_count(fx, STORE_DB_JOBS), 0);
+    assert_int_equal(s_count(fx, DB_BAZAAR_TOKENS), 0);
+    assert_int_equal(s_count(fx, DB_JOBS), 0);
 
     /* Open again: the same purchase may try again, and unknown says 503. */
     assert_null(s_redeem(fx, fx->alice, "c2", a1, "tok-u"));
     s_take_one(fx, "bazaar_validate", NOW, id, &attempt);
     assert_reply(s_result_at(fx, id, attempt, "unknown", "timeout", NOW), PM_OK, "");
     assert_reply(s_outbox(fx, "c2"), PM_ERR_UNAVAILABLE, "Bazaar could not be reached; try again");
-    assert_int_equal(s_count(fx, STORE_DB_BAZAAR_TOKENS), 0);
+    assert_int_equal(s_count(fx, DB_BAZAAR_TOKENS), 0);
 
     /* The released token is free for another purchase of another user. */
     s_new_purchase(fx, fx->bob, "coins100", b1);
@@ -852,8 +852,8 @@ static void test_a_failed_consume_is_retried_with_backoff_then_given_up(void **s
     assert_reply(s_result_at(fx, id, attempt, "rejected", "bad", t), PM_OK, "");
     assert_int_equal(s_jobs(s_take_at(fx, "w1", "bazaar_consume", 0, t + 3600000))->via.array.size,
                      0);
-    assert_int_equal(s_count(fx, STORE_DB_JOBS), 1);
-    assert_int_equal(s_count(fx, STORE_DB_JOBS_DUE), 0);
+    assert_int_equal(s_count(fx, DB_JOBS), 1);
+    assert_int_equal(s_count(fx, DB_JOBS_DUE), 0);
 }
 
 static void test_a_parked_taker_gets_a_new_job_or_an_empty_list_in_time(void **state)
@@ -930,8 +930,8 @@ static void test_waiters_are_bounded(void **state)
     assert_null(s_redeem(fx, fx->alice, "c1", a1, "tok-1"));
     assert_reply(s_redeem(fx, fx->alice, "c2", a2, "tok-2"), PM_ERR_UNAVAILABLE,
                  "too many purchases are being validated; try again");
-    assert_int_equal(s_count(fx, STORE_DB_JOBS), 1);
-    assert_int_equal(s_count(fx, STORE_DB_BAZAAR_TOKENS), 1);
+    assert_int_equal(s_count(fx, DB_JOBS), 1);
+    assert_int_equal(s_count(fx, DB_BAZAAR_TOKENS), 1);
 }
 
 static void test_a_failed_commit_parks_nothing_and_reserves_nothing(void **state)
@@ -940,13 +940,13 @@ static void test_a_failed_commit_parks_nothing_and_reserves_nothing(void **state
     s_catalog(fx);
     char a1[17];
     s_new_purchase(fx, fx->alice, "coins100", a1);
-    store_fail_commit_after(fx->store, 0);
+    db_fail_commit_after(fx->db, 0);
     const pm_envelope_t *r = s_redeem(fx, fx->alice, "c1", a1, "tok");
     assert_reply(r, PM_ERR_UNAVAILABLE, "storage commit failed");
     assert_int_equal(dispatch_parked_waiters(fx->dispatch), 0);
     assert_int_equal(dispatch_outbox_count(fx->dispatch), 0);
-    assert_int_equal(s_count(fx, STORE_DB_JOBS), 0);
-    assert_int_equal(s_count(fx, STORE_DB_BAZAAR_TOKENS), 0);
+    assert_int_equal(s_count(fx, DB_JOBS), 0);
+    assert_int_equal(s_count(fx, DB_BAZAAR_TOKENS), 0);
     /* The retry works. */
     assert_null(s_redeem(fx, fx->alice, "c1", a1, "tok"));
     assert_int_equal(dispatch_parked_waiters(fx->dispatch), 1);

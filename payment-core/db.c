@@ -1,5 +1,5 @@
-/*  store: the LMDB environment of payment-core. */
-#include "store.h"
+/*  db: the LMDB environment, named databases, transactions. */
+#include "db.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -14,37 +14,37 @@
 
 #include "pm_log.h"
 
-#define STORE_MAX_DBS 16
-#define STORE_LOCK_FILE "payment-core.lock"
-#define STORE_SCHEMA_KEY "schema_version"
+#define DB_MAX_DBS 16
+#define DB_LOCK_FILE "payment-core.lock"
+#define DB_SCHEMA_KEY "schema_version"
 
-static const char *s_db_names[STORE_DB__COUNT] = {
-    [STORE_DB_META] = "meta",
-    [STORE_DB_PAYMENTS] = "payments",
-    [STORE_DB_IDEM] = "idem",
-    [STORE_DB_IDEM_TTL] = "idem_ttl",
-    [STORE_DB_TOKENS] = "tokens",
-    [STORE_DB_PACKAGES] = "packages",
-    [STORE_DB_PACKAGE_ORDER] = "package_order",
-    [STORE_DB_PURCHASES] = "purchases",
-    [STORE_DB_BAZAAR_TOKENS] = "bazaar_tokens",
-    [STORE_DB_BALANCES] = "balances",
-    [STORE_DB_LEDGER] = "ledger",
-    [STORE_DB_JOBS] = "jobs",
-    [STORE_DB_JOBS_DUE] = "jobs_due",
+static const char *s_db_names[DB__COUNT] = {
+    [DB_META] = "meta",
+    [DB_PAYMENTS] = "payments",
+    [DB_IDEM] = "idem",
+    [DB_IDEM_TTL] = "idem_ttl",
+    [DB_TOKENS] = "tokens",
+    [DB_PACKAGES] = "packages",
+    [DB_PACKAGE_ORDER] = "package_order",
+    [DB_PURCHASES] = "purchases",
+    [DB_BAZAAR_TOKENS] = "bazaar_tokens",
+    [DB_BALANCES] = "balances",
+    [DB_LEDGER] = "ledger",
+    [DB_JOBS] = "jobs",
+    [DB_JOBS_DUE] = "jobs_due",
 };
 
-struct store_t {
+struct db_t {
     MDB_env *env;
-    MDB_dbi dbi[STORE_DB__COUNT];
+    MDB_dbi dbi[DB__COUNT];
     int lock_fd;               /* flock'd while open: one payment-core per data dir */
     int64_t fail_commit_after; /* fault injection: -1 off */
     int64_t fail_put_after;    /* fault injection: -1 off */
     uint64_t puts;
-    uint64_t write_calls;   /* store_put + store_del calls, failed ones too */
-    store_db_t fail_key_db; /* fault injection: every put of this key fails */
-    size_t fail_key_len;    /* 0: off */
-    uint8_t fail_key[STORE_FAIL_KEY_MAX];
+    uint64_t write_calls;  /* db_put + db_del calls, failed ones too */
+    db_name_t fail_key_db; /* fault injection: every put of this key fails */
+    size_t fail_key_len;   /* 0: off */
+    uint8_t fail_key[DB_FAIL_KEY_MAX];
     MDB_txn *top;  /* the open top-level txn, to tell it from children */
     MDB_txn *rtxn; /* the read-only txn, reset between uses */
     bool rtxn_live;
@@ -79,7 +79,7 @@ static int s_mkdir_p(const char *dir)
 static int s_lock(const char *dir)
 {
     char path[PATH_MAX];
-    if (snprintf(path, sizeof path, "%s/%s", dir, STORE_LOCK_FILE) >= (int)sizeof path) {
+    if (snprintf(path, sizeof path, "%s/%s", dir, DB_LOCK_FILE) >= (int)sizeof path) {
         pm_error("open store failed: path of %s too long", dir);
         return -1;
     }
@@ -98,26 +98,26 @@ static int s_lock(const char *dir)
 }
 
 /* Opens every DBI and checks (or writes) the schema version, in one txn. */
-static int s_open_dbis(store_t *self)
+static int s_open_dbis(db_t *self)
 {
     MDB_txn *txn = NULL;
     int rc = mdb_txn_begin(self->env, NULL, 0, &txn);
     if (rc != 0)
         goto fail;
-    for (int db = 0; db < STORE_DB__COUNT; db++) {
+    for (int db = 0; db < DB__COUNT; db++) {
         rc = mdb_dbi_open(txn, s_db_names[db], MDB_CREATE, &self->dbi[db]);
         if (rc != 0)
             goto abort_txn;
     }
-    MDB_val key = {sizeof STORE_SCHEMA_KEY - 1, (void *)STORE_SCHEMA_KEY};
+    MDB_val key = {sizeof DB_SCHEMA_KEY - 1, (void *)DB_SCHEMA_KEY};
     MDB_val val;
-    rc = mdb_get(txn, self->dbi[STORE_DB_META], &key, &val);
+    rc = mdb_get(txn, self->dbi[DB_META], &key, &val);
     if (rc == MDB_NOTFOUND) {
-        uint8_t be[4] = {STORE_SCHEMA_VERSION >> 24, (STORE_SCHEMA_VERSION >> 16) & 0xff,
-                         (STORE_SCHEMA_VERSION >> 8) & 0xff, STORE_SCHEMA_VERSION & 0xff};
+        uint8_t be[4] = {DB_SCHEMA_VERSION >> 24, (DB_SCHEMA_VERSION >> 16) & 0xff,
+                         (DB_SCHEMA_VERSION >> 8) & 0xff, DB_SCHEMA_VERSION & 0xff};
         val.mv_size = sizeof be;
         val.mv_data = be;
-        rc = mdb_put(txn, self->dbi[STORE_DB_META], &key, &val, 0);
+        rc = mdb_put(txn, self->dbi[DB_META], &key, &val, 0);
         if (rc != 0)
             goto abort_txn;
     } else if (rc != 0) {
@@ -128,9 +128,9 @@ static int s_open_dbis(store_t *self)
             val.mv_size == 4
                 ? ((uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3])
                 : 0;
-        if (v != STORE_SCHEMA_VERSION) {
+        if (v != DB_SCHEMA_VERSION) {
             pm_error("open store failed: schema version %u, this build knows %u", v,
-                     STORE_SCHEMA_VERSION);
+                     DB_SCHEMA_VERSION);
             mdb_txn_abort(txn);
             return -1;
         }
@@ -146,14 +146,14 @@ fail:
     return -1;
 }
 
-store_t *store_open(const char *dir, int64_t map_size_mb)
+db_t *db_open(const char *dir, int64_t map_size_mb)
 {
     assert(dir && map_size_mb > 0);
     if (s_mkdir_p(dir) != 0) {
         pm_error("open store failed: cannot create %s: %s", dir, strerror(errno));
         return NULL;
     }
-    store_t *self = calloc(1, sizeof *self);
+    db_t *self = calloc(1, sizeof *self);
     assert(self);
     self->fail_commit_after = -1;
     self->fail_put_after = -1;
@@ -166,7 +166,7 @@ store_t *store_open(const char *dir, int64_t map_size_mb)
         goto unlock;
     }
     if ((rc = mdb_env_set_mapsize(self->env, (size_t)map_size_mb << 20)) != 0 ||
-        (rc = mdb_env_set_maxdbs(self->env, STORE_MAX_DBS)) != 0) {
+        (rc = mdb_env_set_maxdbs(self->env, DB_MAX_DBS)) != 0) {
         pm_error("open store failed: configuring environment: %s", mdb_strerror(rc));
         goto close_env;
     }
@@ -192,10 +192,10 @@ free_self:
     return NULL;
 }
 
-void store_destroy(store_t **self_p)
+void db_destroy(db_t **self_p)
 {
     assert(self_p);
-    store_t *self = *self_p;
+    db_t *self = *self_p;
     if (!self)
         return;
     if (self->rtxn)
@@ -206,7 +206,7 @@ void store_destroy(store_t **self_p)
     *self_p = NULL;
 }
 
-int store_begin(store_t *self, MDB_txn *parent, MDB_txn **txn)
+int db_begin(db_t *self, MDB_txn *parent, MDB_txn **txn)
 {
     assert(self && txn);
     *txn = NULL;
@@ -216,7 +216,7 @@ int store_begin(store_t *self, MDB_txn *parent, MDB_txn **txn)
     return rc;
 }
 
-int store_commit(store_t *self, MDB_txn *txn)
+int db_commit(db_t *self, MDB_txn *txn)
 {
     assert(self && txn);
     bool top = txn == self->top;
@@ -233,7 +233,7 @@ int store_commit(store_t *self, MDB_txn *txn)
     return mdb_txn_commit(txn);
 }
 
-void store_abort(MDB_txn **txn)
+void db_abort(MDB_txn **txn)
 {
     assert(txn);
     if (*txn)
@@ -241,7 +241,7 @@ void store_abort(MDB_txn **txn)
     *txn = NULL;
 }
 
-int store_read_begin(store_t *self, MDB_txn **txn)
+int db_read_begin(db_t *self, MDB_txn **txn)
 {
     assert(self && txn && !self->rtxn_live);
     *txn = NULL;
@@ -254,7 +254,7 @@ int store_read_begin(store_t *self, MDB_txn **txn)
     return 0;
 }
 
-void store_read_end(store_t *self, MDB_txn **txn)
+void db_read_end(db_t *self, MDB_txn **txn)
 {
     assert(self && txn);
     if (!*txn)
@@ -265,33 +265,32 @@ void store_read_end(store_t *self, MDB_txn **txn)
     *txn = NULL;
 }
 
-int store_txn_run(store_t *self, store_txn_fn *fn, void *arg)
+int db_txn_run(db_t *self, db_txn_fn *fn, void *arg)
 {
     assert(self && fn);
     MDB_txn *txn = NULL;
-    int rc = store_begin(self, NULL, &txn);
+    int rc = db_begin(self, NULL, &txn);
     if (rc != 0)
         return rc;
     rc = fn(self, txn, arg);
     if (rc != 0) {
-        store_abort(&txn);
+        db_abort(&txn);
         return rc;
     }
-    return store_commit(self, txn);
+    return db_commit(self, txn);
 }
 
-int store_get(store_t *self, MDB_txn *txn, store_db_t db, const void *key, size_t key_len,
-              MDB_val *val)
+int db_get(db_t *self, MDB_txn *txn, db_name_t db, const void *key, size_t key_len, MDB_val *val)
 {
-    assert(self && txn && db < STORE_DB__COUNT && val);
+    assert(self && txn && db < DB__COUNT && val);
     MDB_val k = {key_len, (void *)key};
     return mdb_get(txn, self->dbi[db], &k, val);
 }
 
-int store_put(store_t *self, MDB_txn *txn, store_db_t db, const void *key, size_t key_len,
-              const void *value, size_t value_len, unsigned flags)
+int db_put(db_t *self, MDB_txn *txn, db_name_t db, const void *key, size_t key_len,
+           const void *value, size_t value_len, unsigned flags)
 {
-    assert(self && txn && db < STORE_DB__COUNT);
+    assert(self && txn && db < DB__COUNT);
     self->write_calls++;
     if (self->fail_key_len != 0 && db == self->fail_key_db && key_len == self->fail_key_len &&
         memcmp(key, self->fail_key, key_len) == 0)
@@ -311,64 +310,64 @@ int store_put(store_t *self, MDB_txn *txn, store_db_t db, const void *key, size_
     return rc;
 }
 
-int store_del(store_t *self, MDB_txn *txn, store_db_t db, const void *key, size_t key_len)
+int db_del(db_t *self, MDB_txn *txn, db_name_t db, const void *key, size_t key_len)
 {
-    assert(self && txn && db < STORE_DB__COUNT);
+    assert(self && txn && db < DB__COUNT);
     self->write_calls++;
     MDB_val k = {key_len, (void *)key};
     return mdb_del(txn, self->dbi[db], &k, NULL);
 }
 
-int store_count(store_t *self, MDB_txn *txn, store_db_t db, uint64_t *count)
+int db_count(db_t *self, MDB_txn *txn, db_name_t db, uint64_t *count)
 {
-    assert(self && txn && db < STORE_DB__COUNT && count);
+    assert(self && txn && db < DB__COUNT && count);
     MDB_stat st;
     int rc = mdb_stat(txn, self->dbi[db], &st);
     *count = rc == 0 ? (uint64_t)st.ms_entries : 0;
     return rc;
 }
 
-MDB_dbi store_dbi(const store_t *self, store_db_t db)
+MDB_dbi db_dbi(const db_t *self, db_name_t db)
 {
-    assert(self && db < STORE_DB__COUNT);
+    assert(self && db < DB__COUNT);
     return self->dbi[db];
 }
 
-const char *store_strerror(int rc)
+const char *db_strerror(int rc)
 {
-    if (rc == STORE_ECORRUPT)
+    if (rc == DB_ECORRUPT)
         return "corrupt record";
     return mdb_strerror(rc);
 }
 
-void store_fail_commit_after(store_t *self, int64_t after)
+void db_fail_commit_after(db_t *self, int64_t after)
 {
     assert(self);
     self->fail_commit_after = after;
 }
 
-void store_fail_put_after(store_t *self, int64_t after)
+void db_fail_put_after(db_t *self, int64_t after)
 {
     assert(self);
     self->fail_put_after = after;
 }
 
-uint64_t store_put_count(const store_t *self)
+uint64_t db_put_count(const db_t *self)
 {
     assert(self);
     return self->puts;
 }
 
-void store_fail_put_key(store_t *self, store_db_t db, const void *key, size_t key_len)
+void db_fail_put_key(db_t *self, db_name_t db, const void *key, size_t key_len)
 {
-    assert(self && db < STORE_DB__COUNT && (key || key_len == 0) && key_len <= STORE_FAIL_KEY_MAX);
+    assert(self && db < DB__COUNT && (key || key_len == 0) && key_len <= DB_FAIL_KEY_MAX);
     self->fail_key_db = db;
     self->fail_key_len = key_len;
     if (key_len)
         memcpy(self->fail_key, key, key_len);
 }
 
-uint64_t store_write_calls(const store_t *self)
+uint64_t db_write_calls(const db_t *self)
 {
     assert(self);
     return self->write_calls;

@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 
 #include "../../payment-core/auth.h"
-#include "../../payment-core/store.h"
+#include "../../payment-core/db.h"
 #include "pm_ids.h"
 #include "pm_log.h"
 
@@ -27,13 +27,13 @@ static int s_rm(const char *path, const struct stat *sb, int flag, struct FTW *f
 typedef struct {
     char dir[64];
     char path[128]; /* a store directory inside dir, not created yet */
-    store_t *store;
+    db_t *db;
 } fixture_t;
 
 static int s_setup(void **state)
 {
     fixture_t *fx = calloc(1, sizeof *fx);
-    strcpy(fx->dir, "/tmp/pm-test-store-XXXXXX");
+    strcpy(fx->dir, "/tmp/pm-test-db-XXXXXX");
     assert_non_null(mkdtemp(fx->dir));
     snprintf(fx->path, sizeof fx->path, "%s/nested/data", fx->dir);
     *state = fx;
@@ -43,25 +43,24 @@ static int s_setup(void **state)
 static int s_teardown(void **state)
 {
     fixture_t *fx = *state;
-    store_destroy(&fx->store);
+    db_destroy(&fx->db);
     nftw(fx->dir, s_rm, 8, FTW_DEPTH | FTW_PHYS);
     free(fx);
     return 0;
 }
 
-static void s_put(store_t *store, MDB_txn *txn, const char *key, const char *value)
+static void s_put(db_t *db, MDB_txn *txn, const char *key, const char *value)
 {
-    assert_int_equal(
-        store_put(store, txn, STORE_DB_PAYMENTS, key, strlen(key), value, strlen(value), 0), 0);
+    assert_int_equal(db_put(db, txn, DB_PAYMENTS, key, strlen(key), value, strlen(value), 0), 0);
 }
 
-static bool s_has(store_t *store, const char *key)
+static bool s_has(db_t *db, const char *key)
 {
     MDB_txn *txn;
-    assert_int_equal(store_begin(store, NULL, &txn), 0);
+    assert_int_equal(db_begin(db, NULL, &txn), 0);
     MDB_val v;
-    int rc = store_get(store, txn, STORE_DB_PAYMENTS, key, strlen(key), &v);
-    store_abort(&txn);
+    int rc = db_get(db, txn, DB_PAYMENTS, key, strlen(key), &v);
+    db_abort(&txn);
     assert_true(rc == 0 || rc == MDB_NOTFOUND);
     return rc == 0;
 }
@@ -69,104 +68,103 @@ static bool s_has(store_t *store, const char *key)
 static void test_open_creates_missing_directories_and_data_survives_reopen(void **state)
 {
     fixture_t *fx = *state;
-    fx->store = store_open(fx->path, 16);
-    assert_non_null(fx->store);
+    fx->db = db_open(fx->path, 16);
+    assert_non_null(fx->db);
     struct stat st;
     assert_int_equal(stat(fx->path, &st), 0);
     MDB_txn *txn;
-    assert_int_equal(store_begin(fx->store, NULL, &txn), 0);
-    s_put(fx->store, txn, "k", "v");
-    assert_int_equal(store_commit(fx->store, txn), 0);
-    store_destroy(&fx->store);
-    store_destroy(&fx->store); /* safe twice */
-    assert_null(fx->store);
+    assert_int_equal(db_begin(fx->db, NULL, &txn), 0);
+    s_put(fx->db, txn, "k", "v");
+    assert_int_equal(db_commit(fx->db, txn), 0);
+    db_destroy(&fx->db);
+    db_destroy(&fx->db); /* safe twice */
+    assert_null(fx->db);
 
-    fx->store = store_open(fx->path, 16);
-    assert_non_null(fx->store);
-    assert_true(s_has(fx->store, "k"));
+    fx->db = db_open(fx->path, 16);
+    assert_non_null(fx->db);
+    assert_true(s_has(fx->db, "k"));
 }
 
 static void test_a_second_store_on_the_same_directory_is_refused(void **state)
 {
     fixture_t *fx = *state;
-    fx->store = store_open(fx->path, 16);
-    assert_non_null(fx->store);
-    store_t *second = store_open(fx->path, 16);
+    fx->db = db_open(fx->path, 16);
+    assert_non_null(fx->db);
+    db_t *second = db_open(fx->path, 16);
     assert_null(second);
-    store_destroy(&fx->store);
-    second = store_open(fx->path, 16); /* the lock went with the first */
+    db_destroy(&fx->db);
+    second = db_open(fx->path, 16); /* the lock went with the first */
     assert_non_null(second);
-    store_destroy(&second);
+    db_destroy(&second);
 }
 
 static void test_a_store_of_another_schema_version_is_refused(void **state)
 {
     fixture_t *fx = *state;
-    fx->store = store_open(fx->path, 16);
-    assert_non_null(fx->store);
+    fx->db = db_open(fx->path, 16);
+    assert_non_null(fx->db);
     MDB_txn *txn;
-    assert_int_equal(store_begin(fx->store, NULL, &txn), 0);
-    assert_int_equal(
-        store_put(fx->store, txn, STORE_DB_META, "schema_version", 14, "\x00\x00\x00\x07", 4, 0),
-        0);
-    assert_int_equal(store_commit(fx->store, txn), 0);
-    store_destroy(&fx->store);
-    assert_null(store_open(fx->path, 16));
+    assert_int_equal(db_begin(fx->db, NULL, &txn), 0);
+    assert_int_equal(db_put(fx->db, txn, DB_META, "schema_version", 14, "\x00\x00\x00\x07", 4, 0),
+                     0);
+    assert_int_equal(db_commit(fx->db, txn), 0);
+    db_destroy(&fx->db);
+    assert_null(db_open(fx->path, 16));
 }
 
 static void test_aborted_child_leaves_nothing_while_committed_sibling_persists(void **state)
 {
     fixture_t *fx = *state;
-    fx->store = store_open(fx->path, 16);
-    assert_non_null(fx->store);
+    fx->db = db_open(fx->path, 16);
+    assert_non_null(fx->db);
     MDB_txn *parent, *child;
-    assert_int_equal(store_begin(fx->store, NULL, &parent), 0);
-    assert_int_equal(store_begin(fx->store, parent, &child), 0);
-    s_put(fx->store, child, "kept", "1");
-    assert_int_equal(store_commit(fx->store, child), 0);
-    assert_int_equal(store_begin(fx->store, parent, &child), 0);
-    s_put(fx->store, child, "dropped", "2");
-    store_abort(&child);
+    assert_int_equal(db_begin(fx->db, NULL, &parent), 0);
+    assert_int_equal(db_begin(fx->db, parent, &child), 0);
+    s_put(fx->db, child, "kept", "1");
+    assert_int_equal(db_commit(fx->db, child), 0);
+    assert_int_equal(db_begin(fx->db, parent, &child), 0);
+    s_put(fx->db, child, "dropped", "2");
+    db_abort(&child);
     assert_null(child);
-    assert_int_equal(store_commit(fx->store, parent), 0);
-    assert_true(s_has(fx->store, "kept"));
-    assert_false(s_has(fx->store, "dropped"));
+    assert_int_equal(db_commit(fx->db, parent), 0);
+    assert_true(s_has(fx->db, "kept"));
+    assert_false(s_has(fx->db, "dropped"));
 }
 
 static void test_injected_commit_failure_aborts_the_top_level_transaction(void **state)
 {
     fixture_t *fx = *state;
-    fx->store = store_open(fx->path, 16);
-    assert_non_null(fx->store);
-    store_fail_commit_after(fx->store, 1);
+    fx->db = db_open(fx->path, 16);
+    assert_non_null(fx->db);
+    db_fail_commit_after(fx->db, 1);
     MDB_txn *txn, *child;
-    assert_int_equal(store_begin(fx->store, NULL, &txn), 0);
-    s_put(fx->store, txn, "first", "1");
-    assert_int_equal(store_commit(fx->store, txn), 0);
-    assert_int_equal(store_begin(fx->store, NULL, &txn), 0);
+    assert_int_equal(db_begin(fx->db, NULL, &txn), 0);
+    s_put(fx->db, txn, "first", "1");
+    assert_int_equal(db_commit(fx->db, txn), 0);
+    assert_int_equal(db_begin(fx->db, NULL, &txn), 0);
     /* Child commits do not count and do not fail. */
-    assert_int_equal(store_begin(fx->store, txn, &child), 0);
-    s_put(fx->store, child, "second", "2");
-    assert_int_equal(store_commit(fx->store, child), 0);
-    assert_int_not_equal(store_commit(fx->store, txn), 0);
-    assert_true(s_has(fx->store, "first"));
-    assert_false(s_has(fx->store, "second"));
+    assert_int_equal(db_begin(fx->db, txn, &child), 0);
+    s_put(fx->db, child, "second", "2");
+    assert_int_equal(db_commit(fx->db, child), 0);
+    assert_int_not_equal(db_commit(fx->db, txn), 0);
+    assert_true(s_has(fx->db, "first"));
+    assert_false(s_has(fx->db, "second"));
 }
 
 static void test_injected_put_failure_reports_map_full_once(void **state)
 {
     fixture_t *fx = *state;
-    fx->store = store_open(fx->path, 16);
-    assert_non_null(fx->store);
+    fx->db = db_open(fx->path, 16);
+    assert_non_null(fx->db);
     MDB_txn *txn;
-    assert_int_equal(store_begin(fx->store, NULL, &txn), 0);
-    uint64_t before = store_put_count(fx->store);
-    store_fail_put_after(fx->store, 1);
-    s_put(fx->store, txn, "a", "1");
-    assert_int_equal(store_put(fx->store, txn, STORE_DB_PAYMENTS, "b", 1, "2", 1, 0), MDB_MAP_FULL);
-    s_put(fx->store, txn, "c", "3");
-    assert_int_equal(store_put_count(fx->store), before + 2);
-    store_abort(&txn);
+    assert_int_equal(db_begin(fx->db, NULL, &txn), 0);
+    uint64_t before = db_put_count(fx->db);
+    db_fail_put_after(fx->db, 1);
+    s_put(fx->db, txn, "a", "1");
+    assert_int_equal(db_put(fx->db, txn, DB_PAYMENTS, "b", 1, "2", 1, 0), MDB_MAP_FULL);
+    s_put(fx->db, txn, "c", "3");
+    assert_int_equal(db_put_count(fx->db), before + 2);
+    db_abort(&txn);
 }
 
 typedef struct {
@@ -174,70 +172,69 @@ typedef struct {
     int rc;
 } run_arg_t;
 
-/* A store_txn_fn: writes arg's key, then returns arg's code. */
-static int s_write_then_return(store_t *store, MDB_txn *txn, void *arg)
+/* A db_txn_fn: writes arg's key, then returns arg's code. */
+static int s_write_then_return(db_t *db, MDB_txn *txn, void *arg)
 {
     const run_arg_t *a = arg;
-    s_put(store, txn, a->key, "x");
+    s_put(db, txn, a->key, "x");
     return a->rc;
 }
 
 static void test_txn_run_commits_on_success_and_aborts_on_error(void **state)
 {
     fixture_t *fx = *state;
-    fx->store = store_open(fx->path, 16);
-    assert_non_null(fx->store);
+    fx->db = db_open(fx->path, 16);
+    assert_non_null(fx->db);
     run_arg_t ok = {"committed", 0}, failing = {"aborted", MDB_NOTFOUND};
-    assert_int_equal(store_txn_run(fx->store, s_write_then_return, &ok), 0);
-    assert_int_equal(store_txn_run(fx->store, s_write_then_return, &failing), MDB_NOTFOUND);
-    assert_true(s_has(fx->store, "committed"));
-    assert_false(s_has(fx->store, "aborted"));
+    assert_int_equal(db_txn_run(fx->db, s_write_then_return, &ok), 0);
+    assert_int_equal(db_txn_run(fx->db, s_write_then_return, &failing), MDB_NOTFOUND);
+    assert_true(s_has(fx->db, "committed"));
+    assert_false(s_has(fx->db, "aborted"));
 }
 
 static void test_issued_token_resolves_to_its_principal_and_role(void **state)
 {
     fixture_t *fx = *state;
-    fx->store = store_open(fx->path, 16);
-    assert_non_null(fx->store);
+    fx->db = db_open(fx->path, 16);
+    assert_non_null(fx->db);
     MDB_txn *txn;
-    assert_int_equal(store_begin(fx->store, NULL, &txn), 0);
+    assert_int_equal(db_begin(fx->db, NULL, &txn), 0);
     char user_tok[AUTH_TOKEN_CAP], svc_tok[AUTH_TOKEN_CAP];
     assert_int_equal(
-        auth_token_create(fx->store, txn, "alice", AUTH_ROLE_USER, 42, user_tok, sizeof user_tok),
+        auth_token_create(fx->db, txn, "alice", AUTH_ROLE_USER, 42, user_tok, sizeof user_tok), 0);
+    assert_int_equal(
+        auth_token_create(fx->db, txn, "billing", AUTH_ROLE_SERVICE, 43, svc_tok, sizeof svc_tok),
         0);
-    assert_int_equal(auth_token_create(fx->store, txn, "billing", AUTH_ROLE_SERVICE, 43, svc_tok,
-                                       sizeof svc_tok),
-                     0);
-    assert_int_equal(store_commit(fx->store, txn), 0);
+    assert_int_equal(db_commit(fx->db, txn), 0);
     assert_string_not_equal(user_tok, svc_tok);
     assert_int_equal(strncmp(user_tok, "pmk_", 4), 0);
 
-    assert_int_equal(store_begin(fx->store, NULL, &txn), 0);
+    assert_int_equal(db_begin(fx->db, NULL, &txn), 0);
     uint8_t hash[PM_AUTH_LEN];
     auth_identity_t who;
     pm_token_hash(user_tok, strlen(user_tok), hash);
-    assert_int_equal(auth_lookup(fx->store, txn, hash, &who), 0);
+    assert_int_equal(auth_lookup(fx->db, txn, hash, &who), 0);
     assert_string_equal(who.principal, "alice");
     assert_int_equal(who.role, AUTH_ROLE_USER);
     assert_int_equal(who.created_ms, 42);
     pm_token_hash(svc_tok, strlen(svc_tok), hash);
-    assert_int_equal(auth_lookup(fx->store, txn, hash, &who), 0);
+    assert_int_equal(auth_lookup(fx->db, txn, hash, &who), 0);
     assert_string_equal(who.principal, "billing");
     assert_int_equal(who.role, AUTH_ROLE_SERVICE);
 
     /* Only the hash is stored: the token text appears nowhere in the value. */
     MDB_val v;
-    assert_int_equal(store_get(fx->store, txn, STORE_DB_TOKENS, hash, PM_AUTH_LEN, &v), 0);
+    assert_int_equal(db_get(fx->db, txn, DB_TOKENS, hash, PM_AUTH_LEN, &v), 0);
     assert_null(memmem(v.mv_data, v.mv_size, svc_tok, strlen(svc_tok)));
     assert_null(memmem(v.mv_data, v.mv_size, svc_tok + 4, 8));
 
     /* Unknown, and one character off. */
     pm_token_hash("pmk_nope", 8, hash);
-    assert_int_equal(auth_lookup(fx->store, txn, hash, &who), MDB_NOTFOUND);
+    assert_int_equal(auth_lookup(fx->db, txn, hash, &who), MDB_NOTFOUND);
     user_tok[10] ^= 1;
     pm_token_hash(user_tok, strlen(user_tok), hash);
-    assert_int_equal(auth_lookup(fx->store, txn, hash, &who), MDB_NOTFOUND);
-    store_abort(&txn);
+    assert_int_equal(auth_lookup(fx->db, txn, hash, &who), MDB_NOTFOUND);
+    db_abort(&txn);
 }
 
 static void test_principal_and_role_validation(void **state)
@@ -265,18 +262,17 @@ static void test_principal_and_role_validation(void **state)
 static void test_corrupt_token_record_is_reported(void **state)
 {
     fixture_t *fx = *state;
-    fx->store = store_open(fx->path, 16);
-    assert_non_null(fx->store);
+    fx->db = db_open(fx->path, 16);
+    assert_non_null(fx->db);
     MDB_txn *txn;
-    assert_int_equal(store_begin(fx->store, NULL, &txn), 0);
+    assert_int_equal(db_begin(fx->db, NULL, &txn), 0);
     uint8_t hash[PM_AUTH_LEN];
     pm_token_hash("pmk_x", 5, hash);
     assert_int_equal(
-        store_put(fx->store, txn, STORE_DB_TOKENS, hash, PM_AUTH_LEN, "\x94\x01\xa0\x00\x00", 5, 0),
-        0);
+        db_put(fx->db, txn, DB_TOKENS, hash, PM_AUTH_LEN, "\x94\x01\xa0\x00\x00", 5, 0), 0);
     auth_identity_t who;
-    assert_int_equal(auth_lookup(fx->store, txn, hash, &who), STORE_ECORRUPT);
-    store_abort(&txn);
+    assert_int_equal(auth_lookup(fx->db, txn, hash, &who), DB_ECORRUPT);
+    db_abort(&txn);
 }
 
 int main(void)
