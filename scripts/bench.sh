@@ -216,15 +216,23 @@ say "nginx $(nginx -v 2>&1 | sed 's/.*\///') on 127.0.0.1:$NGX_PORT, 2 workers"
 # --- 2. PostgreSQL + pgbench: the peer -------------------------------------------
 
 PG=$TMP/pg
-mkdir -p "$PG/log"
-PG_AS=() # runs a command as the cluster's owner
+# PostgreSQL's programs may run as `postgres` (below), a user that need not be
+# able to read this checkout (cloned under /root or any mode-700 directory):
+# psql and pgbench get their SQL from copies in the cluster's own directory.
+mkdir -p "$PG/log" "$PG/sql"
+cp bench/pg_*.sql "$PG/sql/"
+# PG_AS runs a command as the cluster's owner, in the cluster's directory (the
+# owner may not be allowed into the caller's working directory either).
+PG_AS=(env -C "$PG")
 if [[ $(id -u) == 0 ]]; then
     # PostgreSQL refuses to run as root: the cluster belongs to `postgres`.
     id postgres >/dev/null 2>&1 || useradd --system --home-dir /var/lib/postgresql postgres
     chown -R postgres: "$PG"
-    PG_AS=(setpriv --reuid=postgres --regid=postgres --init-groups --)
+    PG_AS+=(setpriv --reuid=postgres --regid=postgres --init-groups --)
 fi
 as_pg() { "${PG_AS[@]}" "$@"; }
+as_pg test -r "$PG/sql/pg_create.sql" ||
+    die "the PostgreSQL user cannot read $PG (set BENCH_TMPDIR to a directory it can reach)"
 PG_PORT=$(free_port)
 as_pg "$PGBIN/initdb" -D "$PG/data" -A trust -U bench -E UTF8 --no-sync >"$TMP/log/initdb.log" 2>&1 ||
     { tail "$TMP/log/initdb.log" >&2; die "initdb failed"; }
@@ -234,7 +242,7 @@ spawn postgres INT -- "${PG_AS[@]}" "$PGBIN/postgres" -D "$PG/data" -p "$PG_PORT
 PG_PID=$LAST_PID
 wait_for postgres "$PG_PID" "$PGBIN/pg_isready" -q -h "$PG" -p "$PG_PORT" -U bench -d postgres
 as_pg psql -q -h "$PG" -p "$PG_PORT" -U bench -d postgres -v ON_ERROR_STOP=1 \
-    -f "$ROOT/bench/pg_schema.sql" >>"$TMP/log/psql.log" 2>&1 || die "schema: $(cat "$TMP/log/psql.log")"
+    -f "$PG/sql/pg_schema.sql" >>"$TMP/log/psql.log" 2>&1 || die "schema: $(cat "$TMP/log/psql.log")"
 PG_VERSION=$("$PGBIN/postgres" --version | awk '{print $3}')
 say "PostgreSQL $PG_VERSION (fsync=on, synchronous_commit=on), pgbench -c 8 -j 2"
 # pgbench_run R: one pgbench run of D seconds, one JSON line appended to
@@ -242,8 +250,8 @@ say "PostgreSQL $PG_VERSION (fsync=on, synchronous_commit=on), pgbench -c 8 -j 2
 pgbench_run() {
     local r=$1 out tps failed
     rm -f "$PG"/log/tx*
-    out=$(cd "$PG" && as_pg timeout $((D + 60)) "$PGBIN/pgbench" -n -h "$PG" -p "$PG_PORT" -U bench \
-        -c 8 -j 2 -T "$D" -M prepared -f "$ROOT/bench/pg_create.sql" -l --log-prefix="$PG/log/tx" \
+    out=$(as_pg timeout $((D + 60)) "$PGBIN/pgbench" -n -h "$PG" -p "$PG_PORT" -U bench \
+        -c 8 -j 2 -T "$D" -M prepared -f "$PG/sql/pg_create.sql" -l --log-prefix="$PG/log/tx" \
         postgres 2>&1) || { printf '%s\n' "$out" >&2; die "pgbench failed"; }
     printf '%s\n' "$out" >>"$TMP/log/pgbench.log"
     tps=$(sed -n 's/^tps = \([0-9.]*\) .*without initial.*/\1/p' <<<"$out" | head -n 1)
