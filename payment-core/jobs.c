@@ -2,6 +2,7 @@
 #include "jobs.h"
 
 #include <assert.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "pm_envelope.h"
@@ -9,7 +10,6 @@
 #include "rec.h"
 
 #define JOBS_RECORD_VERSION 1
-#define JOBS_RECORD_FIELDS 9
 #define S_DUE_KEY_MAX (JOBS_KIND_MAX + 1 + 8 + PM_UUID_LEN)
 
 int64_t jobs_due_ms(const jobs_job_t *job)
@@ -44,23 +44,26 @@ static int s_index(db_t *db, MDB_txn *txn, const jobs_job_t *job, bool add)
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+static const rec_field_t s_job_fields[] = {
+    {REC_STR, offsetof(jobs_job_t, id), PM_UUID_LEN, PM_UUID_LEN, 0},
+    {REC_STR, offsetof(jobs_job_t, kind), 1, JOBS_KIND_MAX, 0},
+    {REC_BIN, offsetof(jobs_job_t, payload), 0, JOBS_PAYLOAD_MAX,
+     offsetof(jobs_job_t, payload_len)},
+    {REC_I64, offsetof(jobs_job_t, attempt), 0, INT64_MAX, 0},
+    {REC_ENUM, offsetof(jobs_job_t, state), 0, JOBS_DEAD, 0},
+    {REC_I64, offsetof(jobs_job_t, next_at_ms), INT64_MIN, INT64_MAX, 0},
+    {REC_I64, offsetof(jobs_job_t, lease_until_ms), INT64_MIN, INT64_MAX, 0},
+    {REC_I64, offsetof(jobs_job_t, created_ms), INT64_MIN, INT64_MAX, 0},
+};
+_Static_assert(sizeof(jobs_state_t) == sizeof(int), "stored as REC_ENUM");
+static const rec_schema_t s_job_schema = {"job", JOBS_RECORD_VERSION, sizeof(jobs_job_t),
+                                          REC_FIELDS(s_job_fields)};
+
 static int s_put(db_t *db, MDB_txn *txn, const jobs_job_t *job)
 {
     msgpack_sbuffer buf;
     msgpack_sbuffer_init(&buf);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &buf, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, JOBS_RECORD_FIELDS);
-    msgpack_pack_uint32(&pk, JOBS_RECORD_VERSION);
-    pm_mp_pack_cstr(&pk, job->id);
-    pm_mp_pack_cstr(&pk, job->kind);
-    msgpack_pack_bin(&pk, job->payload_len);
-    msgpack_pack_bin_body(&pk, job->payload, job->payload_len);
-    msgpack_pack_int64(&pk, job->attempt);
-    msgpack_pack_uint32(&pk, (uint32_t)job->state);
-    msgpack_pack_int64(&pk, job->next_at_ms);
-    msgpack_pack_int64(&pk, job->lease_until_ms);
-    msgpack_pack_int64(&pk, job->created_ms);
+    rec_encode(&s_job_schema, job, &buf);
     int rc = db_put(db, txn, DB_JOBS, job->id, PM_UUID_LEN, buf.data, buf.size, 0);
     msgpack_sbuffer_destroy(&buf);
     if (rc == 0)
@@ -97,31 +100,13 @@ int jobs_load(db_t *db, MDB_txn *txn, const char *id, jobs_job_t *job)
     int rc = db_get(db, txn, DB_JOBS, id, strlen(id), &val);
     if (rc != 0)
         return rc;
-    msgpack_unpacked u;
-    const msgpack_object *f;
     const char *why = NULL;
-    int64_t state = 0;
-    rc = DB_ECORRUPT;
-    if (pm_mp_unpack_record(val.mv_data, val.mv_size, JOBS_RECORD_VERSION, JOBS_RECORD_FIELDS, &u,
-                            &f, &why) != 0)
-        goto destroy_unpacked;
-    why = "bad field";
-    if (rec_str(&f[1], job->id, PM_UUID_LEN, PM_UUID_LEN, false) != 0 || strcmp(job->id, id) ||
-        rec_str(&f[2], job->kind, 1, JOBS_KIND_MAX, false) != 0 ||
-        f[3].type != MSGPACK_OBJECT_BIN || f[3].via.bin.size > JOBS_PAYLOAD_MAX ||
-        rec_int(&f[4], &job->attempt) != 0 || rec_int(&f[5], &state) != 0 || state < 0 ||
-        state > JOBS_DEAD || rec_int(&f[6], &job->next_at_ms) != 0 ||
-        rec_int(&f[7], &job->lease_until_ms) != 0 || rec_int(&f[8], &job->created_ms) != 0)
-        goto destroy_unpacked;
-    memcpy(job->payload, f[3].via.bin.ptr, f[3].via.bin.size);
-    job->payload_len = f[3].via.bin.size;
-    job->state = (jobs_state_t)state;
-    rc = 0;
-destroy_unpacked:
-    msgpack_unpacked_destroy(&u);
-    if (rc != 0)
+    if (rec_decode(&s_job_schema, val.mv_data, val.mv_size, job, &why) != 0 ||
+        (why = "id differs from its key", strcmp(job->id, id) != 0)) {
         pm_error("job record %s is corrupt: %s", id, why);
-    return rc;
+        return DB_ECORRUPT;
+    }
+    return 0;
 }
 
 int jobs_save(db_t *db, MDB_txn *txn, const jobs_job_t *job)

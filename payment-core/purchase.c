@@ -3,6 +3,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <stddef.h>
 #include <sodium.h>
 #include <string.h>
 
@@ -11,9 +12,7 @@
 #include "rec.h"
 
 #define PURCHASE_RECORD_VERSION 1
-#define PURCHASE_RECORD_FIELDS 9
 #define PTOKEN_RECORD_VERSION 1
-#define PTOKEN_RECORD_FIELDS 3
 #define S_SERIAL_TRIES 16
 
 static const char *s_state_names[] = {"in_progress", "validating", "completed"};
@@ -63,61 +62,44 @@ int purchase_serial_new(db_t *db, MDB_txn *txn, char out[PURCHASE_SERIAL_LEN + 1
     return EEXIST;
 }
 
+static const rec_field_t s_purchase_fields[] = {
+    {REC_STR, offsetof(purchase_t, serial), PURCHASE_SERIAL_LEN, PURCHASE_SERIAL_LEN, 0},
+    {REC_STR, offsetof(purchase_t, principal), 1, PM_PRINCIPAL_MAX, 0},
+    {REC_STR, offsetof(purchase_t, sku), 1, CATALOG_SKU_MAX, 0},
+    {REC_ENUM, offsetof(purchase_t, state), 0, PURCHASE_COMPLETED, 0},
+    {REC_STR_OPT, offsetof(purchase_t, token), 1, PURCHASE_TOKEN_MAX, 0},
+    {REC_I64_OPT, offsetof(purchase_t, coins_after), INT64_MIN, INT64_MAX,
+     offsetof(purchase_t, has_coins)},
+    {REC_I64, offsetof(purchase_t, created_ms), INT64_MIN, INT64_MAX, 0},
+    {REC_I64, offsetof(purchase_t, updated_ms), INT64_MIN, INT64_MAX, 0},
+};
+static const rec_schema_t s_purchase_schema = {"purchase", PURCHASE_RECORD_VERSION,
+                                               sizeof(purchase_t), REC_FIELDS(s_purchase_fields)};
+_Static_assert(sizeof(purchase_state_t) == sizeof(int), "stored as REC_ENUM");
+
 void purchase_encode(const purchase_t *p, msgpack_sbuffer *buf)
 {
     assert(p && buf);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, buf, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, PURCHASE_RECORD_FIELDS);
-    msgpack_pack_uint32(&pk, PURCHASE_RECORD_VERSION);
-    pm_mp_pack_cstr(&pk, p->serial);
-    pm_mp_pack_cstr(&pk, p->principal);
-    pm_mp_pack_cstr(&pk, p->sku);
-    msgpack_pack_uint32(&pk, (uint32_t)p->state);
-    rec_pack_opt(&pk, p->token);
-    if (p->has_coins)
-        msgpack_pack_int64(&pk, p->coins_after);
-    else
-        msgpack_pack_nil(&pk);
-    msgpack_pack_int64(&pk, p->created_ms);
-    msgpack_pack_int64(&pk, p->updated_ms);
+    rec_encode(&s_purchase_schema, p, buf);
 }
 
 int purchase_decode(const void *data, size_t size, purchase_t *p, const char **why)
 {
     assert(p && why);
-    memset(p, 0, sizeof *p);
-    msgpack_unpacked u;
-    const msgpack_object *f;
-    int rc = -1;
-    int64_t state = 0;
-    bool nil = false;
-    if (pm_mp_unpack_record(data, size, PURCHASE_RECORD_VERSION, PURCHASE_RECORD_FIELDS, &u, &f,
-                            why) != 0)
-        goto destroy_unpacked;
-    *why = "bad field";
-    if (rec_str(&f[1], p->serial, PURCHASE_SERIAL_LEN, PURCHASE_SERIAL_LEN, false) != 0 ||
-        !purchase_serial_valid(p->serial, PURCHASE_SERIAL_LEN) ||
-        rec_str(&f[2], p->principal, 1, PM_PRINCIPAL_MAX, false) != 0 ||
-        rec_str(&f[3], p->sku, 1, CATALOG_SKU_MAX, false) != 0 || rec_int(&f[4], &state) != 0 ||
-        state < 0 || state > PURCHASE_COMPLETED ||
-        rec_str(&f[5], p->token, 1, PURCHASE_TOKEN_MAX, true) != 0 ||
-        rec_int_opt(&f[6], &p->coins_after, &nil) != 0 || rec_int(&f[7], &p->created_ms) != 0 ||
-        rec_int(&f[8], &p->updated_ms) != 0)
-        goto destroy_unpacked;
-    p->state = (purchase_state_t)state;
-    p->has_coins = !nil;
+    if (rec_decode(&s_purchase_schema, data, size, p, why) != 0)
+        return -1;
+    if (!purchase_serial_valid(p->serial, PURCHASE_SERIAL_LEN)) {
+        *why = "bad serial";
+        return -1;
+    }
     /* The state says which optional fields are set. */
     if ((p->state == PURCHASE_IN_PROGRESS && (p->token[0] || p->has_coins)) ||
         (p->state == PURCHASE_VALIDATING && (!p->token[0] || p->has_coins)) ||
         (p->state == PURCHASE_COMPLETED && (!p->token[0] || !p->has_coins))) {
         *why = "fields do not match the state";
-        goto destroy_unpacked;
+        return -1;
     }
-    rc = 0;
-destroy_unpacked:
-    msgpack_unpacked_destroy(&u);
-    return rc;
+    return 0;
 }
 
 void purchase_pack(msgpack_packer *pk, const purchase_t *p)
@@ -157,57 +139,27 @@ int purchase_load(db_t *db, MDB_txn *txn, const char *serial, purchase_t *p)
 int purchase_save(db_t *db, MDB_txn *txn, const purchase_t *p)
 {
     assert(db && txn && p && purchase_serial_valid(p->serial, strlen(p->serial)));
-    msgpack_sbuffer buf;
-    msgpack_sbuffer_init(&buf);
-    purchase_encode(p, &buf);
-    int rc = db_put(db, txn, DB_PURCHASES, p->serial, PURCHASE_SERIAL_LEN, buf.data, buf.size, 0);
-    msgpack_sbuffer_destroy(&buf);
-    return rc;
+    return rec_save(db, txn, DB_PURCHASES, p->serial, PURCHASE_SERIAL_LEN, &s_purchase_schema, p);
 }
+
+static const rec_field_t s_ptoken_fields[] = {
+    {REC_STR, offsetof(ptoken_t, serial), PURCHASE_SERIAL_LEN, PURCHASE_SERIAL_LEN, 0},
+    {REC_ENUM, offsetof(ptoken_t, state), PTOKEN_RESERVED, PTOKEN_USED, 0},
+};
+static const rec_schema_t s_ptoken_schema = {"bazaar token", PTOKEN_RECORD_VERSION,
+                                             sizeof(ptoken_t), REC_FIELDS(s_ptoken_fields)};
+_Static_assert(sizeof(ptoken_state_t) == sizeof(int), "stored as REC_ENUM");
 
 int ptoken_load(db_t *db, MDB_txn *txn, const char *token, ptoken_t *t)
 {
     assert(db && txn && token && t);
-    memset(t, 0, sizeof *t);
-    MDB_val val;
-    int rc = db_get(db, txn, DB_BAZAAR_TOKENS, token, strlen(token), &val);
-    if (rc != 0)
-        return rc;
-    msgpack_unpacked u;
-    const msgpack_object *f;
-    const char *why = NULL;
-    int64_t state = 0;
-    rc = DB_ECORRUPT;
-    if (pm_mp_unpack_record(val.mv_data, val.mv_size, PTOKEN_RECORD_VERSION, PTOKEN_RECORD_FIELDS,
-                            &u, &f, &why) != 0)
-        goto destroy_unpacked;
-    why = "bad field";
-    if (rec_str(&f[1], t->serial, PURCHASE_SERIAL_LEN, PURCHASE_SERIAL_LEN, false) != 0 ||
-        rec_int(&f[2], &state) != 0 || (state != PTOKEN_RESERVED && state != PTOKEN_USED))
-        goto destroy_unpacked;
-    t->state = (ptoken_state_t)state;
-    rc = 0;
-destroy_unpacked:
-    msgpack_unpacked_destroy(&u);
-    if (rc != 0)
-        pm_error("bazaar token record is corrupt: %s", why);
-    return rc;
+    return rec_load(db, txn, DB_BAZAAR_TOKENS, token, strlen(token), &s_ptoken_schema, t);
 }
 
 int ptoken_save(db_t *db, MDB_txn *txn, const char *token, const ptoken_t *t)
 {
     assert(db && txn && token && t);
-    msgpack_sbuffer buf;
-    msgpack_sbuffer_init(&buf);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &buf, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, PTOKEN_RECORD_FIELDS);
-    msgpack_pack_uint32(&pk, PTOKEN_RECORD_VERSION);
-    pm_mp_pack_cstr(&pk, t->serial);
-    msgpack_pack_uint32(&pk, (uint32_t)t->state);
-    int rc = db_put(db, txn, DB_BAZAAR_TOKENS, token, strlen(token), buf.data, buf.size, 0);
-    msgpack_sbuffer_destroy(&buf);
-    return rc;
+    return rec_save(db, txn, DB_BAZAAR_TOKENS, token, strlen(token), &s_ptoken_schema, t);
 }
 
 int ptoken_delete(db_t *db, MDB_txn *txn, const char *token)

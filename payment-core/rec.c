@@ -1,9 +1,11 @@
 /*  rec: strict field readers for stored records. */
 #include "rec.h"
 
+#include <assert.h>
 #include <string.h>
 
 #include "pm_envelope.h"
+#include "pm_log.h"
 
 int rec_str(const msgpack_object *o, char *out, size_t min, size_t max, bool optional)
 {
@@ -66,4 +68,137 @@ uint64_t rec_be64_get(const uint8_t in[8])
 void rec_pack_opt(msgpack_packer *pk, const char *s)
 {
     pm_mp_pack_cstr(pk, s[0] ? s : NULL);
+}
+
+void rec_encode(const rec_schema_t *schema, const void *rec, msgpack_sbuffer *buf)
+{
+    assert(schema && rec && buf);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, buf, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, (uint32_t)schema->nfields + 1);
+    msgpack_pack_uint32(&pk, schema->version);
+    const char *base = rec;
+    for (size_t i = 0; i < schema->nfields; i++) {
+        const rec_field_t *fd = &schema->fields[i];
+        const void *at = base + fd->off;
+        switch (fd->kind) {
+        case REC_STR:
+            pm_mp_pack_cstr(&pk, at);
+            break;
+        case REC_STR_OPT:
+            rec_pack_opt(&pk, at);
+            break;
+        case REC_I64:
+            msgpack_pack_int64(&pk, *(const int64_t *)at);
+            break;
+        case REC_I64_OPT:
+            if (*(const bool *)(base + fd->aux_off))
+                msgpack_pack_int64(&pk, *(const int64_t *)at);
+            else
+                msgpack_pack_nil(&pk);
+            break;
+        case REC_ENUM:
+            msgpack_pack_int(&pk, *(const int *)at);
+            break;
+        case REC_BOOL:
+            if (*(const bool *)at)
+                msgpack_pack_true(&pk);
+            else
+                msgpack_pack_false(&pk);
+            break;
+        case REC_BIN: {
+            size_t n = *(const size_t *)(base + fd->aux_off);
+            msgpack_pack_bin(&pk, n);
+            msgpack_pack_bin_body(&pk, at, n);
+            break;
+        }
+        }
+    }
+}
+
+static int s_field(const rec_field_t *fd, const msgpack_object *o, char *base)
+{
+    void *at = base + fd->off;
+    int64_t v = 0;
+    bool nil = false;
+    switch (fd->kind) {
+    case REC_STR:
+    case REC_STR_OPT:
+        return rec_str(o, at, (size_t)fd->min, (size_t)fd->max, fd->kind == REC_STR_OPT);
+    case REC_I64:
+        if (rec_int(o, &v) != 0 || v < fd->min || v > fd->max)
+            return -1;
+        *(int64_t *)at = v;
+        return 0;
+    case REC_I64_OPT:
+        if (rec_int_opt(o, &v, &nil) != 0 || (!nil && (v < fd->min || v > fd->max)))
+            return -1;
+        *(int64_t *)at = v;
+        *(bool *)(base + fd->aux_off) = !nil;
+        return 0;
+    case REC_ENUM:
+        if (rec_int(o, &v) != 0 || v < fd->min || v > fd->max)
+            return -1;
+        *(int *)at = (int)v;
+        return 0;
+    case REC_BOOL:
+        return rec_bool(o, at);
+    case REC_BIN:
+        if (o->type != MSGPACK_OBJECT_BIN || (int64_t)o->via.bin.size < fd->min ||
+            (int64_t)o->via.bin.size > fd->max)
+            return -1;
+        memcpy(at, o->via.bin.ptr, o->via.bin.size);
+        *(size_t *)(base + fd->aux_off) = o->via.bin.size;
+        return 0;
+    }
+    return -1;
+}
+
+int rec_decode(const rec_schema_t *schema, const void *data, size_t size, void *rec,
+               const char **why)
+{
+    assert(schema && rec && why);
+    msgpack_unpacked u;
+    const msgpack_object *f;
+    int rc = -1;
+    memset(rec, 0, schema->size);
+    if (pm_mp_unpack_record(data, size, schema->version, (uint32_t)schema->nfields + 1, &u, &f,
+                            why) != 0)
+        goto destroy_unpacked;
+    for (size_t i = 0; i < schema->nfields; i++) {
+        if (s_field(&schema->fields[i], &f[i + 1], rec) != 0) {
+            *why = "a field out of shape";
+            goto destroy_unpacked;
+        }
+    }
+    rc = 0;
+destroy_unpacked:
+    msgpack_unpacked_destroy(&u);
+    return rc;
+}
+
+int rec_load(db_t *db, MDB_txn *txn, db_name_t table, const void *key, size_t key_len,
+             const rec_schema_t *schema, void *rec)
+{
+    MDB_val val;
+    int rc = db_get(db, txn, table, key, key_len, &val);
+    if (rc != 0)
+        return rc;
+    const char *why = NULL;
+    if (rec_decode(schema, val.mv_data, val.mv_size, rec, &why) != 0) {
+        pm_error("%s record is corrupt: %s", schema->name, why);
+        return DB_ECORRUPT;
+    }
+    return 0;
+}
+
+int rec_save(db_t *db, MDB_txn *txn, db_name_t table, const void *key, size_t key_len,
+             const rec_schema_t *schema, const void *rec)
+{
+    msgpack_sbuffer buf;
+    msgpack_sbuffer_init(&buf);
+    rec_encode(schema, rec, &buf);
+    int rc = db_put(db, txn, table, key, key_len, buf.data, buf.size, 0);
+    msgpack_sbuffer_destroy(&buf);
+    return rc;
 }
