@@ -8,6 +8,10 @@
 #   3. clang-format --dry-run --Werror on the C sources, when a .clang-format
 #      exists and clang-format is installed.
 #
+# Before the integration tests, when t_bazaarpay_browser is among them,
+# scripts/deps.sh --browser installs what the browser test needs (Debian's
+# chromium, node_modules from package-lock.json).
+#
 # Ends with one line "N passed, N failed" (totals of every check) and exits
 # non-zero when anything failed.
 #
@@ -122,6 +126,16 @@ else
     tests=(tests/integration/t_*.sh)
     for v in "${variants[@]}"; do run_units "$v"; done
 fi
+# The browser test needs Debian's chromium and playwright-core from
+# package-lock.json (npm ci when node_modules is missing or older than the
+# lock); installed here, once, before any variant runs.
+for t in "${tests[@]}"; do
+    if [[ $t == */t_bazaarpay_browser.sh ]]; then
+        echo "== browser test dependencies (scripts/deps.sh --browser)"
+        scripts/deps.sh --browser || { echo "  scripts/deps.sh --browser failed"; record "browser dependencies" 0 1; }
+        break
+    fi
+done
 for v in "${variants[@]}"; do
     if [[ ! -x $(binary_of "$v")/payment-core ]]; then
         echo "== integration tests ($v): $(binary_of "$v")/payment-core is not built (make V=$v)"

@@ -229,6 +229,16 @@ pm_core_has_worker() {
     [[ $PM_CORE_HAS_WORKER == yes ]]
 }
 
+# pm_has_flag PROGRAM FLAG: true when PROGRAM's --help lists FLAG (asked once
+# per program), so that a helper passes a setting only to a daemon that has it.
+declare -A PM_HELP_TEXT
+pm_has_flag() {
+    if [[ -z ${PM_HELP_TEXT[$1]+x} ]]; then
+        PM_HELP_TEXT[$1]=$(timeout 5 "$PM_BIN/$1" --help 2>&1)
+    fi
+    [[ ${PM_HELP_TEXT[$1]} == *"$2 "* || ${PM_HELP_TEXT[$1]} == *"$2="* || ${PM_HELP_TEXT[$1]} == *"$2"$'\n'* ]]
+}
+
 # pm_start_core [FLAG...]: starts payment-core on PM_DATA, CORE_PORT and (when
 # the core has one) its worker socket on WORKER_PORT (both picked on the first
 # call, kept on restarts, so provider workers reconnect); sets CORE_PID.
@@ -262,13 +272,15 @@ pm_start_gateway() {
     pm_wait_ready "$GW_PID" "api-gateway listening on http://"
 }
 
-# pm_start_sandbox [FLAG...]: starts the provider sandbox (fake Cafe Bazaar)
-# on a free port; sets SANDBOX_PID, SANDBOX_PORT, SANDBOX_URL
-# (http://127.0.0.1:PORT) and BAZAAR_BASE_URL (its /devapi/v2/).
+# pm_start_sandbox [FLAG...]: starts the provider sandbox (fake Cafe Bazaar
+# and BazaarPay) on a free port; sets SANDBOX_PID, SANDBOX_PORT, SANDBOX_URL
+# (http://127.0.0.1:PORT), BAZAAR_BASE_URL (its /devapi/v2/) and
+# BAZAARPAY_BASE_URL (its /badje/v1/).
 pm_start_sandbox() {
     : "${SANDBOX_PORT:=$(pm_free_port)}"
     SANDBOX_URL="http://127.0.0.1:$SANDBOX_PORT"
     BAZAAR_BASE_URL="$SANDBOX_URL/devapi/v2/"
+    BAZAARPAY_BASE_URL="$SANDBOX_URL/badje/v1/"
     SANDBOX_STARTS=$((${SANDBOX_STARTS:-0} + 1))
     pm_spawn sandbox "$PM_TMP/sandbox.$SANDBOX_STARTS.log" "$PM_BIN/sandbox" \
         --http-host 127.0.0.1 --http-port "$SANDBOX_PORT" "$@"
@@ -280,23 +292,28 @@ pm_start_sandbox() {
 PM_BAZAAR_PACKAGE=com.paymesh.demo
 
 # pm_start_provider_bazaar [FLAG...]: starts one more provider-bazaar against
-# the core's worker socket and the sandbox (several copies may run); sets
-# PB_PID (the new one) and appends it to PB_PIDS.
+# the core's worker socket and the sandbox, Cafe Bazaar and (when it has the
+# settings) BazaarPay alike (several copies may run); sets PB_PID (the new
+# one) and appends it to PB_PIDS.
 pm_start_provider_bazaar() {
     [[ -n ${WORKER_ENDPOINT:-} ]] || pm_fatal "pm_start_provider_bazaar: payment-core has no worker endpoint (start the core first; is it built with --worker-endpoint?)"
     [[ -n ${BAZAAR_BASE_URL:-} ]] || pm_fatal "pm_start_provider_bazaar: start the sandbox first"
     PB_STARTS=$((${PB_STARTS:-0} + 1))
+    local bp=()
+    pm_has_flag provider-bazaar --bazaarpay-base-url &&
+        bp=(--bazaarpay-base-url "$BAZAARPAY_BASE_URL" --bazaarpay-merchant-token "$PM_BAZAARPAY_MERCHANT_TOKEN"
+            --bazaarpay-destination "$PM_BAZAARPAY_DESTINATION")
     pm_spawn provider-bazaar "$PM_TMP/provider-bazaar.$PB_STARTS.log" "$PM_BIN/provider-bazaar" \
         --core-worker-endpoint "$WORKER_ENDPOINT" --bazaar-base-url "$BAZAAR_BASE_URL" \
-        --bazaar-package-name "$PM_BAZAAR_PACKAGE" "$@"
+        --bazaar-package-name "$PM_BAZAAR_PACKAGE" "${bp[@]}" "$@"
     PB_PID=$PM_LAST_PID
     PB_PIDS+=" $PB_PID"
     pm_wait_ready "$PB_PID" "provider-bazaar ready"
 }
 
 # pm_start_store [--core FLAGS... --] [--provider FLAGS... --] [--gateway FLAGS... --]:
-# the whole store stack: core (with worker socket), gateway, sandbox and one
-# provider-bazaar.
+# the whole store stack: core (with worker socket), gateway, sandbox, one
+# provider-bazaar and, once it is built, one retry-worker (PM_RW_FLAGS).
 pm_start_store() {
     local core=() prov=() gw=() into=""
     while (($#)); do
@@ -315,13 +332,68 @@ pm_start_store() {
     pm_start_gateway "${gw[@]}"
     pm_start_sandbox
     pm_start_provider_bazaar "${prov[@]}"
+    # Failed store jobs wait for retry-worker's decision (issue 10).
+    [[ ! -x $PM_BIN/retry-worker ]] || pm_start_retry_worker
+}
+
+# --- retry-worker (issue 10) ---------------------------------------------------
+
+# Short retry settings, so that a test sees several attempts in seconds: the
+# first retry after ~200 ms, at most 1 s apart. A test may set PM_RW_FLAGS
+# (an array) before it starts one.
+if [[ -z ${PM_RW_FLAGS+x} ]]; then
+    PM_RW_FLAGS=(--retry-base-ms 200 --retry-cap-ms 1000)
+fi
+PM_RW_READY=${PM_RW_READY:-retry-worker ready}
+
+# pm_start_retry_worker [FLAG...]: starts one more retry-worker against the
+# core's worker socket with PM_RW_FLAGS and FLAG...; sets RW_PID (the new one)
+# and appends it to RW_PIDS. Several copies may run at once.
+pm_start_retry_worker() {
+    [[ -n ${WORKER_ENDPOINT:-} ]] || pm_fatal "pm_start_retry_worker: start payment-core (with its worker socket) first"
+    RW_STARTS=$((${RW_STARTS:-0} + 1))
+    pm_spawn retry-worker "$PM_TMP/retry-worker.$RW_STARTS.log" "$PM_BIN/retry-worker" \
+        --core-worker-endpoint "$WORKER_ENDPOINT" "${PM_RW_FLAGS[@]}" "$@"
+    RW_PID=$PM_LAST_PID
+    RW_PIDS+=" $RW_PID"
+    RW_LAST_FLAGS=("$@")
+    pm_wait_ready "$RW_PID" "$PM_RW_READY"
+}
+
+# pm_kill9_retry_worker [PID]: SIGKILLs a retry-worker (default: the latest,
+# RW_PID) and forgets it.
+pm_kill9_retry_worker() {
+    local pid=${1:-${RW_PID:-}} p keep=""
+    [[ -n $pid ]] || pm_fatal "pm_kill9_retry_worker: no retry-worker running"
+    pm_kill9 "$pid"
+    for p in ${RW_PIDS:-}; do [[ $p == "$pid" ]] || keep+=" $p"; done
+    RW_PIDS=$keep
+    [[ ${RW_PID:-} != "$pid" ]] || RW_PID=""
+}
+
+# pm_restart_retry_worker [FLAG...]: SIGKILL the latest retry-worker, then start
+# a new one (with FLAG..., or the flags the killed one had).
+pm_restart_retry_worker() {
+    local flags=("$@")
+    (($#)) || flags=("${RW_LAST_FLAGS[@]}")
+    [[ -z ${RW_PID:-} ]] || pm_kill9_retry_worker "$RW_PID"
+    pm_start_retry_worker "${flags[@]}"
+}
+
+# pm_stop_retry_workers: stops every retry-worker by its PID (SIGTERM; each
+# must exit 0).
+pm_stop_retry_workers() {
+    local p
+    for p in ${RW_PIDS:-}; do pm_alive "$p" && pm_stop "$p"; done
+    RW_PIDS=""
+    RW_PID=""
 }
 
 # pm_store_pids: every store daemon still tracked (for expect_alive).
 pm_store_pids() {
     local p
     printf '%s ' ${CORE_PID:-} ${GW_PID:-} ${SANDBOX_PID:-}
-    for p in ${PB_PIDS:-}; do pm_alive "$p" && printf '%s ' "$p"; done
+    for p in ${PB_PIDS:-} ${RW_PIDS:-}; do pm_alive "$p" && printf '%s ' "$p"; done
 }
 
 # sb METHOD PATH [BODY]: one request to the sandbox (admin or devapi); sets
@@ -706,6 +778,268 @@ expect_ledger() {
                {ok: (.ok and ($e.coins_after == .c + ($e.coins_delta // 0))), c: (.c + ($e.coins_delta // 0))}) | .ok)' \
         <<<"$b" >/dev/null 2>&1
     check $? "$2" "ledger of $1 does not explain the balance: $(head -c 600 <<<"$b")"
+}
+
+# --- BazaarPay checkout (issue 10; docs/api.md "BazaarPay checkout") --------------
+
+PM_BAZAARPAY_MERCHANT_TOKEN=sandbox-merchant-token
+PM_BAZAARPAY_DESTINATION=paymesh-tests
+
+# pm_start_bazaarpay [--core F... --] [--provider F... --] [--gateway F... --]
+#                    [--sandbox F... --] [--retry F... --] [--no-retry]:
+# the whole BazaarPay stack on free loopback ports: payment-core (worker
+# socket), api-gateway, the sandbox, one provider-bazaar pointed at the
+# sandbox's /badje/v1/ (merchant token and destination above) and one
+# retry-worker (PM_RW_FLAGS, then the --retry flags), unless --no-retry.
+pm_start_bazaarpay() {
+    local core=() prov=() gw=() sbx=() rw=() into="" norw=""
+    while (($#)); do
+        case $1 in
+        --core | --provider | --gateway | --sandbox | --retry) into=${1#--} ;;
+        --no-retry) norw=1 ;;
+        --) into="" ;;
+        *) case $into in
+            core) core+=("$1") ;; provider) prov+=("$1") ;; gateway) gw+=("$1") ;;
+            sandbox) sbx+=("$1") ;; retry) rw+=("$1") ;;
+            *) pm_fatal "pm_start_bazaarpay: stray argument $1" ;;
+            esac ;;
+        esac
+        shift
+    done
+    pm_start_core "${core[@]}"
+    pm_core_has_worker || pm_fatal "payment-core ($PM_BIN) has no --worker-endpoint"
+    pm_start_gateway "${gw[@]}"
+    pm_start_sandbox "${sbx[@]}"
+    pm_has_flag provider-bazaar --bazaarpay-base-url ||
+        pm_fatal "provider-bazaar ($PM_BIN) has no --bazaarpay-base-url (BazaarPay not built yet?)"
+    pm_start_provider_bazaar "${prov[@]}"
+    [[ -n $norw ]] || pm_start_retry_worker "${rw[@]}"
+}
+
+# The app's return address: something real that answers on loopback (the
+# sandbox's fault list, a 200 JSON page), with the app's own reference in it.
+bp_redirect_url() { printf '%s/sandbox/faults?app_return=%s' "$SANDBOX_URL" "${1:-1}"; }
+
+# bp_checkout TOKEN SKU [REDIRECT_URL] [PHONE]: POST /finance/bazaarpay/checkout/;
+# leaves the answer in RESP_* (no check).
+bp_checkout_req() {
+    local body
+    body=$(jq -cn --arg s "$2" --arg r "${3:-$(bp_redirect_url)}" --arg p "${4:-}" \
+        '{serial_number: $s, redirect_url: $r} + (if $p == "" then {} else {phone: $p} end)')
+    http POST /finance/bazaarpay/checkout/ -t "$1" -d "$body"
+}
+
+# bp_checkout TOKEN SKU [REDIRECT_URL]: opens a checkout and checks the answer
+# (2xx, state in_progress, a checkout_token, a payment_url carrying the
+# redirect_url, a 16-digit serial); sets CO (the checkout token), CO_URL
+# (the payment_url), CO_SERIAL and CO_REDIRECT.
+bp_checkout() {
+    CO_REDIRECT=${3:-$(bp_redirect_url "$RANDOM")}
+    bp_checkout_req "$1" "$2" "$CO_REDIRECT"
+    [[ $RESP_STATUS == 20[01] ]] || pm_fatal "checkout of $2 answered $RESP_STATUS $(pm_body_excerpt)"
+    CO=$(jq -r '.checkout_token // empty' "$PM_TMP/resp.body" 2>/dev/null)
+    CO_URL=$(jq -r '.payment_url // empty' "$PM_TMP/resp.body" 2>/dev/null)
+    CO_SERIAL=$(jq -r '.serial_number // empty' "$PM_TMP/resp.body" 2>/dev/null)
+    [[ -n $CO && -n $CO_URL ]] || pm_fatal "checkout of $2: no checkout_token/payment_url in $(pm_body_excerpt)"
+}
+
+# bp_confirm TOKEN CHECKOUT: POST /finance/bazaarpay/confirm/ (RESP_*).
+bp_confirm() {
+    http POST /finance/bazaarpay/confirm/ -t "$1" -d "{\"checkout_token\":\"$2\"}"
+}
+
+# bp_confirm_until TOKEN CHECKOUT SECONDS: confirms as the app does while the
+# answer is 202 in_progress or 503 (every 0.5 s, SECONDS at most); the last
+# answer is in RESP_*, the number of confirms in TRIES.
+bp_confirm_until() {
+    local end=$((SECONDS + $3))
+    TRIES=0
+    while :; do
+        TRIES=$((TRIES + 1))
+        bp_confirm "$1" "$2"
+        [[ $RESP_STATUS == 202 || $RESP_STATUS == 503 || $RESP_STATUS == 000 ]] || return 0
+        ((SECONDS < end)) || return 0
+        sleep 0.5
+    done
+}
+
+# bp_get TOKEN CHECKOUT: GET /finance/bazaarpay/checkout/{token}/ (RESP_*).
+bp_get() {
+    http GET "/finance/bazaarpay/checkout/$2/" -t "$1"
+}
+
+# bp_refund TOKEN CHECKOUT [REASON]: POST /finance/bazaarpay/refund/ (RESP_*).
+bp_refund() {
+    http POST /finance/bazaarpay/refund/ -t "$1" \
+        -d "$(jq -cn --arg c "$2" --arg r "${3:-test refund}" '{checkout_token: $c, reason: $r}')"
+}
+
+# bp_state TOKEN CHECKOUT: prints the checkout's state as GET shows it ("" when
+# GET did not answer 200).
+bp_state() {
+    bp_get "$1" "$2"
+    [[ $RESP_STATUS == 200 ]] || return 0
+    jq -r '.state // empty' "$PM_TMP/resp.body" 2>/dev/null
+}
+
+# bp_wait_state TOKEN CHECKOUT STATE SECONDS: polls GET until the state is
+# STATE; false after SECONDS (then BP_LAST_STATE holds the last one seen).
+bp_wait_state() {
+    local end=$((SECONDS + $4))
+    while :; do
+        BP_LAST_STATE=$(bp_state "$1" "$2")
+        [[ $BP_LAST_STATE == "$3" ]] && return 0
+        ((SECONDS < end)) || return 1
+        sleep 0.2
+    done
+}
+
+# sbp ACTION CHECKOUT: the sandbox admin's pay | cancel | expire of a checkout
+# (POST /sandbox/bazaarpay/checkouts/{token}/ACTION); fatal unless 2xx.
+sbp() {
+    sb POST "/sandbox/bazaarpay/checkouts/$2/$1" '{}'
+    [[ $SB_STATUS == 2?? ]] || pm_fatal "sandbox: $1 of checkout $2 answered $SB_STATUS $SB_BODY"
+}
+
+# sbp_show CHECKOUT: GET /sandbox/bazaarpay/checkouts/{token} into SB_BODY;
+# fatal unless 200.
+sbp_show() {
+    sb GET "/sandbox/bazaarpay/checkouts/$1"
+    [[ $SB_STATUS == 200 ]] || pm_fatal "sandbox: GET checkout $1 answered $SB_STATUS $SB_BODY"
+}
+
+# sbp_field CHECKOUT FIELD: prints one field of the sandbox's record of the
+# checkout (status, commits, commit_calls, refunds, refund_calls).
+sbp_field() {
+    sbp_show "$1"
+    jq -r --arg f "$2" '.[$f] // empty' <<<"$SB_BODY"
+}
+
+# bp_calls KIND [CHECKOUT]: the number of BazaarPay calls (init | trace |
+# commit | refund) the sandbox saw (its call log, optionally only those whose
+# path names CHECKOUT; the checkout token is in the body, so with CHECKOUT
+# prefer sbp_field).
+bp_calls() {
+    sb GET '/sandbox/calls?service=bazaarpay'
+    jq -r --arg k "/$1/" '[.calls[] | select(.path | endswith($k))] | length' <<<"$SB_BODY" 2>/dev/null || echo -1
+}
+
+# bp_attempts CALL [OUTCOME]: from the last GET's body, the number of attempts
+# of CALL (with OUTCOME).
+bp_attempts() {
+    jq -r --arg c "$1" --arg o "${2:-}" \
+        '[.attempts // [] | .[] | select(.call == $c and ($o == "" or .outcome == $o))] | length' \
+        "$PM_TMP/resp.body" 2>/dev/null || echo -1
+}
+
+# pm_form_submit PAGE_URL BUTTON_ID: reads the HTML page at PAGE_URL (GET),
+# finds the <form> that holds the element with id BUTTON_ID and submits it as
+# a browser would (its hidden and text inputs, the button's own name=value,
+# its method, its action resolved against the page), without following the
+# answer. Sets FORM_PAGE_STATUS (the page's status), FORM_STATUS (the
+# submit's), FORM_LOCATION (its Location header, resolved) and FORM_REQ.
+pm_form_submit() {
+    local page="$PM_TMP/form.page" spec
+    FORM_PAGE_STATUS=$(curl -sS --noproxy '*' --max-time "$PM_CURL_MAX_TIME_S" -o "$page" -w '%{http_code}' "$1" 2>>"$PM_TMP/form.curlerr")
+    FORM_STATUS=000 FORM_LOCATION="" FORM_REQ=""
+    [[ $FORM_PAGE_STATUS == 200 ]] || return 1
+    spec=$(python3 - "$1" "$2" "$page" <<'PY'
+import html.parser, json, sys, urllib.parse
+url, button, path = sys.argv[1], sys.argv[2], sys.argv[3]
+class P(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__(); self.forms = []; self.cur = None
+    def handle_starttag(self, tag, attrs):
+        a = {k: (v or "") for k, v in attrs}
+        if tag == "form":
+            self.cur = {"method": a.get("method", "get").lower(), "action": a.get("action", ""),
+                        "fields": [], "has": False, "btn": None}
+            self.forms.append(self.cur)
+            return
+        if self.cur is None:
+            return
+        if tag in ("input", "button"):
+            t = a.get("type", "submit" if tag == "button" else "text").lower()
+            if a.get("id") == button:
+                self.cur["has"] = True
+                if a.get("name"): self.cur["btn"] = [a["name"], a.get("value", "")]
+                if a.get("formaction"): self.cur["action"] = a["formaction"]
+                if a.get("formmethod"): self.cur["method"] = a["formmethod"].lower()
+            elif t in ("hidden", "text", "email", "tel", "number") and a.get("name"):
+                self.cur["fields"].append([a["name"], a.get("value", "")])
+        elif a.get("id") == button:
+            self.cur["has"] = True
+    def handle_endtag(self, tag):
+        if tag == "form": self.cur = None
+p = P(); p.feed(open(path, encoding="utf-8", errors="replace").read())
+for f in p.forms:
+    if f["has"]:
+        fields = f["fields"] + ([f["btn"]] if f["btn"] else [])
+        print(json.dumps({"method": f["method"].upper(), "action": urllib.parse.urljoin(url, f["action"] or url),
+                          "body": urllib.parse.urlencode(fields)}))
+        sys.exit(0)
+sys.exit(1)
+PY
+) || return 1
+    local method action body out
+    method=$(jq -r .method <<<"$spec") action=$(jq -r .action <<<"$spec") body=$(jq -r .body <<<"$spec")
+    FORM_REQ="$method $action body=$body"
+    if [[ $method == GET ]]; then
+        out=$(curl -sS --noproxy '*' --max-time "$PM_CURL_MAX_TIME_S" -o "$PM_TMP/form.answer" -D "$PM_TMP/form.headers" \
+            -w '%{http_code} %{redirect_url}' -G --data "$body" "$action" 2>>"$PM_TMP/form.curlerr")
+    else
+        out=$(curl -sS --noproxy '*' --max-time "$PM_CURL_MAX_TIME_S" -o "$PM_TMP/form.answer" -D "$PM_TMP/form.headers" \
+            -w '%{http_code} %{redirect_url}' -X "$method" -H 'Content-Type: application/x-www-form-urlencoded' \
+            --data "$body" "$action" 2>>"$PM_TMP/form.curlerr")
+    fi
+    FORM_STATUS=${out%% *}
+    FORM_LOCATION=${out#* }
+    [[ -n $FORM_STATUS ]] || FORM_STATUS=000
+    return 0
+}
+
+# bg_confirm TOKEN CHECKOUT OUT: a confirm in the background (its PID in
+# BG_PID and PM_HELPER_PIDS); OUT.status gets the status, OUT.body the body.
+bg_confirm() {
+    (
+        code=$(curl -s --noproxy '*' --max-time "${PM_BG_MAX_TIME_S:-15}" -o "$3.body" -w '%{http_code}' \
+            -H "x_auth_token: $1" --data-binary "{\"checkout_token\":\"$2\"}" \
+            "$BASE/finance/bazaarpay/confirm/")
+        printf '%s' "${code:-000}" >"$3.status"
+    ) &
+    BG_PID=$!
+    PM_HELPER_PIDS+=" $BG_PID"
+}
+
+# bp_page_click PAYMENT_URL pay|cancel LABEL: a person without a browser on
+# the sandbox's payment page: GET the page (200, HTML), submit the form of the
+# #pay or #cancel button; the answer must be a 303 to the checkout's
+# redirect_url (CO_REDIRECT; BazaarPay may add query parameters), which must
+# answer when followed. Each step is a check.
+bp_page_click() {
+    local url=$1 button=$2 label=$3
+    pm_form_submit "$url" "$button"
+    [[ $FORM_PAGE_STATUS == 200 ]]
+    check $? "$label: the payment page answers 200" "GET $url answered $FORM_PAGE_STATUS"
+    grep -qi "id=[\"']\?$button" "$PM_TMP/form.page" 2>/dev/null
+    check $? "$label: the page has a #$button button" "page: $(head -c 400 "$PM_TMP/form.page" 2>/dev/null | tr '\n' ' ')"
+    [[ $FORM_STATUS == 303 ]]
+    check $? "$label: the $button form answers 303" "$FORM_REQ answered $FORM_STATUS: $(head -c 300 "$PM_TMP/form.answer" 2>/dev/null)"
+    [[ $FORM_LOCATION == "$CO_REDIRECT" || $FORM_LOCATION == "$CO_REDIRECT&"* || $FORM_LOCATION == "${CO_REDIRECT%%\?*}?"* ]]
+    check $? "$label: the 303 goes to redirect_url" "Location '$FORM_LOCATION', redirect_url '$CO_REDIRECT'"
+    local st
+    st=$(curl -s --noproxy '*' --max-time "$PM_CURL_MAX_TIME_S" -o /dev/null -w '%{http_code}' "$FORM_LOCATION" 2>/dev/null)
+    [[ $st == 200 ]]
+    check $? "$label: redirect_url answers when followed" "GET $FORM_LOCATION answered $st"
+}
+
+# pm_retry_list: prints `paymentctl retry list` as a JSON array of items
+# (whether it prints {"items": [...]} or an array).
+pm_retry_list() {
+    local out
+    out=$(pm_ctl retry list) || { echo '[]'; return 1; }
+    jq -c 'if type == "array" then . elif type == "object" then (.items // []) else [] end' <<<"$out" 2>/dev/null ||
+        jq -sc 'map(if type == "array" then .[] else . end)' <<<"$out" 2>/dev/null || echo '[]'
 }
 
 # --- exit -----------------------------------------------------------------------
