@@ -1,12 +1,15 @@
-/*  provider-bazaar: validates and consumes Cafe Bazaar in-app purchases for
- *  payment-core.
+/*  provider-bazaar: validates and consumes Cafe Bazaar in-app purchases, and
+ *  runs BazaarPay checkouts, for payment-core.
  *
  *  Takes bazaar_validate and bazaar_consume jobs from payment-core's worker
- *  socket and answers each from Cafe Bazaar's developer API (pb_worker). Any
- *  number of copies may run; any may be killed. */
+ *  socket and answers each from Cafe Bazaar's developer API, and (unless
+ *  bazaarpay=off) bazaarpay_init, _trace, _commit and _refund jobs from
+ *  BazaarPay's merchant API (pb_worker). Any number of copies may run; any
+ *  may be killed. */
 #include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "pb_worker.h"
 #include "pm_config.h"
@@ -23,6 +26,10 @@ enum {
     CFG_CLIENT_SECRET,
     CFG_REFRESH_TOKEN,
     CFG_PISHKHAN_SECRET,
+    CFG_BAZAARPAY,
+    CFG_BAZAARPAY_BASE_URL,
+    CFG_BAZAARPAY_MERCHANT_TOKEN,
+    CFG_BAZAARPAY_DESTINATION,
     CFG_HTTP_TIMEOUT_MS,
     CFG_CONNECT_TIMEOUT_MS,
     CFG_MAX_CONCURRENCY,
@@ -49,19 +56,49 @@ static pm_setting_t s_cfg[CFG__COUNT] = {
                            "OAuth refresh token"},
     [CFG_PISHKHAN_SECRET] = {"bazaar-pishkhan-secret", PM_CFG_STR, "", 0, 512,
                              "CAFEBAZAAR-PISHKHAN-API-SECRET (bazaar-auth=pishkhan)"},
+    [CFG_BAZAARPAY] = {"bazaarpay", PM_CFG_STR, "on", 2, 3,
+                       "on or off: take the bazaarpay_* jobs (checkouts)"},
+    [CFG_BAZAARPAY_BASE_URL] = {"bazaarpay-base-url", PM_CFG_STR, "http://127.0.0.1:8090/badje/v1/",
+                                9, 1024,
+                                "BazaarPay merchant API base, ending with '/' (production: "
+                                "https://api.bazaar-pay.ir/badje/v1/)"},
+    [CFG_BAZAARPAY_MERCHANT_TOKEN] = {"bazaarpay-merchant-token", PM_CFG_STR,
+                                      "sandbox-merchant-token", 1, 512,
+                                      "sent as Authorization: Token <token> on every call"},
+    [CFG_BAZAARPAY_DESTINATION] = {"bazaarpay-destination", PM_CFG_STR, "paymesh-demo", 1, 255,
+                                   "merchant name BazaarPay assigned (init's destination)"},
     [CFG_HTTP_TIMEOUT_MS] = {"http-timeout-ms", PM_CFG_INT, "3000", 100, 60000,
-                             "whole Bazaar call (then the outcome is unknown)"},
+                             "whole Bazaar or BazaarPay call (then the outcome is unknown)"},
     [CFG_CONNECT_TIMEOUT_MS] = {"connect-timeout-ms", PM_CFG_INT, "1000", 50, 60000,
-                                "connecting to Bazaar"},
+                                "connecting to Bazaar or BazaarPay"},
     [CFG_MAX_CONCURRENCY] = {"max-concurrency", PM_CFG_INT, "8", 1, 256, "jobs in flight"},
     [CFG_TAKE_WAIT_MS] = {"take-wait-ms", PM_CFG_INT, "1000", 0, 30000,
                           "how long payment-core may hold a JOB_TAKE"},
     [CFG_MAX_RESPONSE_BYTES] = {"max-response-bytes", PM_CFG_INT, "65536", 1024, 16777216,
-                                "largest Bazaar answer read"},
+                                "largest Bazaar or BazaarPay answer read"},
     [CFG_MAX_MSG_BYTES] = {"max-msg-bytes", PM_CFG_INT, "65536", 1024, 16777216,
                            "largest message from payment-core"},
     [CFG_LOG_LEVEL] = PM_SETTING_LOG_LEVEL,
 };
+
+/* An http:// or https:// URL that ends with '/': paths are appended to it. */
+static bool s_base_url_ok(const char *url)
+{
+    size_t n = strlen(url);
+    bool http = (n > 7 && strncasecmp(url, "http://", 7) == 0) ||
+                (n > 8 && strncasecmp(url, "https://", 8) == 0);
+    return http && url[n - 1] == '/';
+}
+
+/* A header value that cannot end the header or start another: printable
+ * ASCII without spaces. */
+static bool s_header_token_ok(const char *s)
+{
+    for (; *s; s++)
+        if (*s <= 0x20 || *s >= 0x7f)
+            return false;
+    return true;
+}
 
 int main(int argc, char **argv)
 {
@@ -76,6 +113,20 @@ int main(int argc, char **argv)
     bool pishkhan = strcmp(auth, "pishkhan") == 0;
     if (pishkhan && s_cfg[CFG_PISHKHAN_SECRET].sval[0] == '\0') {
         pm_error("bazaar-auth=pishkhan needs bazaar-pishkhan-secret");
+        return 2;
+    }
+    const char *bp = s_cfg[CFG_BAZAARPAY].sval;
+    if (strcmp(bp, "on") != 0 && strcmp(bp, "off") != 0) {
+        pm_error("bazaarpay must be on or off");
+        return 2;
+    }
+    bool bazaarpay = strcmp(bp, "on") == 0;
+    if (bazaarpay && !s_base_url_ok(s_cfg[CFG_BAZAARPAY_BASE_URL].sval)) {
+        pm_error("bazaarpay-base-url must be an http:// or https:// URL ending with '/'");
+        return 2;
+    }
+    if (bazaarpay && !s_header_token_ok(s_cfg[CFG_BAZAARPAY_MERCHANT_TOKEN].sval)) {
+        pm_error("bazaarpay-merchant-token must be printable ASCII without spaces");
         return 2;
     }
     /* The base URL must end with '/': paths are appended to it. */
@@ -106,6 +157,10 @@ int main(int argc, char **argv)
         .client_secret = s_cfg[CFG_CLIENT_SECRET].sval,
         .refresh_token = s_cfg[CFG_REFRESH_TOKEN].sval,
         .pishkhan_secret = s_cfg[CFG_PISHKHAN_SECRET].sval,
+        .bazaarpay = bazaarpay,
+        .bazaarpay_base_url = s_cfg[CFG_BAZAARPAY_BASE_URL].sval,
+        .bazaarpay_token = s_cfg[CFG_BAZAARPAY_MERCHANT_TOKEN].sval,
+        .bazaarpay_destination = s_cfg[CFG_BAZAARPAY_DESTINATION].sval,
         .http_timeout_ms = s_cfg[CFG_HTTP_TIMEOUT_MS].ival,
         .connect_timeout_ms = s_cfg[CFG_CONNECT_TIMEOUT_MS].ival,
         .max_concurrency = (int)s_cfg[CFG_MAX_CONCURRENCY].ival,
@@ -116,8 +171,9 @@ int main(int argc, char **argv)
     pb_worker_t *worker = pb_worker_new(&cfg);
     if (!worker)
         goto cleanup;
-    pm_info("provider-bazaar ready core=%s bazaar=%s auth=%s concurrency=%d", cfg.core_endpoint,
-            cfg.base_url, auth, cfg.max_concurrency);
+    pm_info("provider-bazaar ready core=%s bazaar=%s auth=%s bazaarpay=%s concurrency=%d",
+            cfg.core_endpoint, cfg.base_url, auth, bazaarpay ? cfg.bazaarpay_base_url : "off",
+            cfg.max_concurrency);
     if (pb_worker_run(worker) == 0)
         status = EXIT_SUCCESS;
     pm_info("provider-bazaar stopped");

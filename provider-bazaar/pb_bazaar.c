@@ -22,9 +22,7 @@ const char *pb_outcome_name(pb_outcome_t o)
 
 /* ---- JSON answers ------------------------------------------------------ */
 
-/* Parses body as one JSON object; NULL when it is anything else. Caller
- * owns the result. */
-static json_object *s_parse_object(const char *body, size_t len)
+json_object *pb_json_object(const char *body, size_t len)
 {
     if (!body || len == 0 || len > INT32_MAX)
         return NULL;
@@ -63,7 +61,7 @@ static void s_set(pb_result_t *r, pb_outcome_t o, const char *reason)
  * copied into r->reason. False for anything else. */
 static bool s_error_code(const char *body, size_t len, pb_result_t *r)
 {
-    json_object *o = s_parse_object(body, len);
+    json_object *o = pb_json_object(body, len);
     json_object *v;
     bool ok =
         o && json_object_object_get_ex(o, "error", &v) && json_object_is_type(v, json_type_string);
@@ -112,7 +110,7 @@ void pb_classify_validate(long status, const char *body, size_t len, pb_result_t
         s_classify_error(status, body, len, r);
         return;
     }
-    json_object *o = s_parse_object(body, len);
+    json_object *o = pb_json_object(body, len);
     int64_t purchase_state, consumption_state;
     if (!o || !s_int(o, "purchaseState", &purchase_state) ||
         !s_int(o, "consumptionState", &consumption_state)) {
@@ -291,7 +289,7 @@ int pb_token_parse(long status, const char *body, size_t len, char *token, size_
         *why = status == 0 ? "no answer" : "auth/token/ did not answer 200";
         return -1;
     }
-    json_object *o = s_parse_object(body, len);
+    json_object *o = pb_json_object(body, len);
     json_object *v;
     int rc = -1;
     *why = "auth/token/ answer has no usable access_token";

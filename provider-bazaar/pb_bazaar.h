@@ -23,6 +23,8 @@
 
 typedef enum { PB_OK = 0, PB_REJECTED = 1, PB_UNKNOWN = 2 } pb_outcome_t;
 
+struct json_object;
+
 /* "ok", "rejected", "unknown" (the strings of JOB_RESULT). */
 const char *pb_outcome_name(pb_outcome_t o);
 
@@ -38,6 +40,11 @@ typedef struct {
      * it once and retries); outcome is PB_UNKNOWN meanwhile. */
     bool auth_failed;
 } pb_result_t;
+
+/* Parses body[0..len) strictly as one whole JSON object (json-c); NULL for
+ * anything else (empty, not JSON, not an object, trailing bytes). Caller owns
+ * the result: json_object_put. Shared with pb_bazaarpay. */
+struct json_object *pb_json_object(const char *body, size_t len);
 
 /* Classifies a validate answer: HTTP status and body. */
 void pb_classify_validate(long status, const char *body, size_t len, pb_result_t *r);

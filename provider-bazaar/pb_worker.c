@@ -1,10 +1,16 @@
-/*  pb_worker: JOB_TAKE / JOB_RESULT on one DEALER, Bazaar calls on one curl
- *  multi handle, one thread.
+/*  pb_worker: JOB_TAKE / JOB_RESULT on one DEALER, Bazaar and BazaarPay
+ *  calls on one curl multi handle, one thread.
  *
- *  A job moves FREE -> (WAIT_TOKEN ->) HTTP -> FREE. With OAuth, a job that
- *  finds no fresh access token waits for the one token refresh in flight
- *  (all waiting jobs share it); a 401 from the API forgets that token and
- *  sends the job round once more, after which a 401 is an unknown outcome.
+ *  A job moves FREE -> (WAIT_TOKEN ->) HTTP -> FREE. With OAuth, a Bazaar
+ *  job that finds no fresh access token waits for the one token refresh in
+ *  flight (all waiting jobs share it); a 401 from the API forgets that token
+ *  and sends the job round once more, after which a 401 is an unknown
+ *  outcome. BazaarPay jobs carry the fixed merchant token and go straight to
+ *  HTTP; each is one call, classified by pb_bazaarpay.
+ *
+ *  Each service gets only its own credentials: the Pishkhan secret and the
+ *  OAuth token go to the Bazaar base URL, the merchant token to the BazaarPay
+ *  one.
  *
  *  One JOB_TAKE is outstanding at a time. Its reply may never come (core
  *  restarted, message dropped): after wait_ms plus a grace another is sent,
@@ -21,6 +27,7 @@
 #include <string.h>
 
 #include "pb_bazaar.h"
+#include "pb_bazaarpay.h"
 #include "pm_envelope.h"
 #include "pm_log.h"
 #include "pm_proto.h"
@@ -38,10 +45,15 @@
 #define S_ID_MAX 128          /* bytes of a job id */
 #define S_SKU_MAX 128         /* bytes of a SKU */
 #define S_TOKEN_MAX 256       /* bytes of a purchase token */
-#define S_SERIAL_MAX 32       /* bytes of a purchase serial */
+#define S_SERIAL_MAX 32       /* bytes of a purchase or checkout serial */
+#define S_KIND_MAX 32         /* bytes of a job kind */
+#define S_HEADER_MAX 600      /* bytes of one credential header line */
 #define S_SOCK_HWM 1000
 
 typedef enum { S_FREE = 0, S_WAIT_TOKEN, S_HTTP } s_state_t;
+
+/* What a job runs: one Bazaar call, or one BazaarPay call (s_job_t.call). */
+typedef enum { S_VALIDATE = 0, S_CONSUME, S_BAZAARPAY } s_kind_t;
 
 /* One HTTP exchange in flight: a job's call, or the token refresh. */
 typedef struct {
@@ -59,10 +71,18 @@ typedef struct {
     s_state_t state;
     char id[S_ID_MAX + 1];
     int64_t attempt;
-    bool consume; /* bazaar_consume, else bazaar_validate */
+    s_kind_t kind;
+    pbp_call_t call; /* S_BAZAARPAY */
+    /* bazaar_*: */
     char sku[S_SKU_MAX + 1];
     char token[S_TOKEN_MAX + 1];
-    char serial[S_SERIAL_MAX + 1];
+    char serial[S_SERIAL_MAX + 1]; /* also bazaarpay_init's, for logs */
+    /* bazaarpay_*: */
+    char checkout_token[PBP_TOKEN_MAX + 1]; /* trace, commit, refund */
+    int64_t amount;                         /* init, rials */
+    char service_name[PBP_SERVICE_NAME_MAX + 1];
+    char redirect_url[PBP_REDIRECT_URL_MAX + 1];
+    char phone[PBP_PHONE_MAX + 1]; /* "" when none */
     bool auth_retried;
     char access[PB_TOKEN_MAX + 1]; /* access token the call used ("" none) */
     int64_t started_ms;            /* monotonic */
@@ -117,31 +137,35 @@ static void s_http_clear(s_http_t *h)
     h->owner = owner;
 }
 
+/* Adds one header line to h; -1 on out of memory. */
+static int s_http_header(s_http_t *h, const char *line)
+{
+    struct curl_slist *l = curl_slist_append(h->headers, line);
+    if (!l)
+        return -1;
+    h->headers = l;
+    return 0;
+}
+
 /* Starts a GET (post NULL) or POST of url on the multi handle. post is
- * taken. content_type is for the POST. Returns 0, or -1 (h cleared). */
+ * taken. content_type is for the POST; auth is a whole header line with the
+ * call's credentials, or NULL. Returns 0, or -1 (h cleared). */
 static int s_http_start(pb_worker_t *self, s_http_t *h, const char *url, char *post,
-                        const char *content_type)
+                        const char *content_type, const char *auth)
 {
     h->easy = curl_easy_init();
     h->post = post;
     h->max = self->cfg.max_response_bytes;
     if (!h->easy)
         goto fail;
-    if (self->cfg.pishkhan && h->owner) {
-        char line[600];
-        snprintf(line, sizeof line, "CAFEBAZAAR-PISHKHAN-API-SECRET: %s",
-                 self->cfg.pishkhan_secret);
-        h->headers = curl_slist_append(h->headers, line);
-        if (!h->headers)
-            goto fail;
-    }
+    if (auth && s_http_header(h, auth) != 0)
+        goto fail;
     if (content_type) {
         char line[128];
         snprintf(line, sizeof line, "Content-Type: %s", content_type);
-        struct curl_slist *l = curl_slist_append(h->headers, line);
-        if (!l)
+        /* No "Expect: 100-continue" round trip before a small body. */
+        if (s_http_header(h, line) != 0 || s_http_header(h, "Expect:") != 0)
             goto fail;
-        h->headers = l;
     }
     curl_easy_setopt(h->easy, CURLOPT_URL, url);
     curl_easy_setopt(h->easy, CURLOPT_PRIVATE, h);
@@ -199,9 +223,11 @@ static void s_send_take(pb_worker_t *self, int64_t now)
     msgpack_packer_init(&pk, &buf, msgpack_sbuffer_write);
     msgpack_pack_map(&pk, 3);
     pm_mp_pack_cstr(&pk, "kinds");
-    msgpack_pack_array(&pk, 2);
+    msgpack_pack_array(&pk, 2 + (self->cfg.bazaarpay ? PBP_CALLS : 0));
     pm_mp_pack_cstr(&pk, "bazaar_validate");
     pm_mp_pack_cstr(&pk, "bazaar_consume");
+    for (int i = 0; self->cfg.bazaarpay && i < PBP_CALLS; i++)
+        pm_mp_pack_cstr(&pk, pbp_kind((pbp_call_t)i));
     pm_mp_pack_cstr(&pk, "max");
     msgpack_pack_int(&pk, room);
     pm_mp_pack_cstr(&pk, "wait_ms");
@@ -215,8 +241,53 @@ static void s_send_take(pb_worker_t *self, int64_t now)
     msgpack_sbuffer_destroy(&buf);
 }
 
-/* Answers the job and frees its slot. */
-static void s_finish(pb_worker_t *self, s_job_t *job, const pb_result_t *r)
+static const char *s_kind_name(const s_job_t *job)
+{
+    switch (job->kind) {
+    case S_VALIDATE:
+        return "bazaar_validate";
+    case S_CONSUME:
+        return "bazaar_consume";
+    case S_BAZAARPAY:
+        break;
+    }
+    return pbp_kind(job->call);
+}
+
+/* The result's data map: validate ok {purchase_time_ms, developer_payload},
+ * bazaarpay_init ok {checkout_token, payment_url}, bazaarpay_trace ok
+ * {status}, else {}. bazaar / bp: the classified answer, or NULL. */
+static void s_pack_data(msgpack_packer *pk, const s_job_t *job, pb_outcome_t outcome,
+                        const pb_result_t *bazaar, const pbp_result_t *bp)
+{
+    if (outcome == PB_OK && bazaar && job->kind == S_VALIDATE) {
+        msgpack_pack_map(pk, 2);
+        pm_mp_pack_cstr(pk, "purchase_time_ms");
+        if (bazaar->has_time)
+            msgpack_pack_int64(pk, bazaar->purchase_time_ms);
+        else
+            msgpack_pack_nil(pk);
+        pm_mp_pack_cstr(pk, "developer_payload");
+        pm_mp_pack_cstr(pk, bazaar->has_payload ? bazaar->developer_payload : NULL);
+    } else if (outcome == PB_OK && bp && job->kind == S_BAZAARPAY && job->call == PBP_INIT) {
+        msgpack_pack_map(pk, 2);
+        pm_mp_pack_cstr(pk, "checkout_token");
+        pm_mp_pack_cstr(pk, bp->checkout_token);
+        pm_mp_pack_cstr(pk, "payment_url");
+        pm_mp_pack_cstr(pk, bp->payment_url);
+    } else if (outcome == PB_OK && bp && job->kind == S_BAZAARPAY && job->call == PBP_TRACE) {
+        msgpack_pack_map(pk, 1);
+        pm_mp_pack_cstr(pk, "status");
+        pm_mp_pack_cstr(pk, bp->status);
+    } else {
+        msgpack_pack_map(pk, 0);
+    }
+}
+
+/* Answers the job and frees its slot. reason is "" for ok and at most
+ * PBP_REASON_MAX bytes of UTF-8 text; bazaar / bp as for s_pack_data. */
+static void s_finish(pb_worker_t *self, s_job_t *job, pb_outcome_t outcome, const char *reason,
+                     const pb_result_t *bazaar, const pbp_result_t *bp)
 {
     pm_header_t h;
     s_header(self, &h, PM_MSG_JOB_RESULT, S_RESULT_TTL_MS);
@@ -231,30 +302,31 @@ static void s_finish(pb_worker_t *self, s_job_t *job, const pb_result_t *r)
     pm_mp_pack_cstr(&pk, "attempt");
     msgpack_pack_int64(&pk, job->attempt);
     pm_mp_pack_cstr(&pk, "outcome");
-    pm_mp_pack_cstr(&pk, pb_outcome_name(r->outcome));
+    pm_mp_pack_cstr(&pk, pb_outcome_name(outcome));
     pm_mp_pack_cstr(&pk, "reason");
-    pm_mp_pack_cstr(&pk, r->reason);
+    pm_mp_pack_cstr(&pk, reason);
     pm_mp_pack_cstr(&pk, "data");
-    if (!job->consume && r->outcome == PB_OK) {
-        msgpack_pack_map(&pk, 2);
-        pm_mp_pack_cstr(&pk, "purchase_time_ms");
-        if (r->has_time)
-            msgpack_pack_int64(&pk, r->purchase_time_ms);
-        else
-            msgpack_pack_nil(&pk);
-        pm_mp_pack_cstr(&pk, "developer_payload");
-        pm_mp_pack_cstr(&pk, r->has_payload ? r->developer_payload : NULL);
-    } else {
-        msgpack_pack_map(&pk, 0);
-    }
+    s_pack_data(&pk, job, outcome, bazaar, bp);
     int64_t ms = pm_mono_ms() - job->started_ms;
     if (s_send(self, &buf) != 0)
         pm_warn("cannot send result of job %s (payment-core not connected): its lease will expire",
                 job->id);
-    int level = r->outcome == PB_UNKNOWN ? PM_LOG_WARN : PM_LOG_INFO;
-    pm_log(level, "job %s %s attempt %lld token %.12s...: %s%s%s (%lld ms)", job->id,
-           job->consume ? "bazaar_consume" : "bazaar_validate", (long long)job->attempt, job->token,
-           pb_outcome_name(r->outcome), r->reason[0] ? " " : "", r->reason, (long long)ms);
+    /* Which purchase or checkout: a Bazaar purchase token is shown only in
+     * part; a checkout token or serial is the id to find the checkout by. */
+    char ref[PBP_TOKEN_MAX + 32];
+    const char *detail = "";
+    if (job->kind != S_BAZAARPAY)
+        snprintf(ref, sizeof ref, "token %.12s...", job->token);
+    else if (job->call == PBP_INIT)
+        snprintf(ref, sizeof ref, "serial %s", job->serial);
+    else
+        snprintf(ref, sizeof ref, "checkout %s", job->checkout_token);
+    if (bp && outcome == PB_OK && job->kind == S_BAZAARPAY)
+        detail = job->call == PBP_INIT ? bp->checkout_token : bp->status;
+    int level = outcome == PB_UNKNOWN ? PM_LOG_WARN : PM_LOG_INFO;
+    pm_log(level, "job %s %s attempt %lld %s: %s%s%s%s%s (%lld ms)", job->id, s_kind_name(job),
+           (long long)job->attempt, ref, pb_outcome_name(outcome), reason[0] ? " " : "", reason,
+           detail[0] ? " " : "", detail, (long long)ms);
     msgpack_sbuffer_destroy(&buf);
     s_http_clear(&job->http);
     job->state = S_FREE;
@@ -263,20 +335,41 @@ static void s_finish(pb_worker_t *self, s_job_t *job, const pb_result_t *r)
 
 static void s_finish_unknown(pb_worker_t *self, s_job_t *job, const char *why)
 {
-    pb_result_t r;
-    memset(&r, 0, sizeof r);
-    r.outcome = PB_UNKNOWN;
-    snprintf(r.reason, sizeof r.reason, "%s", why);
-    s_finish(self, job, &r);
+    s_finish(self, job, PB_UNKNOWN, why, NULL, NULL);
 }
 
 /* ---- jobs --------------------------------------------------------------- */
 
 static void s_token_fetch(pb_worker_t *self);
 
-/* Starts the job's Bazaar call, or parks it until an access token exists. */
+/* Starts the job's BazaarPay call: every call is a JSON POST with the
+ * merchant token ("for better tracing" even where BazaarPay does not ask). */
+static void s_bazaarpay_go(pb_worker_t *self, s_job_t *job)
+{
+    char url[PB_URL_MAX], auth[S_HEADER_MAX];
+    char *post = job->call == PBP_INIT ? pbp_init_body(job->amount, self->cfg.bazaarpay_destination,
+                                                       job->service_name)
+                                       : pbp_token_body(job->checkout_token);
+    int n = snprintf(auth, sizeof auth, "Authorization: Token %s", self->cfg.bazaarpay_token);
+    if (!post || n < 0 || (size_t)n >= sizeof auth ||
+        pbp_url(url, sizeof url, self->cfg.bazaarpay_base_url, job->call) != 0) {
+        free(post);
+        s_finish_unknown(self, job, "cannot build the bazaarpay request");
+        return;
+    }
+    job->state = S_HTTP;
+    if (s_http_start(self, &job->http, url, post, "application/json", auth) != 0)
+        s_finish_unknown(self, job, "cannot start the bazaarpay request");
+}
+
+/* Starts the job's call, or parks a Bazaar job until an access token
+ * exists. */
 static void s_job_go(pb_worker_t *self, s_job_t *job)
 {
+    if (job->kind == S_BAZAARPAY) {
+        s_bazaarpay_go(self, job);
+        return;
+    }
     const char *access = NULL;
     if (!self->cfg.pishkhan) {
         access = pb_token_cache_get(&self->cache, pm_mono_ms());
@@ -287,10 +380,10 @@ static void s_job_go(pb_worker_t *self, s_job_t *job)
         }
     }
     snprintf(job->access, sizeof job->access, "%s", access ? access : "");
-    char url[PB_URL_MAX];
+    char url[PB_URL_MAX], auth[S_HEADER_MAX] = "";
     int rc;
     char *post = NULL;
-    if (job->consume) {
+    if (job->kind == S_CONSUME) {
         rc = pb_url_consume(url, sizeof url, self->cfg.base_url, self->cfg.package_name, access);
         if (rc == 0 && !(post = pb_consume_body(job->token)))
             rc = -1;
@@ -298,13 +391,20 @@ static void s_job_go(pb_worker_t *self, s_job_t *job)
         rc = pb_url_validate(url, sizeof url, self->cfg.base_url, self->cfg.package_name, job->sku,
                              job->token, access);
     }
+    if (rc == 0 && self->cfg.pishkhan) {
+        int n = snprintf(auth, sizeof auth, "CAFEBAZAAR-PISHKHAN-API-SECRET: %s",
+                         self->cfg.pishkhan_secret);
+        if (n < 0 || (size_t)n >= sizeof auth)
+            rc = -1;
+    }
     if (rc != 0) {
         free(post);
         s_finish_unknown(self, job, "cannot build the bazaar request");
         return;
     }
     job->state = S_HTTP;
-    if (s_http_start(self, &job->http, url, post, post ? "application/json" : NULL) != 0)
+    if (s_http_start(self, &job->http, url, post, post ? "application/json" : NULL,
+                     auth[0] ? auth : NULL) != 0)
         s_finish_unknown(self, job, "cannot start the bazaar request");
 }
 
@@ -319,8 +419,39 @@ static void s_transport_reason(CURLcode code, const s_http_t *h, char *why, size
         snprintf(why, cap, "bazaar unreachable: %s", curl_easy_strerror(code));
 }
 
+/* Classifies a finished BazaarPay call (pb_bazaarpay decides everything). */
+static void s_bazaarpay_done(pb_worker_t *self, s_job_t *job, CURLcode code)
+{
+    pbp_answer_t a = {.transport = PBP_ANSWERED};
+    if (job->http.too_large) {
+        a.transport = PBP_TOO_LARGE;
+    } else if (code == CURLE_OPERATION_TIMEDOUT) {
+        a.transport = PBP_TIMEOUT;
+    } else if (code != CURLE_OK) {
+        a.transport = PBP_NO_ANSWER;
+        a.error = curl_easy_strerror(code);
+    } else {
+        curl_easy_getinfo(job->http.easy, CURLINFO_RESPONSE_CODE, &a.status);
+        a.body = job->http.resp;
+        a.len = job->http.resp_len;
+    }
+    /* Large (the payment URL): one per call, on the heap, not on the stack. */
+    pbp_result_t *r = malloc(sizeof *r);
+    if (!r) {
+        s_finish_unknown(self, job, "out of memory");
+        return;
+    }
+    pbp_classify(job->call, &a, job->redirect_url, job->phone, r);
+    s_finish(self, job, r->outcome, r->reason, NULL, r);
+    free(r);
+}
+
 static void s_job_done(pb_worker_t *self, s_job_t *job, CURLcode code)
 {
+    if (job->kind == S_BAZAARPAY) {
+        s_bazaarpay_done(self, job, code);
+        return;
+    }
     pb_result_t r;
     if (code != CURLE_OK) {
         char why[PB_REASON_MAX + 1];
@@ -330,7 +461,7 @@ static void s_job_done(pb_worker_t *self, s_job_t *job, CURLcode code)
     }
     long status = 0;
     curl_easy_getinfo(job->http.easy, CURLINFO_RESPONSE_CODE, &status);
-    if (job->consume)
+    if (job->kind == S_CONSUME)
         pb_classify_consume(status, job->http.resp, job->http.resp_len, &r);
     else
         pb_classify_validate(status, job->http.resp, job->http.resp_len, &r);
@@ -342,7 +473,7 @@ static void s_job_done(pb_worker_t *self, s_job_t *job, CURLcode code)
         s_job_go(self, job);
         return;
     }
-    s_finish(self, job, &r);
+    s_finish(self, job, r.outcome, r.reason, &r, NULL);
 }
 
 /* Refreshes the OAuth access token unless a refresh is in flight. */
@@ -356,8 +487,8 @@ static void s_token_fetch(pb_worker_t *self)
         pb_token_form(self->cfg.client_id, self->cfg.client_secret, self->cfg.refresh_token);
     self->token_http.owner = NULL;
     if (n < 0 || (size_t)n >= sizeof url || !form ||
-        s_http_start(self, &self->token_http, url, form, "application/x-www-form-urlencoded") !=
-            0) {
+        s_http_start(self, &self->token_http, url, form, "application/x-www-form-urlencoded",
+                     NULL) != 0) {
         if (n >= 0 && (size_t)n < sizeof url && form)
             form = NULL; /* s_http_start took and freed it */
         free(form);
@@ -408,6 +539,49 @@ static void s_token_done(pb_worker_t *self, CURLcode code)
     }
 }
 
+/* Reads a bazaar_* payload {purchase_serial?, sku, token} into job. NULL,
+ * or what is wrong with it. */
+static const char *s_bazaar_payload(s_job_t *job, const msgpack_object *payload)
+{
+    if (pm_mp_copy_str(payload, "sku", job->sku, sizeof job->sku) != 0 || !job->sku[0])
+        return "malformed job: sku";
+    if (pm_mp_copy_str(payload, "token", job->token, sizeof job->token) != 0 || !job->token[0])
+        return "malformed job: token";
+    if (job->kind == S_VALIDATE &&
+        pm_mp_copy_str(payload, "purchase_serial", job->serial, sizeof job->serial) != 0)
+        job->serial[0] = '\0'; /* for logs only */
+    return NULL;
+}
+
+/* Reads a bazaarpay_* payload (pm_proto.h) into job: init {serial, amount,
+ * service_name, redirect_url, phone|nil}, the others {checkout_token}. NULL,
+ * or what is wrong with it. */
+static const char *s_bazaarpay_payload(s_job_t *job, const msgpack_object *payload)
+{
+    if (job->call != PBP_INIT) {
+        if (pm_mp_copy_str(payload, "checkout_token", job->checkout_token,
+                           sizeof job->checkout_token) != 0 ||
+            !pbp_token_valid(job->checkout_token, strlen(job->checkout_token)))
+            return "malformed job: checkout_token";
+        return NULL;
+    }
+    if (pm_mp_copy_str(payload, "serial", job->serial, sizeof job->serial) != 0)
+        job->serial[0] = '\0'; /* for logs only */
+    if (pm_mp_get_int(payload, "amount", &job->amount) != 0)
+        return "malformed job: amount";
+    if (pm_mp_copy_str(payload, "service_name", job->service_name, sizeof job->service_name) != 0 ||
+        !job->service_name[0])
+        return "malformed job: service_name";
+    if (pm_mp_copy_str(payload, "redirect_url", job->redirect_url, sizeof job->redirect_url) != 0 ||
+        !job->redirect_url[0])
+        return "malformed job: redirect_url";
+    const msgpack_object *phone = pm_mp_get(payload, "phone");
+    if (phone && phone->type != MSGPACK_OBJECT_NIL &&
+        pm_mp_copy_str(payload, "phone", job->phone, sizeof job->phone) != 0)
+        return "malformed job: phone";
+    return NULL;
+}
+
 /* Takes one JOB map of a JOB_TAKE reply into a free slot, or drops it. */
 static void s_job_take(pb_worker_t *self, const msgpack_object *o)
 {
@@ -415,7 +589,7 @@ static void s_job_take(pb_worker_t *self, const msgpack_object *o)
     for (int i = 0; i < self->cfg.max_concurrency && !job; i++)
         if (self->jobs[i].state == S_FREE)
             job = &self->jobs[i];
-    char id[S_ID_MAX + 1], kind[32];
+    char id[S_ID_MAX + 1], kind[S_KIND_MAX + 1];
     if (pm_mp_copy_str(o, "id", id, sizeof id) != 0) {
         pm_warn("payment-core offered a job without a usable id: ignored");
         return;
@@ -433,26 +607,31 @@ static void s_job_take(pb_worker_t *self, const msgpack_object *o)
     job->state = S_WAIT_TOKEN; /* busy; s_job_go moves it on */
     self->busy++;
     const msgpack_object *payload = pm_mp_get(o, "payload");
-    bool ok = pm_mp_copy_str(o, "kind", kind, sizeof kind) == 0 &&
-              pm_mp_get_int(o, "attempt", &job->attempt) == 0 && payload &&
-              payload->type == MSGPACK_OBJECT_MAP &&
-              pm_mp_copy_str(payload, "sku", job->sku, sizeof job->sku) == 0 &&
-              pm_mp_copy_str(payload, "token", job->token, sizeof job->token) == 0 && job->sku[0] &&
-              job->token[0];
-    if (ok && strcmp(kind, "bazaar_consume") == 0) {
-        job->consume = true;
-    } else if (ok && strcmp(kind, "bazaar_validate") == 0) {
-        if (pm_mp_copy_str(payload, "purchase_serial", job->serial, sizeof job->serial) != 0)
-            job->serial[0] = '\0'; /* for logs only */
-    } else {
-        ok = false;
-    }
-    if (!ok) {
-        s_finish_unknown(self, job, "malformed job");
+    const char *bad = NULL;
+    if (pm_mp_copy_str(o, "kind", kind, sizeof kind) != 0 ||
+        pm_mp_get_int(o, "attempt", &job->attempt) != 0 || !payload ||
+        payload->type != MSGPACK_OBJECT_MAP)
+        bad = "malformed job";
+    else if (strcmp(kind, "bazaar_validate") == 0)
+        job->kind = S_VALIDATE;
+    else if (strcmp(kind, "bazaar_consume") == 0)
+        job->kind = S_CONSUME;
+    else if (pbp_kind_parse(kind, &job->call))
+        job->kind = S_BAZAARPAY;
+    else
+        bad = "malformed job: unknown kind";
+    if (!bad && job->kind == S_BAZAARPAY && !self->cfg.bazaarpay)
+        bad = "bazaarpay is off in this worker";
+    if (!bad)
+        bad = job->kind == S_BAZAARPAY ? s_bazaarpay_payload(job, payload)
+                                       : s_bazaar_payload(job, payload);
+    if (bad) {
+        s_finish_unknown(self, job, bad);
         return;
     }
-    pm_debug("job %s %s attempt %lld purchase %s", job->id, kind, (long long)job->attempt,
-             job->serial);
+    pm_debug("job %s %s attempt %lld %s %s", job->id, kind, (long long)job->attempt,
+             job->kind == S_BAZAARPAY && job->call != PBP_INIT ? "checkout" : "serial",
+             job->kind == S_BAZAARPAY && job->call != PBP_INIT ? job->checkout_token : job->serial);
     s_job_go(self, job);
 }
 
@@ -552,6 +731,8 @@ static void s_reap(pb_worker_t *self)
 pb_worker_t *pb_worker_new(const pb_worker_config_t *cfg)
 {
     assert(cfg && cfg->max_concurrency >= 1 && cfg->base_url);
+    assert(!cfg->bazaarpay ||
+           (cfg->bazaarpay_base_url && cfg->bazaarpay_token && cfg->bazaarpay_destination));
     pb_worker_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;

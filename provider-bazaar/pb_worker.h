@@ -2,16 +2,20 @@
  *
  *  One thread owns a DEALER to payment-core's worker socket and one libcurl
  *  multi handle. It asks for jobs (JOB_TAKE, at most as many as it has free
- *  slots), runs each job's HTTP calls to Cafe Bazaar concurrently on the
- *  multi handle (which keeps the connection cache, so connections are
- *  reused), and answers each job with JOB_RESULT. The socket's file
- *  descriptor is an extra descriptor of curl_multi_poll, so one wait serves
- *  both. No thread per job, no locks.
+ *  slots), runs each job's HTTP call, to Cafe Bazaar's developer API
+ *  (bazaar_validate, bazaar_consume) or to BazaarPay's merchant API
+ *  (bazaarpay_init, _trace, _commit, _refund), concurrently on the multi
+ *  handle (which keeps the connection cache, so connections are reused), and
+ *  answers each job with JOB_RESULT. The socket's file descriptor is an
+ *  extra descriptor of curl_multi_poll, so one wait serves both. No thread
+ *  per job, no locks.
  *
  *  Nothing is kept on disk: a job leased to a worker that dies is offered
- *  again by payment-core after its lease, so a kill loses nothing, and every
- *  job is idempotent at Bazaar (validate reads, consume tolerates
- *  already_consumed). */
+ *  again by payment-core after its lease, so a kill loses nothing. Every call
+ *  may run twice: validate and trace read, consume tolerates
+ *  already_consumed, refund is idempotent per checkout at BazaarPay, a second
+ *  init only leaves an unpaid checkout behind, and a commit whose lease ran
+ *  out is decided by the retry protocol (a trace first), not re-sent. */
 #ifndef PB_WORKER_H
 #define PB_WORKER_H
 #include <stdbool.h>
@@ -27,12 +31,16 @@ typedef struct {
     const char *client_secret;
     const char *refresh_token;
     const char *pishkhan_secret;
-    int64_t http_timeout_ms;    /* whole HTTP exchange */
-    int64_t connect_timeout_ms; /* TCP (and TLS) connect */
-    int max_concurrency;        /* jobs in flight, 1..256 */
-    int64_t take_wait_ms;       /* JOB_TAKE wait_ms */
-    size_t max_response_bytes;  /* larger Bazaar answers are unknown */
-    int64_t max_msg_bytes;      /* largest ZeroMQ message */
+    bool bazaarpay;                    /* take the bazaarpay_* kinds too */
+    const char *bazaarpay_base_url;    /* BazaarPay merchant API, ending with '/' */
+    const char *bazaarpay_token;       /* merchant token (Authorization: Token ..) */
+    const char *bazaarpay_destination; /* merchant name, init's "destination" */
+    int64_t http_timeout_ms;           /* whole HTTP exchange */
+    int64_t connect_timeout_ms;        /* TCP (and TLS) connect */
+    int max_concurrency;               /* jobs in flight, 1..256 */
+    int64_t take_wait_ms;              /* JOB_TAKE wait_ms */
+    size_t max_response_bytes;         /* larger answers are unknown */
+    int64_t max_msg_bytes;             /* largest ZeroMQ message */
 } pb_worker_config_t;
 
 typedef struct pb_worker_t pb_worker_t;
