@@ -1,14 +1,16 @@
 /*  sandbox: stand-ins for the external payment providers, on loopback.
  *
  *  Serves the Cafe Bazaar developer API (bazaar.c) with a store of simulated
- *  purchases, fault injection for the next N calls (sb_fault.c), a log of
- *  the calls received, and an admin API under /sandbox/ to drive all of it
- *  (docs/sandbox.md). State lives in memory only. Used by `make run` and the
- *  tests; production configuration points providers at the real hosts. */
+ *  purchases, the BazaarPay merchant API and payment page (bazaarpay.c)
+ *  with a store of checkouts, demo icons (sb_icon.c), fault injection for
+ *  the next N calls (sb_fault.c), a log of the calls received, and an admin
+ *  API under /sandbox/ to drive all of it (docs/sandbox.md). State lives in memory only. Used by
+ * `make run` and the tests; production configuration points providers at the real hosts. */
 #include <stdlib.h>
 #include <time.h>
 
 #include "bazaar.h"
+#include "bazaarpay.h"
 #include "pm_config.h"
 #include "pm_ids.h"
 #include "pm_log.h"
@@ -25,6 +27,10 @@ enum {
     CFG_BAZAAR_PISHKHAN_SECRET,
     CFG_ACCESS_TOKEN_TTL_S,
     CFG_MAX_PURCHASES,
+    CFG_BAZAARPAY_MERCHANT_TOKEN,
+    CFG_BAZAARPAY_COMMIT_WINDOW_S,
+    CFG_BAZAARPAY_CHECKOUT_TTL_S,
+    CFG_BAZAARPAY_MAX_CHECKOUTS,
     CFG_MAX_BODY_BYTES,
     CFG_MAX_CONNECTIONS,
     CFG_CONNECTION_TIMEOUT_S,
@@ -47,6 +53,15 @@ static pm_setting_t s_cfg[CFG__COUNT] = {
                                 "lifetime of issued access tokens"},
     [CFG_MAX_PURCHASES] = {"max-purchases", PM_CFG_INT, "100000", 1, 10000000,
                            "simulated purchases held (then 507)"},
+    [CFG_BAZAARPAY_MERCHANT_TOKEN] = {"bazaarpay-merchant-token", PM_CFG_STR,
+                                      "sandbox-merchant-token", 1, SB_BP_MERCHANT_TOKEN_MAX,
+                                      "BazaarPay merchant token accepted (Authorization: Token T)"},
+    [CFG_BAZAARPAY_COMMIT_WINDOW_S] = {"bazaarpay-commit-window-s", PM_CFG_INT, "600", 1, 86400,
+                                       "a paid checkout not committed within this is returned"},
+    [CFG_BAZAARPAY_CHECKOUT_TTL_S] = {"bazaarpay-checkout-ttl-s", PM_CFG_INT, "1800", 1, 86400,
+                                      "an unpaid checkout times out after this"},
+    [CFG_BAZAARPAY_MAX_CHECKOUTS] = {"bazaarpay-max-checkouts", PM_CFG_INT, "100000", 1, 10000000,
+                                     "BazaarPay checkouts held (then 507)"},
     [CFG_MAX_BODY_BYTES] = {"max-body-bytes", PM_CFG_INT, "65536", 256, 1048576,
                             "largest request body (then 413)"},
     [CFG_MAX_CONNECTIONS] = {"max-connections", PM_CFG_INT, "256", 1, 4096,
@@ -75,10 +90,17 @@ int main(int argc, char **argv)
         .access_token_ttl_s = (int)s_cfg[CFG_ACCESS_TOKEN_TTL_S].ival,
         .max_purchases = (size_t)s_cfg[CFG_MAX_PURCHASES].ival,
     };
+    sb_bp_config_t bp_cfg = {
+        .merchant_token = s_cfg[CFG_BAZAARPAY_MERCHANT_TOKEN].sval,
+        .commit_window_s = (int)s_cfg[CFG_BAZAARPAY_COMMIT_WINDOW_S].ival,
+        .checkout_ttl_s = (int)s_cfg[CFG_BAZAARPAY_CHECKOUT_TTL_S].ival,
+        .max_checkouts = (size_t)s_cfg[CFG_BAZAARPAY_MAX_CHECKOUTS].ival,
+    };
     sb.bazaar = sb_bazaar_new(&bz_cfg);
+    sb.bazaarpay = sb_bp_new(&bp_cfg);
     sb.faults = sb_faults_new();
     sb.calls = sb_calls_new(SB_CALLS_MAX);
-    if (!sb.bazaar || !sb.faults || !sb.calls) {
+    if (!sb.bazaar || !sb.bazaarpay || !sb.faults || !sb.calls) {
         pm_error("out of memory creating the sandbox state");
         goto free_state;
     }
@@ -104,6 +126,7 @@ int main(int argc, char **argv)
 free_state:
     sb_calls_destroy(&sb.calls);
     sb_faults_destroy(&sb.faults);
+    sb_bp_destroy(&sb.bazaarpay);
     sb_bazaar_destroy(&sb.bazaar);
     return status;
 }

@@ -61,7 +61,7 @@ void sb_admin_on_call_list(sb_sandbox_t *sb, const sb_req_t *req, sb_resp_t *res
 {
     const char *service = req->q_service && req->q_service[0] ? req->q_service : NULL;
     if (service && !sb_service_known(service)) {
-        sb_resp_error(resp, 400, "service must be one of: bazaar", NULL);
+        sb_resp_error(resp, 400, "service must be one of: " SB_SERVICE_NAMES, NULL);
         return;
     }
     json_object *o = json_object_new_object(), *list = json_object_new_array();

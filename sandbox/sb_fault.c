@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const s_services[] = {"bazaar"};
+static const char *const s_services[] = {"bazaar", "bazaarpay"};
 
 static const char *const s_kinds[] = {
     [SB_FAULT_NONE] = NULL,         [SB_FAULT_DELAY] = "delay",        [SB_FAULT_STATUS] = "status",
@@ -82,7 +82,7 @@ int sb_fault_from_json(json_object *obj, sb_fault_t *out, char *err, size_t err_
     if (rc < 0)
         return -1;
     if (rc == 0 || !sb_service_known(out->service)) {
-        snprintf(err, err_cap, "service must be one of: bazaar");
+        snprintf(err, err_cap, "service must be one of: " SB_SERVICE_NAMES);
         return -1;
     }
     char kind[32];

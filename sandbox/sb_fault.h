@@ -7,7 +7,8 @@
  *
  *  Fault kinds, as the HTTP core (sb_http) applies them:
  *    delay          sleep delay_ms, then answer normally
- *    status         answer `status` with {"error": "server_error"}, apply nothing
+ *    status         answer `status` with the provider's error shape ({"error":
+ *                   "server_error"}, BazaarPay {"detail"}), apply nothing
  *    timeout        hold the connection delay_ms, then close it without an answer
  *    drop_response  apply the call, then close without an answer (the response
  *                   is lost after the action was applied) */
@@ -48,7 +49,10 @@ typedef struct {
 /* "delay", "status", "timeout", "drop_response"; NULL for SB_FAULT_NONE. */
 const char *sb_fault_kind_name(sb_fault_kind_t kind);
 
-/* True when name is a simulated provider ("bazaar"). */
+/* The simulated providers, for messages. */
+#define SB_SERVICE_NAMES "bazaar, bazaarpay"
+
+/* True when name is a simulated provider (one of SB_SERVICE_NAMES). */
 bool sb_service_known(const char *name);
 
 /* Reads a fault rule from the admin JSON object {"service", "kind", "count",

@@ -19,7 +19,8 @@
 struct sb_http_t {
     sb_http_config_t cfg;
     char *host;
-    sb_sandbox_t *sb; /* borrowed */
+    char listen[SB_HOST_MAX + 16]; /* "host:port", what a request without a Host header sees */
+    sb_sandbox_t *sb;              /* borrowed */
     struct MHD_Daemon *daemon;
 };
 
@@ -33,8 +34,10 @@ typedef struct {
 static enum MHD_Result s_send(struct MHD_Connection *conn, s_conn_t *c, sb_resp_t *r)
 {
     c->answered = true;
-    if (!r->json)
+    if (!r->json) {
+        sb_resp_clear(r);
         return MHD_NO; /* out of memory */
+    }
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(r->len, r->json, MHD_RESPMEM_MUST_FREE);
     if (!resp) {
@@ -42,8 +45,14 @@ static enum MHD_Result s_send(struct MHD_Connection *conn, s_conn_t *c, sb_resp_
         return MHD_NO;
     }
     r->json = NULL; /* the response owns it now */
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-    enum MHD_Result ret = MHD_queue_response(conn, (unsigned)r->status, resp);
+    if (r->len > 0)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                r->content_type ? r->content_type : "application/json");
+    if (r->location)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, r->location);
+    unsigned status = (unsigned)r->status;
+    sb_resp_clear(r);
+    enum MHD_Result ret = MHD_queue_response(conn, status, resp);
     MHD_destroy_response(resp);
     return ret;
 }
@@ -76,6 +85,29 @@ static enum MHD_Result s_append(sb_http_t *self, s_conn_t *c, const char *data, 
     return MHD_YES;
 }
 
+/* An error of a simulated provider in its own shape: DRF's {"detail"} for
+ * BazaarPay, {"error", "error_description"} for Cafe Bazaar. */
+static void s_provider_error(const char *service, sb_resp_t *resp, int status, const char *error,
+                             const char *description)
+{
+    if (strcmp(service, "bazaarpay") == 0)
+        sb_resp_detail(resp, status, description ? description : error);
+    else
+        sb_resp_error(resp, status, error, description);
+}
+
+/* The Host header when it looks like "host[:port]" (it goes into URLs the
+ * sandbox answers), else the listen address. */
+static const char *s_host(sb_http_t *self, const char *header)
+{
+    size_t len = header ? strlen(header) : 0;
+    if (len == 0 || len > SB_HOST_MAX ||
+        strspn(header, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:[]") !=
+            len)
+        return self->listen;
+    return header;
+}
+
 /* Runs the routed handler, or answers 404/405. */
 static void s_route(sb_http_t *self, sb_req_t *req, const char *service, sb_resp_t *resp)
 {
@@ -86,7 +118,10 @@ static void s_route(sb_http_t *self, sb_req_t *req, const char *service, sb_resp
         route->handler(self->sb, req, resp);
         return;
     case SB_ROUTE_NO_METHOD:
-        if (service)
+        if (service && strcmp(service, "bazaarpay") == 0) {
+            snprintf(msg, sizeof msg, "Method \"%.16s\" not allowed.", req->method);
+            sb_resp_detail(resp, 405, msg);
+        } else if (service)
             sb_resp_error(resp, 405, "method_not_allowed", NULL);
         else {
             snprintf(msg, sizeof msg, "method %.16s is not allowed for %.256s", req->method,
@@ -95,7 +130,9 @@ static void s_route(sb_http_t *self, sb_req_t *req, const char *service, sb_resp
         }
         return;
     case SB_ROUTE_NO_PATH:
-        if (service)
+        if (service && strcmp(service, "bazaarpay") == 0)
+            sb_resp_detail(resp, 404, "Not found.");
+        else if (service)
             sb_resp_error(resp, 404, "not_found", "The requested URL was not found.");
         else {
             snprintf(msg, sizeof msg, "no endpoint %.16s %.256s", req->method, req->path);
@@ -129,8 +166,12 @@ static enum MHD_Result s_dispatch(sb_http_t *self, struct MHD_Connection *conn, 
     req->pishkhan =
         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "CAFEBAZAAR-PISHKHAN-API-SECRET");
     req->content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
+    req->host = s_host(self, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host"));
     req->q_access_token = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "access_token");
     req->q_service = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "service");
+    req->q_token = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "token");
+    req->q_redirect_url = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "redirect_url");
+    req->q_phone = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "phone");
 
     const char *service = sb_service_of_path(url);
     sb_fault_t fault = {0};
@@ -151,7 +192,8 @@ static enum MHD_Result s_dispatch(sb_http_t *self, struct MHD_Connection *conn, 
         sb_sleep_ms(sb, fault.delay_ms);
         goto no_answer;
     case SB_FAULT_STATUS:
-        sb_resp_error(&resp, fault.status, "server_error", "Injected by the paymesh sandbox.");
+        s_provider_error(service, &resp, fault.status, "server_error",
+                         "Injected by the paymesh sandbox.");
         goto answer;
     case SB_FAULT_DELAY:
         sb_sleep_ms(sb, fault.delay_ms);
@@ -244,6 +286,8 @@ sb_http_t *sb_http_new(const sb_http_config_t *cfg, sb_sandbox_t *sb)
     self->cfg.host = self->host;
     if (!self->host)
         goto fail;
+    snprintf(self->listen, sizeof self->listen, strchr(cfg->host, ':') ? "[%s]:%d" : "%s:%d",
+             cfg->host, cfg->port);
 
     char port[8];
     snprintf(port, sizeof port, "%d", cfg->port);

@@ -75,6 +75,8 @@ const char *sb_service_of_path(const char *path)
     assert(path);
     if (strncmp(path, "/devapi/", 8) == 0)
         return "bazaar";
+    if (strncmp(path, "/badje/", 7) == 0)
+        return "bazaarpay";
     return NULL;
 }
 
@@ -83,9 +85,8 @@ const char *sb_service_of_path(const char *path)
 void sb_resp_clear(sb_resp_t *resp)
 {
     free(resp->json);
-    resp->json = NULL;
-    resp->len = 0;
-    resp->status = 0;
+    free(resp->location);
+    memset(resp, 0, sizeof *resp);
 }
 
 void sb_resp_json(sb_resp_t *resp, int status, json_object **obj)
@@ -115,6 +116,55 @@ void sb_resp_error(sb_resp_t *resp, int status, const char *error, const char *d
             json_object_object_add(o, "error_description", json_object_new_string(description));
     }
     sb_resp_json(resp, status, &o);
+}
+
+void sb_resp_detail(sb_resp_t *resp, int status, const char *detail)
+{
+    json_object *o = json_object_new_object();
+    if (o)
+        json_object_object_add(o, "detail", json_object_new_string(detail));
+    sb_resp_json(resp, status, &o);
+}
+
+void sb_resp_bytes(sb_resp_t *resp, int status, const char *content_type, const void *data,
+                   size_t len)
+{
+    assert(resp && content_type && (data || len == 0));
+    sb_resp_clear(resp);
+    resp->json = malloc(len + 1);
+    if (!resp->json)
+        return;
+    if (len)
+        memcpy(resp->json, data, len);
+    resp->json[len] = '\0';
+    resp->len = len;
+    resp->status = status;
+    resp->content_type = content_type;
+}
+
+void sb_resp_redirect(sb_resp_t *resp, const char *url)
+{
+    assert(resp && url);
+    static const char hex[] = "0123456789ABCDEF";
+    sb_resp_bytes(resp, 303, "text/plain", NULL, 0);
+    size_t len = strlen(url);
+    char *loc = resp->json ? malloc(3 * len + 1) : NULL;
+    if (!loc) {
+        sb_resp_clear(resp);
+        return;
+    }
+    size_t n = 0;
+    for (const unsigned char *u = (const unsigned char *)url; *u; u++) {
+        if (*u > 0x20 && *u < 0x7f) {
+            loc[n++] = (char)*u;
+            continue;
+        }
+        loc[n++] = '%';
+        loc[n++] = hex[*u >> 4];
+        loc[n++] = hex[*u & 15];
+    }
+    loc[n] = '\0';
+    resp->location = loc;
 }
 
 json_object *sb_json_parse_object(const char *body, size_t len)

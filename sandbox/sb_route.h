@@ -20,27 +20,38 @@
 #define SB_CAPS_MAX 4  /* captures per pattern */
 #define SB_CAP_MAX 255 /* bytes of one captured segment */
 
+#define SB_HOST_MAX 255 /* bytes of a Host header taken as it is */
+
 /* What a handler sees of a request. Everything is borrowed for the call. */
 typedef struct {
     const char *method;
     const char *path; /* decoded, without the query string */
     const char *body; /* NUL-terminated; "" when none */
     size_t body_len;
+    const char *host;           /* "host[:port]" of the Host header when it is one, else the
+                                   listen address: never NULL */
     const char *authorization;  /* Authorization header, or NULL */
     const char *pishkhan;       /* CAFEBAZAAR-PISHKHAN-API-SECRET header, or NULL */
     const char *content_type;   /* or NULL */
     const char *q_access_token; /* ?access_token=, or NULL */
     const char *q_service;      /* ?service=, or NULL */
+    const char *q_token;        /* ?token=, or NULL */
+    const char *q_redirect_url; /* ?redirect_url=, or NULL */
+    const char *q_phone;        /* ?phone=, or NULL */
     char caps[SB_CAPS_MAX][SB_CAP_MAX + 1];
     int ncaps;
 } sb_req_t;
 
-/* An answer: JSON body in heap memory owned by the struct. json NULL with
- * status 0 means "out of memory": the connection is closed. */
+/* An answer: a body in heap memory owned by the struct (JSON unless
+ * content_type says otherwise; named json because most are), and for a
+ * redirect its Location. json NULL with status 0 means "out of memory": the
+ * connection is closed. */
 typedef struct {
     int status;
     char *json;
     size_t len;
+    const char *content_type; /* static; NULL: application/json */
+    char *location;           /* owned; NULL: no Location header */
 } sb_resp_t;
 
 typedef void (*sb_handler_fn)(sb_sandbox_t *sb, const sb_req_t *req, sb_resp_t *resp);
@@ -65,7 +76,8 @@ typedef enum { SB_ROUTE_OK, SB_ROUTE_NO_PATH, SB_ROUTE_NO_METHOD } sb_route_resu
 sb_route_result_t sb_route_find(const char *method, const char *path, sb_req_t *req,
                                 const sb_route_t **route);
 
-/* The simulated provider a path belongs to ("/devapi/..." is "bazaar"), or
+/* The simulated provider a path belongs to ("/devapi/..." is "bazaar",
+ * "/badje/..." "bazaarpay"), or
  * NULL for the admin API and unknown paths. Faults and the call log apply
  * to provider paths, routed or not. */
 const char *sb_service_of_path(const char *path);
@@ -78,6 +90,20 @@ void sb_resp_json(sb_resp_t *resp, int status, json_object **obj);
 /* {"error": error, "error_description": description}; description may be NULL. */
 void sb_resp_error(sb_resp_t *resp, int status, const char *error, const char *description);
 
+/* DRF's error shape, as BazaarPay answers: {"detail": detail}. */
+void sb_resp_detail(sb_resp_t *resp, int status, const char *detail);
+
+/* A copy of len bytes of data with content_type (static), e.g. an HTML page
+ * or an image; len 0 is an empty body (204). */
+void sb_resp_bytes(sb_resp_t *resp, int status, const char *content_type, const void *data,
+                   size_t len);
+
+/* 303 See Other to url (an absolute URL the caller checked), with an empty
+ * body. Bytes of url outside 0x21..0x7e are percent-encoded, so that the
+ * header is plain ASCII. */
+void sb_resp_redirect(sb_resp_t *resp, const char *url);
+
+/* Frees what resp holds and zeroes it. */
 void sb_resp_clear(sb_resp_t *resp);
 
 /* Parses body as one JSON object (depth <= 16). NULL when it is not one;
