@@ -131,8 +131,9 @@
  *                  subscription end after the delivery), refund_requested
  *                  (bool), refund_reason (str|nil), reversed (bool: the
  *                  delivery was taken back), created_ms, updated_ms,
- *                  delivered_ms (int|nil), attempts ([ATTEMPT], oldest
- *                  first, at most 64 kept: the first and the latest)}
+ *                  delivered_ms (int|nil), commits (int), refunds (int:
+ *                  calls made), attempts ([ATTEMPT], oldest
+ *                  first; the first 256 are kept)}
  *      ATTEMPT  = {at_ms, call ("init"|"trace"|"commit"|"refund"), outcome
  *                  ("ok"|"rejected"|"unknown"|"lease_expired"), detail (str:
  *                  a trace's status, or why it failed)}

@@ -14,7 +14,7 @@
 
 #include "pm_log.h"
 
-#define DB_MAX_DBS 16
+#define DB_MAX_DBS 32
 #define DB_LOCK_FILE "payment-core.lock"
 #define DB_SCHEMA_KEY "schema_version"
 
@@ -32,6 +32,9 @@ static const char *s_db_names[DB__COUNT] = {
     [DB_LEDGER] = "ledger",
     [DB_JOBS] = "jobs",
     [DB_JOBS_DUE] = "jobs_due",
+    [DB_CHECKOUTS] = "checkouts",
+    [DB_CHECKOUT_TOKENS] = "checkout_tokens",
+    [DB_CHECKOUT_ATTEMPTS] = "checkout_attempts",
 };
 
 struct db_t {

@@ -17,6 +17,7 @@
  *    purchases, bazaar_tokens                 purchase.h
  *    balances, ledger                         ledger.h
  *    jobs, jobs_due                           jobs.h
+ *    checkouts, checkout_tokens, checkout_attempts   checkout.h
  *
  *  Return values: the db_* calls that touch data return an LMDB code: 0,
  *  MDB_NOTFOUND, MDB_MAP_FULL, ..., an errno value, or DB_ECORRUPT when a
@@ -46,6 +47,9 @@ typedef enum {
     DB_LEDGER,
     DB_JOBS,
     DB_JOBS_DUE,
+    DB_CHECKOUTS,
+    DB_CHECKOUT_TOKENS,
+    DB_CHECKOUT_ATTEMPTS,
     DB__COUNT
 } db_name_t;
 

@@ -8,6 +8,7 @@
 
 #include "auth.h"
 #include "bazaar.h"
+#include "bazaarpay.h"
 #include "idem.h"
 #include "park.h"
 #include "payment_api.h"
@@ -16,6 +17,7 @@
 #include "pm_log.h"
 #include "pm_time.h"
 #include "request.h"
+#include "retry.h"
 #include "store_api.h"
 #include "worker.h"
 
@@ -49,14 +51,24 @@ static const s_route_t s_routes[] = {
     {PM_MSG_STORE_PACKAGES, DISPATCH_SRC_API, true, true, store_api_packages},
     {PM_MSG_STORE_PURCHASE_OPEN, DISPATCH_SRC_API, true, false, store_api_purchase_open},
     {PM_MSG_STORE_REDEEM, DISPATCH_SRC_API, true, false, bazaar_api_redeem},
+    {PM_MSG_BAZAARPAY_CHECKOUT, DISPATCH_SRC_API, true, false, bazaarpay_api_checkout},
+    {PM_MSG_BAZAARPAY_CONFIRM, DISPATCH_SRC_API, true, false, bazaarpay_api_confirm},
+    {PM_MSG_BAZAARPAY_GET, DISPATCH_SRC_API, true, true, bazaarpay_api_get},
+    {PM_MSG_BAZAARPAY_REFUND, DISPATCH_SRC_API, true, false, bazaarpay_api_refund},
     {PM_MSG_JOB_TAKE, DISPATCH_SRC_WORKER, false, false, worker_api_take},
     {PM_MSG_JOB_RESULT, DISPATCH_SRC_WORKER, false, false, worker_api_result},
+    {PM_MSG_RETRY_TAKE, DISPATCH_SRC_WORKER, false, false, retry_api_take},
+    {PM_MSG_RETRY_DECIDE, DISPATCH_SRC_WORKER, false, false, retry_api_decide},
     {PM_MSG_ADMIN_TOKEN_CREATE, DISPATCH_SRC_ADMIN, false, false, s_admin_token_create},
     {PM_MSG_ADMIN_STATS, DISPATCH_SRC_ADMIN, false, true, s_admin_stats},
     {PM_MSG_ADMIN_PACKAGE_PUT, DISPATCH_SRC_ADMIN, false, false, store_api_package_put},
     {PM_MSG_ADMIN_PACKAGE_RETIRE, DISPATCH_SRC_ADMIN, false, false, store_api_package_retire},
     {PM_MSG_ADMIN_PACKAGE_LIST, DISPATCH_SRC_ADMIN, false, true, store_api_package_list},
     {PM_MSG_ADMIN_BALANCE, DISPATCH_SRC_ADMIN, false, true, store_api_balance},
+    {PM_MSG_ADMIN_CHECKOUT_SHOW, DISPATCH_SRC_ADMIN, false, true, bazaarpay_admin_show},
+    {PM_MSG_ADMIN_RETRY_LIST, DISPATCH_SRC_ADMIN, false, true, retry_admin_list},
+    {PM_MSG_ADMIN_RETRY_NOW, DISPATCH_SRC_ADMIN, false, false, retry_admin_now},
+    {PM_MSG_ADMIN_RETRY_PARK, DISPATCH_SRC_ADMIN, false, false, retry_admin_park},
 };
 
 struct dispatch_t {
@@ -407,9 +419,8 @@ dispatch_t *dispatch_new(db_t *db, const dispatch_limits_t *limits)
     s_default(&self->limits.max_packages, 10000);
     s_default(&self->limits.max_waiters, 10000);
     s_default(&self->limits.job_lease_ms, 30000);
-    s_default(&self->limits.job_retry_base_ms, 1000);
-    s_default(&self->limits.job_retry_max_ms, 300000);
     s_default(&self->limits.job_max_attempts, 100);
+    s_default(&self->limits.bazaarpay_commit_window_ms, 600000);
     msgpack_sbuffer_init(&self->body);
     msgpack_sbuffer_init(&self->answer);
     self->park = park_new((size_t)self->limits.max_waiters);

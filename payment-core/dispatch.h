@@ -45,14 +45,14 @@ typedef enum {
 
 /* Zero in any field but the first two means its default (in brackets). */
 typedef struct {
-    int64_t max_amount_minor;  /* largest amount_minor accepted */
-    int64_t max_msg_bytes;     /* largest frame decoded */
-    int64_t max_packages;      /* catalog size [10000] */
-    int64_t max_waiters;       /* parked redeem requests [10000] */
-    int64_t job_lease_ms;      /* a taken job is offered again after [30000] */
-    int64_t job_retry_base_ms; /* first retry delay of a failed job [1000] */
-    int64_t job_retry_max_ms;  /* longest retry delay [300000] */
-    int64_t job_max_attempts;  /* leases before a job is given up [100] */
+    int64_t max_amount_minor; /* largest amount_minor accepted */
+    int64_t max_msg_bytes;    /* largest frame decoded */
+    int64_t max_packages;     /* catalog size [10000] */
+    int64_t max_waiters;      /* parked redeem requests [10000] */
+    int64_t job_lease_ms;     /* a taken job is offered again after [30000] */
+    int64_t job_max_attempts; /* leases before a job is parked whatever retry-worker says [100] */
+    int64_t
+        bazaarpay_commit_window_ms; /* BazaarPay refunds an uncommitted payment after [600000] */
 } dispatch_limits_t;
 
 /* One request of a batch and, afterwards, its reply. */

@@ -3,22 +3,41 @@
 
 #include <assert.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "pm_envelope.h"
 #include "pm_log.h"
 #include "rec.h"
 
-#define JOBS_RECORD_VERSION 1
+#define JOBS_RECORD_VERSION 2
 #define S_DUE_KEY_MAX (JOBS_KIND_MAX + 1 + 8 + PM_UUID_LEN)
+
+const char *jobs_state_name(jobs_state_t state)
+{
+    static const char *names[] = {"queued", "leased", "parked", "retry", "deciding"};
+    return (unsigned)state <= JOBS_DECIDING ? names[state] : "unknown";
+}
+
+const char *jobs_outcome_name(jobs_outcome_t outcome)
+{
+    static const char *names[] = {"", "ok", "rejected", "unknown", "lease_expired"};
+    return (unsigned)outcome <= JOBS_OUT_LEASE_EXPIRED ? names[outcome] : "unknown";
+}
 
 int64_t jobs_due_ms(const jobs_job_t *job)
 {
-    if (job->state == JOBS_QUEUED)
+    if (job->state == JOBS_QUEUED || job->state == JOBS_RETRY)
         return job->next_at_ms;
-    if (job->state == JOBS_LEASED)
+    if (job->state == JOBS_LEASED || job->state == JOBS_DECIDING)
         return job->lease_until_ms;
     return INT64_MAX;
+}
+
+/* The range of the due index a job is in. */
+static const char *s_index_kind(const jobs_job_t *job)
+{
+    return job->state == JOBS_QUEUED ? job->kind : JOBS_RETRY_KIND;
 }
 
 static size_t s_due_key(uint8_t key[S_DUE_KEY_MAX], const char *kind, int64_t due_ms,
@@ -34,10 +53,10 @@ static size_t s_due_key(uint8_t key[S_DUE_KEY_MAX], const char *kind, int64_t du
 
 static int s_index(db_t *db, MDB_txn *txn, const jobs_job_t *job, bool add)
 {
-    if (job->state == JOBS_DEAD)
+    if (job->state == JOBS_PARKED)
         return 0;
     uint8_t key[S_DUE_KEY_MAX];
-    size_t len = s_due_key(key, job->kind, jobs_due_ms(job), job->id);
+    size_t len = s_due_key(key, s_index_kind(job), jobs_due_ms(job), job->id);
     if (add)
         return db_put(db, txn, DB_JOBS_DUE, key, len, "", 0, 0);
     int rc = db_del(db, txn, DB_JOBS_DUE, key, len);
@@ -50,14 +69,24 @@ static const rec_field_t s_job_fields[] = {
     {REC_BIN, offsetof(jobs_job_t, payload), 0, JOBS_PAYLOAD_MAX,
      offsetof(jobs_job_t, payload_len)},
     {REC_I64, offsetof(jobs_job_t, attempt), 0, INT64_MAX, 0},
-    {REC_ENUM, offsetof(jobs_job_t, state), 0, JOBS_DEAD, 0},
+    {REC_ENUM, offsetof(jobs_job_t, state), 0, JOBS_DECIDING, 0},
     {REC_I64, offsetof(jobs_job_t, next_at_ms), INT64_MIN, INT64_MAX, 0},
     {REC_I64, offsetof(jobs_job_t, lease_until_ms), INT64_MIN, INT64_MAX, 0},
     {REC_I64, offsetof(jobs_job_t, created_ms), INT64_MIN, INT64_MAX, 0},
+    /* version 2 */
+    {REC_I64, offsetof(jobs_job_t, gen), 0, INT64_MAX, 0},
+    {REC_ENUM, offsetof(jobs_job_t, outcome), 0, JOBS_OUT_LEASE_EXPIRED, 0},
+    {REC_STR_OPT, offsetof(jobs_job_t, reason), 1, JOBS_REASON_MAX, 0},
+    {REC_STR_OPT, offsetof(jobs_job_t, status), 1, JOBS_STATUS_MAX, 0},
+    {REC_I64, offsetof(jobs_job_t, failed_ms), INT64_MIN, INT64_MAX, 0},
 };
+#define S_V1_FIELDS 8
 _Static_assert(sizeof(jobs_state_t) == sizeof(int), "stored as REC_ENUM");
+_Static_assert(sizeof(jobs_outcome_t) == sizeof(int), "stored as REC_ENUM");
 static const rec_schema_t s_job_schema = {"job", JOBS_RECORD_VERSION, sizeof(jobs_job_t),
                                           REC_FIELDS(s_job_fields)};
+static const rec_schema_t s_job_schema_v1 = {"job", 1, sizeof(jobs_job_t), s_job_fields,
+                                             S_V1_FIELDS};
 
 static int s_put(db_t *db, MDB_txn *txn, const jobs_job_t *job)
 {
@@ -101,7 +130,8 @@ int jobs_load(db_t *db, MDB_txn *txn, const char *id, jobs_job_t *job)
     if (rc != 0)
         return rc;
     const char *why = NULL;
-    if (rec_decode(&s_job_schema, val.mv_data, val.mv_size, job, &why) != 0 ||
+    if ((rec_decode(&s_job_schema, val.mv_data, val.mv_size, job, &why) != 0 &&
+         rec_decode(&s_job_schema_v1, val.mv_data, val.mv_size, job, &why) != 0) ||
         (why = "id differs from its key", strcmp(job->id, id) != 0)) {
         pm_error("job record %s is corrupt: %s", id, why);
         return DB_ECORRUPT;
@@ -163,4 +193,18 @@ int jobs_first(db_t *db, MDB_txn *txn, const char *kind, jobs_job_t *job, int64_
     }
     mdb_cursor_close(cur);
     return rc;
+}
+
+int jobs_to_retry(db_t *db, MDB_txn *txn, jobs_job_t *job, jobs_outcome_t outcome,
+                  const char *reason, const char *status, int64_t now_ms)
+{
+    assert(db && txn && job);
+    job->state = JOBS_RETRY;
+    job->next_at_ms = now_ms;
+    job->lease_until_ms = 0;
+    job->outcome = outcome;
+    snprintf(job->reason, sizeof job->reason, "%s", reason ? reason : "");
+    snprintf(job->status, sizeof job->status, "%s", status ? status : "");
+    job->failed_ms = now_ms;
+    return jobs_save(db, txn, job);
 }

@@ -16,6 +16,12 @@
 #define S_DAY_MS 86400000LL
 #define S_KEY_MAX (PM_PRINCIPAL_MAX + 1 + 8)
 
+const char *ledger_kind_name(ledger_kind_t kind)
+{
+    static const char *names[] = {"coin_credit", "time_extend", "coin_reversal", "time_reversal"};
+    return (unsigned)kind <= LEDGER_TIME_REVERSAL ? names[kind] : "unknown";
+}
+
 static void s_pack_opt_int(msgpack_packer *pk, bool has, int64_t v)
 {
     if (has)
@@ -68,6 +74,48 @@ static size_t s_entry_key(uint8_t key[S_KEY_MAX], const char *principal, uint64_
     return n + 9;
 }
 
+/* Writes entry e (its seq the balance's next) and the balance it leads to. */
+static int s_append(db_t *db, MDB_txn *txn, const char *principal, ledger_balance_t *b,
+                    ledger_entry_t *e, ledger_balance_t *after)
+{
+    b->next_seq++;
+    e->coins_after = b->coins;
+    e->has_until = b->has_until;
+    e->subscription_until_ms = b->subscription_until_ms;
+
+    msgpack_sbuffer buf;
+    msgpack_sbuffer_init(&buf);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &buf, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, BALANCE_RECORD_FIELDS);
+    msgpack_pack_uint32(&pk, BALANCE_RECORD_VERSION);
+    msgpack_pack_int64(&pk, b->coins);
+    s_pack_opt_int(&pk, b->has_until, b->subscription_until_ms);
+    msgpack_pack_uint64(&pk, b->next_seq);
+    int rc = db_put(db, txn, DB_BALANCES, principal, strlen(principal), buf.data, buf.size, 0);
+    if (rc != 0)
+        goto destroy_buf;
+    msgpack_sbuffer_clear(&buf);
+    msgpack_pack_array(&pk, ENTRY_RECORD_FIELDS);
+    msgpack_pack_uint32(&pk, ENTRY_RECORD_VERSION);
+    msgpack_pack_uint64(&pk, e->seq);
+    msgpack_pack_int64(&pk, e->at_ms);
+    msgpack_pack_uint32(&pk, (uint32_t)e->kind);
+    msgpack_pack_int64(&pk, e->coins_delta);
+    msgpack_pack_int64(&pk, e->time_delta_ms);
+    pm_mp_pack_cstr(&pk, e->purchase_serial);
+    msgpack_pack_int64(&pk, e->coins_after);
+    s_pack_opt_int(&pk, e->has_until, e->subscription_until_ms);
+    uint8_t key[S_KEY_MAX];
+    size_t key_len = s_entry_key(key, principal, e->seq);
+    rc = db_put(db, txn, DB_LEDGER, key, key_len, buf.data, buf.size, MDB_NOOVERWRITE);
+    if (rc == 0)
+        *after = *b;
+destroy_buf:
+    msgpack_sbuffer_destroy(&buf);
+    return rc;
+}
+
 int ledger_credit(db_t *db, MDB_txn *txn, const char *principal, const catalog_package_t *pkg,
                   const char *serial, int64_t now_ms, ledger_balance_t *after)
 {
@@ -96,42 +144,34 @@ int ledger_credit(db_t *db, MDB_txn *txn, const char *principal, const catalog_p
         b.has_until = true;
         b.subscription_until_ms = until;
     }
-    b.next_seq++;
-    e.coins_after = b.coins;
-    e.has_until = b.has_until;
-    e.subscription_until_ms = b.subscription_until_ms;
+    return s_append(db, txn, principal, &b, &e, after);
+}
 
-    msgpack_sbuffer buf;
-    msgpack_sbuffer_init(&buf);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &buf, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, BALANCE_RECORD_FIELDS);
-    msgpack_pack_uint32(&pk, BALANCE_RECORD_VERSION);
-    msgpack_pack_int64(&pk, b.coins);
-    s_pack_opt_int(&pk, b.has_until, b.subscription_until_ms);
-    msgpack_pack_uint64(&pk, b.next_seq);
-    rc = db_put(db, txn, DB_BALANCES, principal, strlen(principal), buf.data, buf.size, 0);
+int ledger_reverse(db_t *db, MDB_txn *txn, const char *principal, const catalog_package_t *pkg,
+                   const char *serial, int64_t now_ms, ledger_balance_t *after)
+{
+    assert(db && txn && principal && pkg && serial && after);
+    ledger_balance_t b;
+    int rc = ledger_balance(db, txn, principal, &b);
     if (rc != 0)
-        goto destroy_buf;
-    msgpack_sbuffer_clear(&buf);
-    msgpack_pack_array(&pk, ENTRY_RECORD_FIELDS);
-    msgpack_pack_uint32(&pk, ENTRY_RECORD_VERSION);
-    msgpack_pack_uint64(&pk, e.seq);
-    msgpack_pack_int64(&pk, e.at_ms);
-    msgpack_pack_uint32(&pk, (uint32_t)e.kind);
-    msgpack_pack_int64(&pk, e.coins_delta);
-    msgpack_pack_int64(&pk, e.time_delta_ms);
-    pm_mp_pack_cstr(&pk, e.purchase_serial);
-    msgpack_pack_int64(&pk, e.coins_after);
-    s_pack_opt_int(&pk, e.has_until, e.subscription_until_ms);
-    uint8_t key[S_KEY_MAX];
-    size_t key_len = s_entry_key(key, principal, e.seq);
-    rc = db_put(db, txn, DB_LEDGER, key, key_len, buf.data, buf.size, MDB_NOOVERWRITE);
-    if (rc == 0)
-        *after = b;
-destroy_buf:
-    msgpack_sbuffer_destroy(&buf);
-    return rc;
+        return rc;
+    ledger_entry_t e;
+    memset(&e, 0, sizeof e);
+    e.seq = b.next_seq;
+    e.at_ms = now_ms;
+    snprintf(e.purchase_serial, sizeof e.purchase_serial, "%s", serial);
+    if (pkg->type == CATALOG_COIN) {
+        /* Coins already spent leave the balance negative: a debt that the
+         * next credits pay first. */
+        e.kind = LEDGER_COIN_REVERSAL;
+        e.coins_delta = -pkg->coins;
+        b.coins -= pkg->coins;
+    } else {
+        e.kind = LEDGER_TIME_REVERSAL;
+        e.time_delta_ms = b.has_until ? -pkg->duration_days * S_DAY_MS : 0;
+        b.subscription_until_ms += e.time_delta_ms;
+    }
+    return s_append(db, txn, principal, &b, &e, after);
 }
 
 void ledger_pack_entry(msgpack_packer *pk, const ledger_entry_t *e)
@@ -142,7 +182,7 @@ void ledger_pack_entry(msgpack_packer *pk, const ledger_entry_t *e)
     pm_mp_pack_cstr(pk, "at_ms");
     msgpack_pack_int64(pk, e->at_ms);
     pm_mp_pack_cstr(pk, "kind");
-    pm_mp_pack_cstr(pk, e->kind == LEDGER_TIME_EXTEND ? "time_extend" : "coin_credit");
+    pm_mp_pack_cstr(pk, ledger_kind_name(e->kind));
     pm_mp_pack_cstr(pk, "coins_delta");
     msgpack_pack_int64(pk, e->coins_delta);
     pm_mp_pack_cstr(pk, "time_delta_ms");
@@ -168,7 +208,7 @@ static int s_decode_entry(const MDB_val *v, ledger_entry_t *e)
                             &f, &why) != 0)
         goto destroy_unpacked;
     if (rec_int(&f[1], &seq) != 0 || seq < 1 || rec_int(&f[2], &e->at_ms) != 0 ||
-        rec_int(&f[3], &kind) != 0 || (kind != 0 && kind != 1) ||
+        rec_int(&f[3], &kind) != 0 || kind < LEDGER_COIN_CREDIT || kind > LEDGER_TIME_REVERSAL ||
         rec_int(&f[4], &e->coins_delta) != 0 || rec_int(&f[5], &e->time_delta_ms) != 0 ||
         rec_str(&f[6], e->purchase_serial, 1, sizeof e->purchase_serial - 1, false) != 0 ||
         rec_int(&f[7], &e->coins_after) != 0 ||

@@ -189,13 +189,15 @@ void park_expire(park_t *self, int64_t now_ms)
         s_taker_t *t = &self->takers[i];
         if (t->answered || t->take.until_ms > now_ms)
             continue;
-        if (body.size == 0) {
-            msgpack_pack_map(&pk, 2);
-            pm_mp_pack_cstr(&pk, "err");
-            msgpack_pack_int(&pk, PM_OK);
-            pm_mp_pack_cstr(&pk, "jobs");
-            msgpack_pack_array(&pk, 0);
-        }
+        /* An empty list under the name the taker reads: "items" for a
+         * retry-worker (whose one kind is the retry index), else "jobs". */
+        bool retry = t->take.nkinds == 1 && t->take.kinds[0][0] == '@';
+        msgpack_sbuffer_clear(&body);
+        msgpack_pack_map(&pk, 2);
+        pm_mp_pack_cstr(&pk, "err");
+        msgpack_pack_int(&pk, PM_OK);
+        pm_mp_pack_cstr(&pk, retry ? "items" : "jobs");
+        msgpack_pack_array(&pk, 0);
         s_send(self, &t->peer, body.data, body.size);
         t->answered = true;
     }

@@ -6,10 +6,12 @@
 #include <string.h>
 
 #include "bazaar.h"
+#include "bazaarpay.h"
 #include "jobs.h"
 #include "pm_envelope.h"
 #include "pm_err.h"
 #include "pm_log.h"
+#include "retry.h"
 
 #define S_REASON_MAX 256
 #define S_SCAN_EXTRA 64 /* exhausted jobs given up per lease call at most */
@@ -56,12 +58,29 @@ static int s_give_up(db_t *db, MDB_txn *txn, jobs_job_t *job, int64_t now_ms)
 {
     if (strcmp(job->kind, BAZAAR_VALIDATE) == 0)
         return bazaar_validate_give_up(db, txn, job, now_ms);
+    if (bazaarpay_kind(job->kind)) {
+        pm_error("job %s (%s) parked after %lld calls (job-max-attempts); kept for the operator",
+                 job->id, job->kind, (long long)job->attempt);
+        job->state = JOBS_PARKED;
+        return jobs_save(db, txn, job);
+    }
     char serial[32];
     bazaar_job_serial(db, txn, job, serial, sizeof serial);
     pm_error("job %s (%s, purchase %s) gave up after %lld attempts; kept for the operator", job->id,
              job->kind, serial[0] ? serial : "unknown", (long long)job->attempt);
-    job->state = JOBS_DEAD;
+    job->state = JOBS_PARKED;
     return jobs_save(db, txn, job);
+}
+
+/* A provider lease ran out without a report. */
+static int s_lease_expired(db_t *db, MDB_txn *txn, jobs_job_t *job, int64_t now_ms)
+{
+    pm_warn("job %s (%s) lease of attempt %lld expired; retry-worker decides what follows", job->id,
+            job->kind, (long long)job->attempt);
+    if (bazaarpay_kind(job->kind))
+        return bazaarpay_lease_expired(db, txn, job, now_ms);
+    return jobs_to_retry(db, txn, job, JOBS_OUT_LEASE_EXPIRED, "no report in the lease", NULL,
+                         now_ms);
 }
 
 int worker_lease(db_t *db, MDB_txn *txn, const dispatch_limits_t *limits, const park_take_t *take,
@@ -73,6 +92,7 @@ int worker_lease(db_t *db, MDB_txn *txn, const dispatch_limits_t *limits, const 
     jobs_job_t *jobs = calloc(max, sizeof *jobs);
     assert(jobs);
     int rc = 0;
+    bool retry = take->nkinds == 1 && strcmp(take->kinds[0], JOBS_RETRY_KIND) == 0;
     for (size_t scans = 0; *n < max && scans < max + S_SCAN_EXTRA; scans++) {
         jobs_job_t *job = &jobs[*n];
         rc = s_first_due(db, txn, take, now_ms, job);
@@ -82,14 +102,24 @@ int worker_lease(db_t *db, MDB_txn *txn, const dispatch_limits_t *limits, const 
         }
         if (rc != 0)
             goto free_jobs;
+        if (job->state == JOBS_LEASED) {
+            /* The worker died or hung: what follows is retry-worker's call
+             * (the job is due for it now, and the next scan finds it). */
+            if ((rc = s_lease_expired(db, txn, job, now_ms)) != 0)
+                goto free_jobs;
+            continue;
+        }
+        if (retry) {
+            if ((rc = retry_lease(db, txn, limits, job, now_ms)) != 0)
+                goto free_jobs;
+            (*n)++;
+            continue;
+        }
         if (job->attempt >= limits->job_max_attempts) {
             if ((rc = s_give_up(db, txn, job, now_ms)) != 0)
                 goto free_jobs;
             continue;
         }
-        if (job->state == JOBS_LEASED)
-            pm_warn("job %s (%s) lease of attempt %lld expired; offered again", job->id, job->kind,
-                    (long long)job->attempt);
         job->attempt++;
         job->state = JOBS_LEASED;
         job->lease_until_ms = now_ms + limits->job_lease_ms;
@@ -99,6 +129,10 @@ int worker_lease(db_t *db, MDB_txn *txn, const dispatch_limits_t *limits, const 
     }
     if (*n == 0)
         goto free_jobs;
+    if (retry) {
+        rc = retry_pack_items(db, txn, limits, jobs, *n, out);
+        goto free_jobs;
+    }
     msgpack_sbuffer_clear(out);
     msgpack_packer pk;
     msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
@@ -136,7 +170,8 @@ int worker_api_take(req_t *req)
     for (uint32_t i = 0; i < kinds->via.array.size; i++) {
         const msgpack_object *k = &kinds->via.array.ptr[i];
         if (k->type != MSGPACK_OBJECT_STR || k->via.str.size == 0 ||
-            k->via.str.size > PARK_KIND_MAX || memchr(k->via.str.ptr, '\0', k->via.str.size))
+            k->via.str.size > PARK_KIND_MAX || memchr(k->via.str.ptr, '\0', k->via.str.size) ||
+            k->via.str.ptr[0] == JOBS_RETRY_KIND[0])
             return req_reject(req, PM_ERR_VALIDATION, "kinds must be strings of 1 to %d bytes",
                               PARK_KIND_MAX);
         memcpy(take.kinds[take.nkinds], k->via.str.ptr, k->via.str.size);
@@ -146,44 +181,34 @@ int worker_api_take(req_t *req)
     if (req_int(req, "max", "max", 1, WORKER_TAKE_MAX, 0, 0, &take.max) != 0 ||
         req_int(req, "wait_ms", "wait_ms", 0, WORKER_WAIT_MAX_MS, 0, 0, &wait_ms) != 0)
         return -1;
+    return worker_take(req, &take, wait_ms);
+}
+
+int worker_take(req_t *req, park_take_t *take, int64_t wait_ms)
+{
     size_t n = 0;
-    int rc = worker_lease(req->db, req->txn, req->limits, &take, req->now_ms, req->out, &n);
+    int rc = worker_lease(req->db, req->txn, req->limits, take, req->now_ms, req->out, &n);
     if (rc != 0)
         return req_store_error(req, rc, "job lease");
     if (n > 0)
         return 0;
     if (wait_ms > 0 && !park_takers_full(req->park)) {
-        take.until_ms = req->now_ms + wait_ms;
+        take->until_ms = req->now_ms + wait_ms;
         req->park_as = REQ_PARK_TAKER;
-        req->park_take = take;
+        req->park_take = *take;
         return 0;
     }
     msgpack_pack_map(&req->pk, 2);
     pm_mp_pack_cstr(&req->pk, "err");
     msgpack_pack_int(&req->pk, PM_OK);
-    pm_mp_pack_cstr(&req->pk, "jobs");
+    pm_mp_pack_cstr(&req->pk, worker_take_list_key(take));
     msgpack_pack_array(&req->pk, 0);
     return 0;
 }
 
-/* Failed (rejected or unknown) job of a retried kind: due again after
- * base * 2^(attempt-1), at most max. */
-static int s_retry(req_t *req, jobs_job_t *job, const char *reason)
+const char *worker_take_list_key(const park_take_t *take)
 {
-    int64_t delay = req->limits->job_retry_base_ms;
-    for (int64_t i = 1; i < job->attempt && delay < req->limits->job_retry_max_ms; i++)
-        delay *= 2;
-    if (delay > req->limits->job_retry_max_ms)
-        delay = req->limits->job_retry_max_ms;
-    job->state = JOBS_QUEUED;
-    job->next_at_ms = req->now_ms + delay;
-    job->lease_until_ms = 0;
-    pm_warn("job %s (%s) attempt %lld failed: %s; retry in %lld ms", job->id, job->kind,
-            (long long)job->attempt, reason, (long long)delay);
-    int rc = jobs_save(req->db, req->txn, job);
-    if (rc == 0 && job->attempt >= req->limits->job_max_attempts)
-        rc = s_give_up(req->db, req->txn, job, req->now_ms);
-    return rc == 0 ? 0 : req_store_error(req, rc, "job reschedule");
+    return take->nkinds == 1 && strcmp(take->kinds[0], JOBS_RETRY_KIND) == 0 ? "items" : "jobs";
 }
 
 static int s_ack(req_t *req)
@@ -223,7 +248,7 @@ int worker_api_result(req_t *req)
     jobs_job_t *job = malloc(sizeof *job);
     assert(job);
     int rc = pm_uuid_valid(id, strlen(id)) ? jobs_load(req->db, req->txn, id, job) : MDB_NOTFOUND;
-    if (rc == MDB_NOTFOUND || (rc == 0 && job->state == JOBS_DEAD)) {
+    if (rc == MDB_NOTFOUND || (rc == 0 && job->state == JOBS_PARKED)) {
         pm_debug("result for job %s that no longer runs: ignored", id);
         rc = s_ack(req);
         goto free_job;
@@ -232,15 +257,25 @@ int worker_api_result(req_t *req)
         rc = req_store_error(req, rc, "job load");
         goto free_job;
     }
-    /* "Nothing is known" from an attempt that is no longer the current one
-     * says nothing the current attempt will not say better. */
-    if (outcome != BAZAAR_OK && attempt != job->attempt) {
+    /* A report counts only while its call is the job's current lease.
+     * "Nothing is known" from an earlier attempt says nothing the current
+     * one will not say better; a BazaarPay job may have become another
+     * call since, so only its current attempt reports. Validate and consume
+     * results stay good whichever attempt brings them. */
+    bool current = job->state == JOBS_LEASED && attempt == job->attempt;
+    if (!current &&
+        (outcome != BAZAAR_OK || job->state != JOBS_LEASED || bazaarpay_kind(job->kind))) {
         pm_debug("stale %s result for job %s attempt %lld (now %lld): ignored", outcome_text, id,
                  (long long)attempt, (long long)job->attempt);
         rc = s_ack(req);
         goto free_job;
     }
-    if (strcmp(job->kind, BAZAAR_VALIDATE) == 0) {
+    jobs_outcome_t out = outcome == BAZAAR_OK         ? JOBS_OUT_OK
+                         : outcome == BAZAAR_REJECTED ? JOBS_OUT_REJECTED
+                                                      : JOBS_OUT_UNKNOWN;
+    if (bazaarpay_kind(job->kind)) {
+        rc = bazaarpay_job_result(req, job, out, reason, data);
+    } else if (strcmp(job->kind, BAZAAR_VALIDATE) == 0) {
         rc = bazaar_validate_result(req, job, outcome, reason);
     } else if (outcome == BAZAAR_OK) {
         rc = jobs_delete(req->db, req->txn, id);
@@ -249,7 +284,11 @@ int worker_api_result(req_t *req)
         else
             pm_info("job %s (%s) done", id, job->kind);
     } else {
-        rc = s_retry(req, job, reason);
+        pm_warn("job %s (%s) attempt %lld failed: %s; retry-worker decides what follows", job->id,
+                job->kind, (long long)job->attempt, reason);
+        rc = jobs_to_retry(req->db, req->txn, job, out, reason, NULL, req->now_ms);
+        if (rc != 0)
+            rc = req_store_error(req, rc, "job retry");
     }
     if (rc == 0)
         rc = s_ack(req);

@@ -22,6 +22,13 @@
  * (req->park_as) when none is due and wait_ms > 0. */
 int worker_api_take(req_t *req);
 
+/* Leases what take asks for, or parks the request as a taker for up to
+ * wait_ms, or answers an empty list. Shared by JOB_TAKE and RETRY_TAKE. */
+int worker_take(req_t *req, park_take_t *take, int64_t wait_ms);
+
+/* "jobs", or "items" for a retry-worker's take: the reply's list. */
+const char *worker_take_list_key(const park_take_t *take);
+
 /* JOB_RESULT: applies a worker's report. */
 int worker_api_result(req_t *req);
 

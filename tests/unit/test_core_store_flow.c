@@ -73,8 +73,6 @@ static int s_setup_with(void **state, int64_t max_waiters, int64_t max_packages)
                                      .max_packages = max_packages,
                                      .max_waiters = max_waiters,
                                      .job_lease_ms = LEASE,
-                                     .job_retry_base_ms = BASE,
-                                     .job_retry_max_ms = 4 * BASE,
                                      .job_max_attempts = 5};
     fx->dispatch = dispatch_new(fx->db, &fx->limits);
     MDB_txn *txn;
@@ -129,9 +127,9 @@ static void r_init(call_t *r, uint32_t type, const uint8_t *auth, const char *pe
     r->type = type;
     r->auth = auth;
     r->peer = peer;
-    r->src = type >= PM_MSG_ADMIN_TOKEN_CREATE                      ? DISPATCH_SRC_ADMIN
-             : type == PM_MSG_JOB_TAKE || type == PM_MSG_JOB_RESULT ? DISPATCH_SRC_WORKER
-                                                                    : DISPATCH_SRC_API;
+    r->src = type >= PM_MSG_ADMIN_TOKEN_CREATE                        ? DISPATCH_SRC_ADMIN
+             : type >= PM_MSG_JOB_TAKE && type <= PM_MSG_RETRY_DECIDE ? DISPATCH_SRC_WORKER
+                                                                      : DISPATCH_SRC_API;
     msgpack_sbuffer_init(&r->body);
     msgpack_packer_init(&r->pk, &r->body, msgpack_sbuffer_write);
     msgpack_sbuffer_init(&r->frame);
@@ -459,6 +457,54 @@ static const pm_envelope_t *s_result_at(fixture_t *fx, const char *id, int64_t a
     r_key(&r, "data");
     msgpack_pack_map(&r.pk, 0);
     return s_call_at(fx, &r, now_ms);
+}
+
+/* RETRY_TAKE by retry-worker peer at now_ms (wait_ms 0): its items. */
+static const msgpack_object *s_retry_items(fixture_t *fx, const char *peer, int64_t now_ms)
+{
+    call_t r;
+    r_init(&r, PM_MSG_RETRY_TAKE, NULL, peer);
+    r_int(&r, "max", 8);
+    r_int(&r, "wait_ms", 0);
+    const pm_envelope_t *reply = s_call_at(fx, &r, now_ms);
+    assert_reply(reply, PM_OK, "");
+    const msgpack_object *items = s_field(reply, "items");
+    assert_int_equal(items->type, MSGPACK_OBJECT_ARRAY);
+    return items;
+}
+
+/* The one item due for a retry-worker at now_ms: its id and gen, and the
+ * outcome it reports. */
+static const msgpack_object *s_retry_one(fixture_t *fx, int64_t now_ms, char id[PM_UUID_LEN + 1],
+                                         int64_t *gen)
+{
+    const msgpack_object *items = s_retry_items(fx, "rw", now_ms);
+    assert_int_equal(items->via.array.size, 1);
+    const msgpack_object *it = &items->via.array.ptr[0];
+    strcpy(id, s_str(it, "id"));
+    *gen = s_int(it, "gen");
+    return it;
+}
+
+/* RETRY_DECIDE at now_ms. */
+static const pm_envelope_t *s_decide(fixture_t *fx, const char *id, int64_t gen, const char *action,
+                                     int64_t at_ms, int64_t now_ms)
+{
+    call_t r;
+    r_init(&r, PM_MSG_RETRY_DECIDE, NULL, "rw");
+    r_str(&r, "id", id);
+    r_int(&r, "gen", gen);
+    r_str(&r, "action", action);
+    r_int(&r, "at_ms", at_ms);
+    return s_call_at(fx, &r, now_ms);
+}
+
+static bool s_applied(const pm_envelope_t *reply)
+{
+    assert_reply(reply, PM_OK, "");
+    const msgpack_object *a = s_field(reply, "applied");
+    assert_int_equal(a->type, MSGPACK_OBJECT_BOOLEAN);
+    return a->via.boolean;
 }
 
 static const pm_envelope_t *s_balance(fixture_t *fx, const char *principal)
@@ -793,11 +839,13 @@ static void test_a_stale_unknown_result_is_ignored(void **state)
 {
     fixture_t *fx = *state;
     s_catalog(fx);
-    char a1[17], id[PM_UUID_LEN + 1];
-    int64_t attempt;
+    char a1[17], id[PM_UUID_LEN + 1], rid[PM_UUID_LEN + 1];
+    int64_t attempt, gen;
     s_new_purchase(fx, fx->alice, "coins100", a1);
     assert_null(s_redeem_at(fx, fx->alice, "c1", a1, "tok", NOW, NOW + 10 * LEASE));
     s_take_one(fx, "bazaar_validate", NOW, id, &attempt);
+    s_retry_one(fx, NOW + LEASE, rid, &gen);
+    assert_true(s_applied(s_decide(fx, rid, gen, "retry", NOW + LEASE, NOW + LEASE)));
     s_take_one(fx, "bazaar_validate", NOW + LEASE, id, &attempt);
     assert_int_equal(attempt, 2);
     /* The first worker wakes up with "unknown": attempt 2 is running. */
@@ -809,18 +857,34 @@ static void test_a_stale_unknown_result_is_ignored(void **state)
 
 /* ---- the job queue ------------------------------------------------------------ */
 
-static void test_an_expired_lease_offers_the_job_again(void **state)
+static void test_an_expired_lease_goes_to_retry_worker_then_is_offered_again(void **state)
 {
     fixture_t *fx = *state;
     s_catalog(fx);
-    char a1[17], id[PM_UUID_LEN + 1], id2[PM_UUID_LEN + 1];
-    int64_t attempt;
+    char a1[17], id[PM_UUID_LEN + 1], id2[PM_UUID_LEN + 1], rid[PM_UUID_LEN + 1];
+    int64_t attempt, gen;
     s_new_purchase(fx, fx->alice, "coins100", a1);
     assert_null(s_redeem(fx, fx->alice, "c1", a1, "tok"));
     s_take_one(fx, "bazaar_validate", NOW, id, &attempt);
     assert_int_equal(
         s_jobs(s_take_at(fx, "w2", "bazaar_validate", 0, NOW + LEASE - 1))->via.array.size, 0);
-    s_take_one(fx, "bazaar_validate", NOW + LEASE, id2, &attempt);
+    assert_int_equal(s_retry_items(fx, "rw", NOW + LEASE - 1)->via.array.size, 0);
+    /* The lease runs out: no provider sees the job until retry-worker says so. */
+    assert_int_equal(s_jobs(s_take_at(fx, "w2", "bazaar_validate", 0, NOW + LEASE))->via.array.size,
+                     0);
+    const msgpack_object *it = s_retry_one(fx, NOW + LEASE, rid, &gen);
+    assert_string_equal(rid, id);
+    assert_string_equal(s_str(it, "outcome"), "lease_expired");
+    assert_string_equal(s_str(it, "kind"), "bazaar_validate");
+    assert_int_equal(s_int(it, "attempt"), 1);
+    /* A second retry-worker does not get the item it holds. */
+    assert_int_equal(s_retry_items(fx, "rw2", NOW + LEASE)->via.array.size, 0);
+    assert_true(s_applied(s_decide(fx, rid, gen, "retry", NOW + LEASE + 500, NOW + LEASE)));
+    /* Decided once: the same gen again, or an older one, is stale. */
+    assert_false(s_applied(s_decide(fx, rid, gen, "park", 0, NOW + LEASE)));
+    assert_int_equal(
+        s_jobs(s_take_at(fx, "w2", "bazaar_validate", 0, NOW + LEASE + 499))->via.array.size, 0);
+    s_take_one(fx, "bazaar_validate", NOW + LEASE + 500, id2, &attempt);
     assert_string_equal(id2, id);
     assert_int_equal(attempt, 2);
     /* Other kinds do not see it. */
@@ -828,32 +892,85 @@ static void test_an_expired_lease_offers_the_job_again(void **state)
         s_jobs(s_take_at(fx, "w2", "bazaar_consume", 0, NOW + 3 * LEASE))->via.array.size, 0);
 }
 
-static void test_a_failed_consume_is_retried_with_backoff_then_given_up(void **state)
+static void test_a_decision_lease_that_runs_out_is_offered_to_another_retry_worker(void **state)
 {
     fixture_t *fx = *state;
     s_catalog(fx);
-    char a1[17], id[PM_UUID_LEN + 1];
-    int64_t attempt;
+    char a1[17], id[PM_UUID_LEN + 1], rid[PM_UUID_LEN + 1], rid2[PM_UUID_LEN + 1];
+    int64_t attempt, gen, gen2;
+    s_new_purchase(fx, fx->alice, "coins100", a1);
+    s_complete(fx, fx->alice, a1, "tok");
+    s_take_one(fx, "bazaar_consume", NOW, id, &attempt);
+    assert_reply(s_result_at(fx, id, attempt, "unknown", "http 500", NOW), PM_OK, "");
+    s_retry_one(fx, NOW, rid, &gen);
+    /* That retry-worker dies; after the lease the item is due again. */
+    assert_int_equal(s_retry_items(fx, "rw2", NOW + LEASE - 1)->via.array.size, 0);
+    s_retry_one(fx, NOW + LEASE, rid2, &gen2);
+    assert_string_equal(rid2, rid);
+    assert_true(gen2 > gen);
+    /* The first one wakes up: its decision is stale and changes nothing. */
+    assert_false(s_applied(s_decide(fx, rid, gen, "park", 0, NOW + LEASE)));
+    assert_true(s_applied(s_decide(fx, rid2, gen2, "retry", NOW + LEASE, NOW + LEASE)));
+    s_take_one(fx, "bazaar_consume", NOW + LEASE, id, &attempt);
+    assert_int_equal(attempt, 2);
+}
+
+static void test_a_failed_consume_waits_for_retry_worker_and_is_parked_when_it_says(void **state)
+{
+    fixture_t *fx = *state;
+    s_catalog(fx);
+    char a1[17], id[PM_UUID_LEN + 1], rid[PM_UUID_LEN + 1];
+    int64_t attempt, gen;
     s_new_purchase(fx, fx->alice, "coins100", a1);
     s_complete(fx, fx->alice, a1, "tok");
     int64_t t = NOW;
-    int64_t delays[] = {BASE, 2 * BASE, 4 * BASE, 4 * BASE}; /* capped at retry max */
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 3; i++) {
         s_take_one(fx, "bazaar_consume", t, id, &attempt);
         assert_int_equal(attempt, i + 1);
         assert_reply(s_result_at(fx, id, attempt, "unknown", "http 500", t), PM_OK, "");
-        t += delays[i];
-        assert_int_equal(s_jobs(s_take_at(fx, "w1", "bazaar_consume", 0, t - 1))->via.array.size,
-                         0);
+        /* Not offered to providers again until retry-worker decides. */
+        assert_int_equal(
+            s_jobs(s_take_at(fx, "w1", "bazaar_consume", 0, t + 10 * LEASE))->via.array.size, 0);
+        const msgpack_object *it = s_retry_one(fx, t, rid, &gen);
+        assert_string_equal(s_str(it, "outcome"), "unknown");
+        assert_string_equal(s_str(it, "reason"), "http 500");
+        assert_true(s_applied(s_decide(fx, rid, gen, "retry", t + BASE, t)));
+        assert_int_equal(
+            s_jobs(s_take_at(fx, "w1", "bazaar_consume", 0, t + BASE - 1))->via.array.size, 0);
+        t += BASE;
     }
-    /* Attempt 5 of 5 fails: kept, but never offered again. */
     s_take_one(fx, "bazaar_consume", t, id, &attempt);
-    assert_int_equal(attempt, 5);
     assert_reply(s_result_at(fx, id, attempt, "rejected", "bad", t), PM_OK, "");
+    s_retry_one(fx, t, rid, &gen);
+    assert_true(s_applied(s_decide(fx, rid, gen, "park", 0, t)));
+    /* Parked: kept for the operator, offered to no one. */
     assert_int_equal(s_jobs(s_take_at(fx, "w1", "bazaar_consume", 0, t + 3600000))->via.array.size,
                      0);
+    assert_int_equal(s_retry_items(fx, "rw", t + 3600000)->via.array.size, 0);
     assert_int_equal(s_count(fx, DB_JOBS), 1);
     assert_int_equal(s_count(fx, DB_JOBS_DUE), 0);
+    /* A store job is retried as the same call only. */
+}
+
+static void test_job_max_attempts_parks_a_job_whatever_retry_worker_says(void **state)
+{
+    fixture_t *fx = *state;
+    s_catalog(fx);
+    char a1[17], id[PM_UUID_LEN + 1], rid[PM_UUID_LEN + 1];
+    int64_t attempt, gen;
+    s_new_purchase(fx, fx->alice, "coins100", a1);
+    s_complete(fx, fx->alice, a1, "tok");
+    int64_t t = NOW;
+    for (int i = 0; i < 5; i++) {
+        s_take_one(fx, "bazaar_consume", t, id, &attempt);
+        assert_reply(s_result_at(fx, id, attempt, "unknown", "http 500", t), PM_OK, "");
+        s_retry_one(fx, t, rid, &gen);
+        assert_true(s_applied(s_decide(fx, rid, gen, "retry", t, t)));
+    }
+    /* Five calls made (job_max_attempts): the sixth is never offered. */
+    assert_int_equal(s_jobs(s_take_at(fx, "w1", "bazaar_consume", 0, t))->via.array.size, 0);
+    assert_int_equal(s_count(fx, DB_JOBS_DUE), 0);
+    assert_int_equal(s_count(fx, DB_JOBS), 1);
 }
 
 static void test_a_parked_taker_gets_a_new_job_or_an_empty_list_in_time(void **state)
@@ -873,19 +990,23 @@ static void test_a_parked_taker_gets_a_new_job_or_an_empty_list_in_time(void **s
     assert_int_equal(s_int(&jobs->via.array.ptr[0], "attempt"), 1);
     assert_int_equal(dispatch_parked_takers(fx->dispatch), 0);
 
-    /* A taker waiting for a job whose lease runs out is woken then (the
+    /* A retry-worker waiting while a lease runs out is woken then (the
      * redeem waiting for that job times out first). */
-    assert_null(s_take_at(fx, "w2", "bazaar_validate", 30000, NOW + 1));
+    call_t rt;
+    r_init(&rt, PM_MSG_RETRY_TAKE, NULL, "rw");
+    r_int(&rt, "max", 4);
+    r_int(&rt, "wait_ms", 30000);
+    assert_null(s_call_at(fx, &rt, NOW + 1));
     assert_int_equal(dispatch_next_wake_ms(fx->dispatch), NOW + 9900);
     s_tick(fx, NOW + 9900);
     assert_reply(s_outbox(fx, "c1"), PM_ERR_UNAVAILABLE,
                  "Bazaar did not answer in time; try again");
     assert_int_equal(dispatch_next_wake_ms(fx->dispatch), NOW + LEASE);
     s_tick(fx, NOW + LEASE);
-    jobs = s_jobs(s_outbox(fx, "w2"));
+    const msgpack_object *items = s_field(s_outbox(fx, "rw"), "items");
     dispatch_outbox_clear(fx->dispatch);
-    assert_int_equal(jobs->via.array.size, 1);
-    assert_int_equal(s_int(&jobs->via.array.ptr[0], "attempt"), 2);
+    assert_int_equal(items->via.array.size, 1);
+    assert_string_equal(s_str(&items->via.array.ptr[0], "outcome"), "lease_expired");
 
     assert_null(s_take_at(fx, "w3", "bazaar_consume", 1000, NOW + LEASE));
     s_tick(fx, NOW + LEASE + 999);
@@ -995,8 +1116,10 @@ int main(void)
         T(test_both_waiters_get_the_answer),
         T(test_rejected_and_unknown_release_the_token_and_reopen_the_purchase),
         T(test_a_stale_unknown_result_is_ignored),
-        T(test_an_expired_lease_offers_the_job_again),
-        T(test_a_failed_consume_is_retried_with_backoff_then_given_up),
+        T(test_an_expired_lease_goes_to_retry_worker_then_is_offered_again),
+        T(test_a_decision_lease_that_runs_out_is_offered_to_another_retry_worker),
+        T(test_job_max_attempts_parks_a_job_whatever_retry_worker_says),
+        T(test_a_failed_consume_waits_for_retry_worker_and_is_parked_when_it_says),
         T(test_a_parked_taker_gets_a_new_job_or_an_empty_list_in_time),
         T(test_a_waiter_is_answered_unavailable_before_its_deadline),
         TS(test_waiters_are_bounded),
