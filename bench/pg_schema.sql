@@ -22,3 +22,41 @@ CREATE TABLE idempotency_keys (
     created_at   timestamptz NOT NULL,
     CONSTRAINT idempotency_keys_unique UNIQUE (principal, idem)
 );
+
+-- The tables a PostgreSQL-backed service would write for one BazaarPay
+-- confirm (bench/pg_checkout.sql): the checkout marked delivered, the user's
+-- balance credited, a ledger row naming the checkout, and the commit queued
+-- for a worker, all in the confirm's one transaction.
+CREATE TABLE checkouts (
+    token          text PRIMARY KEY,
+    serial         text NOT NULL UNIQUE,
+    principal      text NOT NULL,
+    sku            text NOT NULL,
+    amount         bigint NOT NULL,
+    state          text NOT NULL,
+    coins_after    bigint,
+    created_at     timestamptz NOT NULL,
+    delivered_at   timestamptz
+);
+CREATE TABLE balances (
+    principal  text PRIMARY KEY,
+    coins      bigint NOT NULL,
+    updated_at timestamptz NOT NULL
+);
+CREATE TABLE ledger (
+    seq             bigserial PRIMARY KEY,
+    principal       text NOT NULL,
+    kind            text NOT NULL,
+    coins_delta     bigint NOT NULL,
+    coins_after     bigint NOT NULL,
+    purchase_serial text NOT NULL,
+    at              timestamptz NOT NULL
+);
+CREATE TABLE commit_queue (
+    id         bigserial PRIMARY KEY,
+    token      text NOT NULL REFERENCES checkouts (token),
+    kind       text NOT NULL,
+    attempt    int NOT NULL,
+    due_at     timestamptz NOT NULL
+);
+CREATE INDEX commit_queue_due ON commit_queue (due_at);

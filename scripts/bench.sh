@@ -245,15 +245,16 @@ as_pg psql -q -h "$PG" -p "$PG_PORT" -U bench -d postgres -v ON_ERROR_STOP=1 \
     -f "$PG/sql/pg_schema.sql" >>"$TMP/log/psql.log" 2>&1 || die "schema: $(cat "$TMP/log/psql.log")"
 PG_VERSION=$("$PGBIN/postgres" --version | awk '{print $3}')
 say "PostgreSQL $PG_VERSION (fsync=on, synchronous_commit=on), pgbench -c 8 -j 2"
-# pgbench_run R: one pgbench run of D seconds, one JSON line appended to
-# $TMP/runs/pgbench.jsonl (its runs are in the interleaved rounds below).
+# pgbench_run R [CASE SCRIPT]: one pgbench run of D seconds of SCRIPT (default
+# pg_create.sql), one JSON line appended to $TMP/runs/CASE.jsonl (default
+# pgbench; its runs are in the interleaved rounds below).
 pgbench_run() {
-    local r=$1 out tps failed
+    local r=$1 case=${2:-pgbench} script=${3:-pg_create.sql} out tps failed
     rm -f "$PG"/log/tx*
     out=$(as_pg timeout $((D + 60)) "$PGBIN/pgbench" -n -h "$PG" -p "$PG_PORT" -U bench \
-        -c 8 -j 2 -T "$D" -M prepared -f "$PG/sql/pg_create.sql" -l --log-prefix="$PG/log/tx" \
-        postgres 2>&1) || { printf '%s\n' "$out" >&2; die "pgbench failed"; }
-    printf '%s\n' "$out" >>"$TMP/log/pgbench.log"
+        -c 8 -j 2 -T "$D" -M prepared -f "$PG/sql/$script" -l --log-prefix="$PG/log/tx" \
+        postgres 2>&1) || { printf '%s\n' "$out" >&2; die "pgbench failed ($script)"; }
+    printf '%s\n' "$out" >>"$TMP/log/$case.log"
     tps=$(sed -n 's/^tps = \([0-9.]*\) .*without initial.*/\1/p' <<<"$out" | head -n 1)
     [[ -n $tps ]] || tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$out" | head -n 1)
     failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' <<<"$out")
@@ -263,8 +264,8 @@ pgbench_run() {
         function pct(p,  i) { i = int(NR * p / 100 + 0.999999); if (i < 1) i = 1; return v[i] / 1000 }
         END { printf "{\"requests\":%d,\"rps\":%s,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"p999_ms\":%.3f,\"max_ms\":%.3f,\"non2xx\":%d,\"socket_errors\":0,\"errors\":%d,\"exhausted\":0}\n",
               NR, tps, pct(50), pct(99), pct(99.9), v[NR] / 1000, failed, failed }' \
-        >>"$TMP/runs/pgbench.jsonl"
-    say "pgbench run $r: $(tail -n 1 "$TMP/runs/pgbench.jsonl" | jq -c '{rps, p50_ms, p99_ms, p999_ms, errors}')"
+        >>"$TMP/runs/$case.jsonl"
+    say "$case run $r: $(tail -n 1 "$TMP/runs/$case.jsonl" | jq -c '{rps, p50_ms, p99_ms, p999_ms, errors}')"
 }
 
 # --- 3. paymesh ------------------------------------------------------------------
@@ -288,11 +289,26 @@ wait_for api-gateway "$GW_PID" grep -q "api-gateway listening on http://" "$TMP/
 spawn sandbox -- "$BIN/sandbox" --http-host 127.0.0.1 --http-port "$SB_PORT" --max-purchases 1000000
 SB_PID=$LAST_PID
 wait_for sandbox "$SB_PID" grep -q "sandbox listening on http://" "$TMP/log/sandbox.log"
+# BazaarPay (issue 10): provider-bazaar also speaks to the sandbox's
+# /badje/v1/, and retry-worker runs beside it, as in make run.
+BP_FLAGS=()
+HAVE_BAZAARPAY=0
+if "$BIN/provider-bazaar" --help 2>&1 | grep -q -- '--bazaarpay-base-url' && [[ -x $BIN/retry-worker ]]; then
+    HAVE_BAZAARPAY=1
+    BP_FLAGS=(--bazaarpay-base-url "http://127.0.0.1:$SB_PORT/badje/v1/"
+        --bazaarpay-merchant-token sandbox-merchant-token --bazaarpay-destination paymesh-bench)
+fi
 spawn provider-bazaar -- "$BIN/provider-bazaar" --core-worker-endpoint "tcp://127.0.0.1:$WORKER_PORT" \
-    --bazaar-base-url "http://127.0.0.1:$SB_PORT/devapi/v2/" --bazaar-package-name com.paymesh.demo
+    --bazaar-base-url "http://127.0.0.1:$SB_PORT/devapi/v2/" --bazaar-package-name com.paymesh.demo "${BP_FLAGS[@]}"
 PB_PID=$LAST_PID
 wait_for provider-bazaar "$PB_PID" grep -q "provider-bazaar ready" "$TMP/log/provider-bazaar.log"
 RSS_PIDS=("$CORE_PID" "$GW_PID" "$PB_PID" "$SB_PID")
+if ((HAVE_BAZAARPAY)); then
+    spawn retry-worker -- "$BIN/retry-worker" --core-worker-endpoint "tcp://127.0.0.1:$WORKER_PORT"
+    RW_PID=$LAST_PID
+    wait_for retry-worker "$RW_PID" grep -q "retry-worker ready" "$TMP/log/retry-worker.log"
+    RSS_PIDS+=("$RW_PID")
+fi
 rss_sampler &
 SAMPLER=$!
 pids+=("$SAMPLER")
@@ -368,7 +384,7 @@ PG_SIZE=$(as_pg psql -qtA -F ' ' -h "$PG" -p "$PG_PORT" -U bench -d postgres -c 
     "SELECT pg_total_relation_size('payments') + pg_total_relation_size('idempotency_keys'), count(*) FROM payments" \
     2>>"$TMP/log/psql.log") || PG_SIZE="0 0"
 read -r PG_BYTES PG_ROWS <<<"$PG_SIZE"
-stop_pid "$PG_PID"
+# (PostgreSQL stays up for the checkout case's pgbench runs, below.)
 
 # Store redeem: open purchases (alice) and buy sandbox tokens with wrk for
 # PREP seconds each, pair them up, RUNS disjoint sets.
@@ -399,6 +415,93 @@ else
     REDEEM_CASE=catalog
     wrk_case catalog "$GW" catalog.lua BENCH_TOKEN="$ALICE"
 fi
+
+# BazaarPay checkout confirm (issue 10) beside PostgreSQL's transaction of the
+# same shape. Prepared first: checkouts opened through the gateway for D
+# seconds (each a checkout/init/ at the sandbox through provider-bazaar),
+# then every one paid at the sandbox's admin (curl, 16 at a time), split in
+# RUNS disjoint sets. Measured: confirms (trace at the sandbox, then the
+# delivery and the queued commit in one LMDB transaction; the answer comes
+# after it is durable). After each run, the time until every checkout it
+# confirmed is committed at the sandbox (the commits follow the answers) is
+# taken too, so that the figure with the commits included is known; then
+# pgbench runs bench/pg_checkout.sql, so the rounds interleave as above.
+CHECKOUT_CASES=()
+# pay_all IN OUT: POST /sandbox/bazaarpay/checkouts/{token}/pay for every
+# token of IN; OUT gets those answered 2xx.
+pay_all() {
+    local cfg="$TMP/pay.curl" t
+    while read -r t; do
+        printf 'url = "http://127.0.0.1:%s/sandbox/bazaarpay/checkouts/%s/pay"\noutput = "/dev/null"\n' "$SB_PORT" "$t"
+    done <"$1" >"$cfg"
+    timeout 300 curl -s --noproxy '*' --parallel --parallel-max 16 -X POST -H 'Content-Type: application/json' \
+        -d '{}' -w '%{http_code} %{url_effective}\n' -K "$cfg" 2>>"$TMP/log/prepare.log" |
+        awk '$1 ~ /^2/ { n = split($2, p, "/"); print p[n - 1] }' >"$2" || true
+}
+# committed_after LIST: waits (120 s at most) until every checkout of LIST
+# is committed (GET through the gateway, 16 at a time); prints the seconds
+# it took, or -1.
+committed_after() {
+    local start now dir="$TMP/drain" left="$TMP/drain.left" t
+    start=$(date +%s%N)
+    cp "$1" "$left"
+    while [[ -s $left ]]; do
+        rm -rf "$dir"
+        mkdir -p "$dir"
+        while read -r t; do
+            printf 'url = "%s/finance/bazaarpay/checkout/%s/"\noutput = "%s/%s"\n' "$GW" "$t" "$dir" "$t"
+        done <"$left" >"$TMP/drain.curl"
+        curl -s --noproxy '*' --parallel --parallel-max 16 -H "x_auth_token: $ALICE" -K "$TMP/drain.curl" \
+            >/dev/null 2>>"$TMP/log/prepare.log" || true
+        while read -r t; do
+            grep -q '"state" *: *"committed"' "$dir/$t" 2>/dev/null || echo "$t"
+        done <"$left" >"$left.next"
+        mv "$left.next" "$left"
+        [[ -s $left ]] || break
+        now=$(date +%s%N)
+        if (((now - start) / 1000000000 > 120)); then
+            say "checkout: $(wc -l <"$left") checkouts still not committed after 120 s"
+            echo -1
+            return
+        fi
+        sleep 0.2
+    done
+    now=$(date +%s%N)
+    awk -v ns=$((now - start)) 'BEGIN { printf "%.3f\n", ns / 1e9 }'
+}
+if ((HAVE_BAZAARPAY)); then
+    say "checkout: opening checkouts through the gateway ($D s), paying them at the sandbox"
+    collect "$TMP/checkouts" "$GW" POST /finance/bazaarpay/checkout/ \
+        '{"serial_number":"coins_100","redirect_url":"http://127.0.0.1:'"$SB_PORT"'/sandbox/faults"}' \
+        '"checkout_token":"([^"]+)"' "$ALICE" >"$TMP/checkouts"
+    pay_all "$TMP/checkouts" "$TMP/paid"
+    npaid=$(wc -l <"$TMP/paid")
+    say "checkout: $(wc -l <"$TMP/checkouts") checkouts opened, $npaid paid"
+    if ((npaid >= RUNS * 100)); then
+        CHECKOUT_CASES=(checkout_confirm pgbench_checkout)
+        per=$((npaid / RUNS))
+        : >"$TMP/checkout.drain.jsonl"
+        for ((r = 1; r <= RUNS; r++)); do
+            sed -n "$(((r - 1) * per + 1)),$((r * per))p" "$TMP/paid" >"$TMP/paid.$r"
+            rm -f "$TMP/confirmed.$r".*
+            once "$r" checkout_confirm "$GW" confirm.lua BENCH_TOKEN="$ALICE" BENCH_LIST="$TMP/paid.$r" \
+                BENCH_OUT="$TMP/confirmed.$r"
+            sort -u "$TMP/confirmed.$r".* >"$TMP/confirmed.$r" 2>/dev/null || : >"$TMP/confirmed.$r"
+            drain=$(committed_after "$TMP/confirmed.$r")
+            n=$(wc -l <"$TMP/confirmed.$r")
+            secs=$(tail -n 1 "$TMP/runs/checkout_confirm.jsonl" | jq -r .seconds)
+            jq -nc --argjson n "$n" --argjson drain "$drain" --argjson secs "$secs" \
+                '{confirmed: $n, drain_s: $drain,
+                  committed_rps: (if $drain >= 0 then ($n / ($secs + $drain) * 10 | round / 10) else null end)}' \
+                >>"$TMP/checkout.drain.jsonl"
+            say "checkout_confirm run $r: $(tail -n 1 "$TMP/checkout.drain.jsonl")"
+            pgbench_run "$r" pgbench_checkout pg_checkout.sql
+        done
+    else
+        say "checkout: too few paid checkouts ($npaid); no checkout case"
+    fi
+fi
+stop_pid "$PG_PID"
 
 # --- 4. scale: PRELOAD stored payments ----------------------------------------------
 
@@ -431,7 +534,7 @@ for pid in "${RSS_PIDS[@]}"; do
     anon[${pname[$pid]}]=$(awk -v p="$pid" '$1 == p {print $2}' "$TMP/rss.peak")
 done
 stop_all
-for p in payment-core api-gateway sandbox provider-bazaar; do
+for p in payment-core api-gateway sandbox provider-bazaar $( ((HAVE_BAZAARPAY)) && echo retry-worker); do
     grep -qE 'ERROR: AddressSanitizer|runtime error:' "$TMP/log/$p.log" && say "WARNING: sanitizer report in $p's log"
 done
 
@@ -439,17 +542,19 @@ done
 
 mem_json() {
     local p
-    for p in payment-core api-gateway provider-bazaar sandbox; do
+    for p in payment-core api-gateway provider-bazaar sandbox $( ((HAVE_BAZAARPAY)) && echo retry-worker); do
         printf '{"daemon":"%s","vm_hwm_kib":%s,"rss_anon_peak_kib":%s}\n' "$p" "${hwm[$p]:-0}" "${anon[$p]:-0}"
     done | jq -s .
 }
-for c in nginx_get nginx_post pgbench create retrieve replay "$REDEEM_CASE" create_scale retrieve_scale; do
+for c in nginx_get nginx_post pgbench create retrieve replay "$REDEEM_CASE" "${CHECKOUT_CASES[@]}" create_scale retrieve_scale; do
     jq -s --arg c "$c" '{($c): .}' "$TMP/runs/$c.jsonl"
 done | jq -s 'add' >"$TMP/runs.json"
 
 out=$RESULTS/$stamp.json
+[[ -s $TMP/checkout.drain.jsonl ]] || : >"$TMP/checkout.drain.jsonl"
 jq -n \
     --slurpfile runs "$TMP/runs.json" --slurpfile load "$TMP/load.json" \
+    --slurpfile drain "$TMP/checkout.drain.jsonl" \
     --slurpfile dur "$TMP/durability.json" --slurpfile group "$TMP/group.json" \
     --argjson mem "$(mem_json)" \
     --arg stamp "$stamp" --arg host "$(uname -srm)" --argjson cpus "$(nproc)" \
@@ -488,10 +593,18 @@ jq -n \
         retrieve_scale_vs_retrieve: ratio($c.retrieve_scale.rps; $c.retrieve.rps),
         create_scale_vs_nginx_post: ratio($c.create_scale.rps; $c.nginx_post.rps),
         create_scale_vs_pgbench: ratio($c.create_scale.rps; $c.pgbench.rps),
-        retrieve_scale_vs_nginx_get: ratio($c.retrieve_scale.rps; $c.nginx_get.rps)
+        retrieve_scale_vs_nginx_get: ratio($c.retrieve_scale.rps; $c.nginx_get.rps),
+        checkout_confirm_vs_pgbench_checkout: (if $c.checkout_confirm then ratio($c.checkout_confirm.rps; $c.pgbench_checkout.rps) else null end),
+        checkout_committed_vs_pgbench_checkout: (if $c.checkout_confirm and ($drain | length) > 0 and ($drain | all(.committed_rps != null))
+            then ratio($drain | map(.committed_rps) | med; $c.pgbench_checkout.rps) else null end),
+        checkout_confirm_vs_nginx_post: (if $c.checkout_confirm then ratio($c.checkout_confirm.rps; $c.nginx_post.rps) else null end)
       },
+      checkout: (if ($drain | length) > 0 then
+        {runs: $drain, committed_rps: ($drain | map(.committed_rps // 0) | med),
+         note: "checkout_confirm: each confirm traces at the sandbox (provider-bazaar, HTTP), then delivers and queues the commit in one durable LMDB transaction before its 200; committed_rps counts the confirmed checkouts over the run plus the time until the last of their commits (provider-bazaar, HTTP) was done. pgbench_checkout: bench/pg_checkout.sql, the same four writes in one transaction, no HTTP"}
+        else null end),
       memory: {daemons: $mem, paymesh_vm_hwm_kib: $hwm_sum, paymesh_rss_anon_peak_kib: $anon_sum,
-               note: "paymesh = payment-core + api-gateway + provider-bazaar (the sandbox stands in for Cafe Bazaar); VmHWM includes the LMDB pages mapped, RssAnon excludes them"},
+               note: "paymesh = payment-core + api-gateway + provider-bazaar (+ retry-worker when built; the sandbox stands in for Cafe Bazaar and BazaarPay); VmHWM includes the LMDB pages mapped, RssAnon excludes them"},
       lmdb: {stored_payments: $stored, data_mdb_bytes: $data_bytes, data_mdb_allocated_bytes: $data_used,
              bytes_per_payment: (if $stored > 0 then ($data_bytes / $stored | round) else null end),
              stored_after_scale_runs: $stored_end,
@@ -533,15 +646,20 @@ jq -r '
   . as $r |
   {nginx_get: "nginx_get", nginx_post: "nginx_post", pgbench: "nginx_post", create: "nginx_post",
    retrieve: "nginx_get", replay: "nginx_post", redeem: "nginx_post", catalog: "nginx_get",
-   create_scale: "nginx_post", retrieve_scale: "nginx_get"} as $vs |
+   create_scale: "nginx_post", retrieve_scale: "nginx_get", checkout_confirm: "nginx_post",
+   pgbench_checkout: "nginx_post"} as $vs |
+  {checkout_confirm: "pgbench_checkout", pgbench_checkout: "pgbench_checkout"} as $vspg |
   "paymesh make bench \($r.timestamp): \($r.cpus) CPUs (\($r.cpu)), load average \($r.loadavg_at_start) at start, \($r.settings.seconds)s x \($r.settings.runs) runs per case, median; nginx \($r.versions.nginx), PostgreSQL \($r.versions.postgresql)",
   "",
   "\("case" | pad(16)) \("req/s" | lpad(9)) \("p50 ms" | lpad(8)) \("p99 ms" | lpad(8)) \("p99.9 ms" | lpad(9)) \("errors" | lpad(7))  \("÷ nginx" | lpad(8)) \("÷ pgbench" | lpad(9))",
   ($r.cases | to_entries[] |
-    "\(.key | pad(16)) \(f(.value.rps) | lpad(9)) \(f(.value.p50_ms) | lpad(8)) \(f(.value.p99_ms) | lpad(8)) \(f(.value.p999_ms) | lpad(9)) \(.value.errors | lpad(7))  \((if ($vs[.key] // null) == null then "-" else f(.value.rps / $r.cases[$vs[.key]].rps) end) | lpad(8)) \(f(.value.rps / $r.cases.pgbench.rps) | lpad(9))" +
+    "\(.key | pad(16)) \(f(.value.rps) | lpad(9)) \(f(.value.p50_ms) | lpad(8)) \(f(.value.p99_ms) | lpad(8)) \(f(.value.p999_ms) | lpad(9)) \(.value.errors | lpad(7))  \((if ($vs[.key] // null) == null then "-" else f(.value.rps / $r.cases[$vs[.key]].rps) end) | lpad(8)) \(f(.value.rps / $r.cases[$vspg[.key] // "pgbench"].rps) | lpad(9))" +
     (if .value.exhausted > 0 then "  (pairs ran out: \(.value.exhausted) repeats)" else "" end)),
   "",
   "ratios: create/nginx POST \($r.ratios.create_vs_nginx_post), create/pgbench \($r.ratios.create_vs_pgbench), retrieve/nginx GET \($r.ratios.retrieve_vs_nginx_get), create at \($r.lmdb.stored_payments) stored/empty \($r.ratios.create_scale_vs_create), retrieve at \($r.lmdb.stored_payments) stored/empty \($r.ratios.retrieve_scale_vs_retrieve)",
+  (if $r.checkout then
+    "checkout confirm (trace + deliver + queued commit; ÷ pgbench is over pgbench_checkout, bench/pg_checkout.sql): confirm/pgbench_checkout \($r.ratios.checkout_confirm_vs_pgbench_checkout); with the commits done too \($r.checkout.committed_rps) checkouts/s = \($r.ratios.checkout_committed_vs_pgbench_checkout) x pgbench_checkout (commits done " + ([$r.checkout.runs[] | "\(.drain_s) s"] | join(", ")) + " after the runs)"
+   else "checkout confirm: not measured (no BazaarPay in these programs, or too few checkouts prepared)" end),
   "peak memory (KiB): " + ([$r.memory.daemons[] | "\(.daemon) VmHWM \(.vm_hwm_kib) RssAnon \(.rss_anon_peak_kib)"] | join("; ")),
   "  paymesh daemons together (no sandbox): VmHWM \($r.memory.paymesh_vm_hwm_kib) KiB = \(f($r.memory.paymesh_vm_hwm_kib / 1024)) MiB (LMDB pages included), RssAnon \($r.memory.paymesh_rss_anon_peak_kib) KiB = \(f($r.memory.paymesh_rss_anon_peak_kib / 1024)) MiB (map excluded) = \(f($r.memory.paymesh_rss_anon_peak_kib / 65536)) x the 64 MiB target",
   "LMDB: data.mdb \($r.lmdb.data_mdb_bytes) bytes / \($r.lmdb.stored_payments) payments = \($r.lmdb.bytes_per_payment) bytes per payment (with its idempotency key); PostgreSQL (both tables + indexes, \($r.lmdb.postgresql_rows) rows) \($r.lmdb.postgresql_bytes_per_payment) bytes: ratio \($r.lmdb.vs_postgresql)",
