@@ -264,9 +264,39 @@ static enum MHD_Result s_submit(s_req_t *req, s_state_t state, uint32_t type, co
 
 /* ---- the request state machine ------------------------------------------ */
 
+const char *gw_http_header_token(const char *key, const char *value, size_t *len)
+{
+    assert(len);
+    *len = 0;
+    if (!key || !value)
+        return NULL;
+    if (strcasecmp(key, "x_auth_token") != 0 && strcasecmp(key, "X-Auth-Token") != 0) {
+        if (strcasecmp(key, "Authorization") != 0)
+            return NULL;
+        /* RFC 9110: the scheme is case-insensitive. "Token" is Django REST
+         * Framework's TokenAuthentication, the form the seeds' own APIs use. */
+        if (strncasecmp(value, "Bearer ", 7) == 0)
+            value += 7;
+        else if (strncasecmp(value, "Token ", 6) == 0)
+            value += 6;
+        else
+            return NULL;
+    }
+    while (*value == ' ' || *value == '\t')
+        value++;
+    size_t n = strlen(value);
+    while (n > 0 && (value[n - 1] == ' ' || value[n - 1] == '\t'))
+        n--;
+    if (n == 0)
+        return NULL;
+    *len = n;
+    return value;
+}
+
 /* The API token sent in x_auth_token, X-Auth-Token or "Authorization:
- * Bearer", surrounding blanks trimmed. Every such header is looked at: two
- * that disagree are refused rather than one of them picked. */
+ * Bearer" / "Authorization: Token" (gw_http_header_token). Every such header
+ * is looked at: two that disagree are refused rather than one of them
+ * picked. */
 typedef struct {
     const char *token; /* borrowed from the connection; NULL: none yet */
     size_t len;
@@ -278,23 +308,13 @@ static enum MHD_Result s_token_header(void *cls, enum MHD_ValueKind kind, const 
 {
     (void)kind;
     s_token_t *t = cls;
-    if (!key || !value)
+    size_t len;
+    const char *token = gw_http_header_token(key, value, &len);
+    if (!token)
         return MHD_YES;
-    if (strcasecmp(key, "x_auth_token") != 0 && strcasecmp(key, "X-Auth-Token") != 0) {
-        if (strcasecmp(key, "Authorization") != 0 || strncasecmp(value, "Bearer ", 7) != 0)
-            return MHD_YES;
-        value += 7;
-    }
-    while (*value == ' ' || *value == '\t')
-        value++;
-    size_t len = strlen(value);
-    while (len > 0 && (value[len - 1] == ' ' || value[len - 1] == '\t'))
-        len--;
-    if (len == 0)
-        return MHD_YES;
-    if (t->token && (t->len != len || memcmp(t->token, value, len) != 0))
+    if (t->token && (t->len != len || memcmp(t->token, token, len) != 0))
         t->conflict = true;
-    t->token = value;
+    t->token = token;
     t->len = len;
     return MHD_YES;
 }

@@ -48,4 +48,11 @@ void gw_http_stop(gw_http_t *self);
 /* Stops if needed, then frees. Safe twice; nulls *self_p. */
 void gw_http_destroy(gw_http_t **self_p);
 
+/* The API token one request header carries: the whole value of x_auth_token
+ * or X-Auth-Token, or what follows the scheme of an Authorization value
+ * "Bearer <token>" or "Token <token>" (scheme in any case), surrounding
+ * blanks trimmed. NULL (and *len 0) for other headers and schemes and for a
+ * blank token; otherwise a view into value. Pure. */
+const char *gw_http_header_token(const char *key, const char *value, size_t *len);
+
 #endif

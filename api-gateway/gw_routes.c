@@ -4,6 +4,7 @@
  *  A path works with and without a trailing slash; an unknown path is 404,
  *  a known path with another method 405 (gw_route_match). */
 #include "gw_route.h"
+#include "bazaarpay.h"
 #include "payments.h"
 #include "store.h"
 
@@ -29,6 +30,15 @@ const gw_route_t gw_routes[] = {
     {"POST", "/finance/purchase", gw_store_purchase_build, gw_store_purchase_render, STORE, NULL},
     {"POST", "/finance/bazzar_paymnet", gw_store_redeem_build, gw_store_redeem_render, STORE, NULL},
     {"POST", "/finance/bazzar_payment", gw_store_redeem_build, gw_store_redeem_render, STORE, NULL},
+    /* BazaarPay checkout (seeds 002/003), beside the store purchases */
+    {"POST", "/finance/bazaarpay/checkout", gw_bazaarpay_checkout_build,
+     gw_bazaarpay_checkout_render, STORE, NULL},
+    {"GET", "/finance/bazaarpay/checkout/{id}", gw_bazaarpay_get_build, gw_bazaarpay_get_render,
+     STORE, NULL},
+    {"POST", "/finance/bazaarpay/confirm", gw_bazaarpay_confirm_build, gw_bazaarpay_confirm_render,
+     STORE, NULL},
+    {"POST", "/finance/bazaarpay/refund", gw_bazaarpay_refund_build, gw_bazaarpay_refund_render,
+     STORE, NULL},
 };
 
 const size_t gw_route_count = sizeof gw_routes / sizeof gw_routes[0];
