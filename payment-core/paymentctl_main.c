@@ -11,6 +11,10 @@
  *      package retire --sku SKU
  *      package list                                         prints every package as JSON
  *      balance --principal ID                               balance and ledger as JSON
+ *      checkout show TOKEN [--json]                         a checkout and its attempts
+ *      retry list [--max N] [--json]                        retries due and parked, oldest first
+ *      retry now ID                                         queue a job now (attempts reset)
+ *      retry park ID                                        park a job for later
  *
  *  It talks to payment-core's admin socket (by default ipc://<data-dir>/
  *  admin.sock, reachable only through the file system, which is the access
@@ -18,9 +22,11 @@
  *  Exit status: 0 done, 1 payment-core refused or did not answer, 2 usage. */
 #include <inttypes.h>
 #include <json.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pm_config.h"
@@ -62,6 +68,10 @@ static int s_usage(const char *why)
                     "  package retire --sku SKU\n"
                     "  package list\n"
                     "  balance --principal ID\n"
+                    "  checkout show TOKEN [--json]\n"
+                    "  retry list [--max N] [--json]\n"
+                    "  retry now ID\n"
+                    "  retry park ID\n"
                     "(" S_PROGRAM " --help lists the settings)\n");
     return 2;
 }
@@ -544,23 +554,184 @@ static int s_build_store_cmd(int argc, char **argv, int rest, uint32_t *type, ms
     return 2;
 }
 
+/* ---- checkout and retry commands ----------------------------------------- */
+
+/* Unix ms as ISO-8601 UTC into out ("-" for nil). */
+static const char *s_time(const msgpack_object *o, char *out, size_t cap)
+{
+    if (!o || (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER &&
+               o->type != MSGPACK_OBJECT_NEGATIVE_INTEGER)) {
+        snprintf(out, cap, "-");
+        return out;
+    }
+    int64_t ms = o->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? (int64_t)o->via.u64 : o->via.i64;
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    char buf[32];
+    if (!gmtime_r(&t, &tm) || strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
+        snprintf(out, cap, "%" PRId64, ms);
+        return out;
+    }
+    snprintf(out, cap, "%s.%03dZ", buf, (int)(ms % 1000));
+    return out;
+}
+
+/* A str field as text ("-" for nil or absent). */
+static const char *s_text(const msgpack_object *map, const char *key, char *out, size_t cap)
+{
+    const msgpack_object *o = pm_mp_get(map, key);
+    if (o && o->type == MSGPACK_OBJECT_STR)
+        snprintf(out, cap, "%.*s", (int)o->via.str.size, o->via.str.ptr);
+    else if (o && o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+        snprintf(out, cap, "%" PRIu64, o->via.u64);
+    else if (o && o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+        snprintf(out, cap, "%" PRId64, o->via.i64);
+    else if (o && o->type == MSGPACK_OBJECT_BOOLEAN)
+        snprintf(out, cap, "%s", o->via.boolean ? "yes" : "no");
+    else
+        snprintf(out, cap, "-");
+    return out;
+}
+
+static int s_print_checkout(const msgpack_object *body)
+{
+    const msgpack_object *c = pm_mp_get(body, "checkout");
+    if (!c || c->type != MSGPACK_OBJECT_MAP) {
+        fprintf(stderr, S_PROGRAM ": malformed reply: no checkout\n");
+        return -1;
+    }
+    char a[256], b[256], d[256], e[64], t1[40], t2[40];
+    printf("checkout %s  serial %s  state %s\n", s_text(c, "token", a, sizeof a),
+           s_text(c, "serial", b, sizeof b), s_text(c, "state", d, sizeof d));
+    printf("  principal %s  package %s  amount %s rials\n", s_text(c, "principal", a, sizeof a),
+           s_text(c, "sku", b, sizeof b), s_text(c, "amount", d, sizeof d));
+    printf("  created %s  delivered %s\n", s_time(pm_mp_get(c, "created_ms"), t1, sizeof t1),
+           s_time(pm_mp_get(c, "delivered_ms"), t2, sizeof t2));
+    printf("  coins after %s  subscription until %s  commits %s  refunds %s\n",
+           s_text(c, "coins_after", a, sizeof a),
+           s_time(pm_mp_get(c, "subscription_until_ms"), t1, sizeof t1),
+           s_text(c, "commits", b, sizeof b), s_text(c, "refunds", e, sizeof e));
+    printf("  refund asked %s (%s)  delivery reversed %s\n",
+           s_text(c, "refund_requested", a, sizeof a), s_text(c, "refund_reason", b, sizeof b),
+           s_text(c, "reversed", d, sizeof d));
+    const msgpack_object *at = pm_mp_get(c, "attempts");
+    uint32_t n = at && at->type == MSGPACK_OBJECT_ARRAY ? at->via.array.size : 0;
+    printf("  %u attempts toward BazaarPay:\n", n);
+    printf("    %-24s  %-6s  %-13s  %s\n", "at", "call", "outcome", "detail");
+    for (uint32_t i = 0; i < n; i++) {
+        const msgpack_object *x = &at->via.array.ptr[i];
+        printf("    %-24s  %-6s  %-13s  %s\n", s_time(pm_mp_get(x, "at_ms"), t1, sizeof t1),
+               s_text(x, "call", a, sizeof a), s_text(x, "outcome", b, sizeof b),
+               s_text(x, "detail", d, sizeof d));
+    }
+    return 0;
+}
+
+static int s_print_retry_list(const msgpack_object *body)
+{
+    const msgpack_object *items = pm_mp_get(body, "items");
+    if (!items || items->type != MSGPACK_OBJECT_ARRAY) {
+        fprintf(stderr, S_PROGRAM ": malformed reply: no items\n");
+        return -1;
+    }
+    printf("%-36s  %-16s  %-8s  %7s  %-24s  %-13s  %-20s  %s\n", "id", "kind", "state", "attempt",
+           "due", "outcome", "ref", "reason");
+    for (uint32_t i = 0; i < items->via.array.size; i++) {
+        const msgpack_object *x = &items->via.array.ptr[i];
+        char id[64], kind[64], st[32], att[32], out[32], ref[96], why[256], due[40];
+        printf("%-36s  %-16s  %-8s  %7s  %-24s  %-13s  %-20s  %s\n", s_text(x, "id", id, sizeof id),
+               s_text(x, "kind", kind, sizeof kind), s_text(x, "state", st, sizeof st),
+               s_text(x, "attempt", att, sizeof att),
+               s_time(pm_mp_get(x, "due_ms"), due, sizeof due),
+               s_text(x, "outcome", out, sizeof out), s_text(x, "ref", ref, sizeof ref),
+               s_text(x, "reason", why, sizeof why));
+    }
+    printf("(%u items)\n", items->via.array.size);
+    return 0;
+}
+
+/* checkout show TOKEN [--json] / retry list|now|park ...: *type and body;
+ * 0, or 2 on a usage error. */
+static int s_build_ops_cmd(int argc, char **argv, int rest, uint32_t *type, msgpack_packer *pk,
+                           bool *json)
+{
+    const char *cmd = argv[rest];
+    const char *sub = rest + 1 < argc ? argv[rest + 1] : "";
+    const char *arg = NULL, *max = NULL;
+    for (int i = rest + 2; i < argc; i++) {
+        const char *v = NULL;
+        if (strcmp(argv[i], "--json") == 0) {
+            *json = true;
+        } else if (s_flag(argc, argv, &i, "max", &v)) {
+            if (!v) {
+                fprintf(stderr, S_PROGRAM ": --max needs a value\n");
+                return 2;
+            }
+            max = v;
+        } else if (!arg && argv[i][0] != '-') {
+            arg = argv[i];
+        } else {
+            fprintf(stderr, S_PROGRAM ": %s %s: unexpected argument '%s'\n", cmd, sub, argv[i]);
+            return 2;
+        }
+    }
+    if (strcmp(cmd, "checkout") == 0) {
+        if (strcmp(sub, "show") != 0 || !arg || max) {
+            fprintf(stderr, S_PROGRAM ": usage: checkout show TOKEN [--json]\n");
+            return 2;
+        }
+        *type = PM_MSG_ADMIN_CHECKOUT_SHOW;
+        msgpack_pack_map(pk, 1);
+        pm_mp_pack_cstr(pk, "checkout_token");
+        pm_mp_pack_cstr(pk, arg);
+        return 0;
+    }
+    if (strcmp(sub, "list") == 0 && !arg) {
+        int64_t n = 100;
+        if (max && s_parse_int(max, "--max", &n) != 0)
+            return 2;
+        *type = PM_MSG_ADMIN_RETRY_LIST;
+        msgpack_pack_map(pk, 1);
+        pm_mp_pack_cstr(pk, "max");
+        msgpack_pack_int64(pk, n);
+        return 0;
+    }
+    if ((strcmp(sub, "now") == 0 || strcmp(sub, "park") == 0) && arg && !max) {
+        *type = strcmp(sub, "now") == 0 ? PM_MSG_ADMIN_RETRY_NOW : PM_MSG_ADMIN_RETRY_PARK;
+        msgpack_pack_map(pk, 1);
+        pm_mp_pack_cstr(pk, "id");
+        pm_mp_pack_cstr(pk, arg);
+        return 0;
+    }
+    fprintf(stderr, S_PROGRAM ": usage: retry list [--max N] [--json] | retry now ID | "
+                              "retry park ID\n");
+    return 2;
+}
+
 int main(int argc, char **argv)
 {
     int rest = argc;
     int rc = pm_config_load(s_cfg, CFG__COUNT, argc, argv, S_PROGRAM, &rest);
     if (rc > 0) {
-        printf("\ncommands:\n"
-               "  token create --principal ID [--role user|service]   print a new API token\n"
-               "  stats                                                counts, as JSON\n"
-               "  ping                                                 is payment-core there?\n"
-               "  package add --sku SKU --name NAME --price N --type coin|time\n"
-               "          (--coins N | --days N) [--icon URL] [--platforms android,ios]\n"
-               "  package update --sku SKU [--name ..] [--price ..] [--icon ..] [--coins ..]\n"
-               "          [--days ..] [--platforms ..]                  change a package\n"
-               "  package retire --sku SKU                             stop selling it\n"
-               "  package list                                         every package, as JSON\n"
-               "  balance --principal ID                               balance and ledger, as "
-               "JSON\n");
+        printf(
+            "\ncommands:\n"
+            "  token create --principal ID [--role user|service]   print a new API token\n"
+            "  stats                                                counts, as JSON\n"
+            "  ping                                                 is payment-core there?\n"
+            "  package add --sku SKU --name NAME --price N --type coin|time\n"
+            "          (--coins N | --days N) [--icon URL] [--platforms android,ios]\n"
+            "  package update --sku SKU [--name ..] [--price ..] [--icon ..] [--coins ..]\n"
+            "          [--days ..] [--platforms ..]                  change a package\n"
+            "  package retire --sku SKU                             stop selling it\n"
+            "  package list                                         every package, as JSON\n"
+            "  balance --principal ID                               balance and ledger, as "
+            "JSON\n"
+            "  checkout show TOKEN [--json]                         a BazaarPay checkout and "
+            "every attempt\n"
+            "  retry list [--max N] [--json]                        retries due and parked, "
+            "oldest first\n"
+            "  retry now ID                                         queue a job now\n"
+            "  retry park ID                                        park a job for an operator\n");
         return 0;
     }
     if (rc < 0)
@@ -575,6 +746,7 @@ int main(int argc, char **argv)
     msgpack_packer_init(&pk, &body, msgpack_sbuffer_write);
     uint32_t type;
     int status = 2;
+    bool json = false;
     if (strcmp(cmd, "token") == 0) {
         if (rest + 1 >= argc || strcmp(argv[rest + 1], "create") != 0) {
             status = s_usage("token: the only subcommand is create");
@@ -628,6 +800,9 @@ int main(int argc, char **argv)
             zsys_shutdown();
             goto destroy_body;
         }
+    } else if (strcmp(cmd, "checkout") == 0 || strcmp(cmd, "retry") == 0) {
+        if (s_build_ops_cmd(argc, argv, rest, &type, &pk, &json) != 0)
+            goto usage;
     } else {
         fprintf(stderr, S_PROGRAM ": unknown command '%s'\n", cmd);
         goto usage;
@@ -652,6 +827,12 @@ int main(int argc, char **argv)
         else if (type == PM_MSG_ADMIN_PACKAGE_PUT || type == PM_MSG_ADMIN_PACKAGE_RETIRE)
             status = s_print_json(rb, "package") == 0 ? 0 : 1;
         else if (type == PM_MSG_ADMIN_BALANCE)
+            status = s_print_json(rb, NULL) == 0 ? 0 : 1;
+        else if (type == PM_MSG_ADMIN_CHECKOUT_SHOW)
+            status = (json ? s_print_json(rb, "checkout") : s_print_checkout(rb)) == 0 ? 0 : 1;
+        else if (type == PM_MSG_ADMIN_RETRY_LIST)
+            status = (json ? s_print_json(rb, "items") : s_print_retry_list(rb)) == 0 ? 0 : 1;
+        else if (type == PM_MSG_ADMIN_RETRY_NOW || type == PM_MSG_ADMIN_RETRY_PARK)
             status = s_print_json(rb, NULL) == 0 ? 0 : 1;
         else
             status = puts("ok") >= 0 ? 0 : 1;

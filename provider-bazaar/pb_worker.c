@@ -149,9 +149,10 @@ static int s_http_header(s_http_t *h, const char *line)
 
 /* Starts a GET (post NULL) or POST of url on the multi handle. post is
  * taken. content_type is for the POST; auth is a whole header line with the
- * call's credentials, or NULL. Returns 0, or -1 (h cleared). */
+ * call's credentials, or NULL. fresh: a new connection, never a reused
+ * one. Returns 0, or -1 (h cleared). */
 static int s_http_start(pb_worker_t *self, s_http_t *h, const char *url, char *post,
-                        const char *content_type, const char *auth)
+                        const char *content_type, const char *auth, bool fresh)
 {
     h->easy = curl_easy_init();
     h->post = post;
@@ -177,6 +178,8 @@ static int s_http_start(pb_worker_t *self, s_http_t *h, const char *url, char *p
     curl_easy_setopt(h->easy, CURLOPT_USERAGENT, S_USER_AGENT);
     curl_easy_setopt(h->easy, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(h->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (fresh)
+        curl_easy_setopt(h->easy, CURLOPT_FRESH_CONNECT, 1L);
     if (h->headers)
         curl_easy_setopt(h->easy, CURLOPT_HTTPHEADER, h->headers);
     if (post) {
@@ -358,7 +361,12 @@ static void s_bazaarpay_go(pb_worker_t *self, s_job_t *job)
         return;
     }
     job->state = S_HTTP;
-    if (s_http_start(self, &job->http, url, post, "application/json", auth) != 0)
+    /* libcurl sends a request again, unasked, when a reused connection
+     * closes before any answer: that would be a commit or refund re-sent
+     * blind. These two go on a connection of their own, so a lost answer
+     * stays lost and is traced. */
+    bool fresh = job->call == PBP_COMMIT || job->call == PBP_REFUND;
+    if (s_http_start(self, &job->http, url, post, "application/json", auth, fresh) != 0)
         s_finish_unknown(self, job, "cannot start the bazaarpay request");
 }
 
@@ -404,7 +412,7 @@ static void s_job_go(pb_worker_t *self, s_job_t *job)
     }
     job->state = S_HTTP;
     if (s_http_start(self, &job->http, url, post, post ? "application/json" : NULL,
-                     auth[0] ? auth : NULL) != 0)
+                     auth[0] ? auth : NULL, false) != 0)
         s_finish_unknown(self, job, "cannot start the bazaar request");
 }
 
@@ -487,8 +495,8 @@ static void s_token_fetch(pb_worker_t *self)
         pb_token_form(self->cfg.client_id, self->cfg.client_secret, self->cfg.refresh_token);
     self->token_http.owner = NULL;
     if (n < 0 || (size_t)n >= sizeof url || !form ||
-        s_http_start(self, &self->token_http, url, form, "application/x-www-form-urlencoded",
-                     NULL) != 0) {
+        s_http_start(self, &self->token_http, url, form, "application/x-www-form-urlencoded", NULL,
+                     false) != 0) {
         if (n >= 0 && (size_t)n < sizeof url && form)
             form = NULL; /* s_http_start took and freed it */
         free(form);

@@ -8,7 +8,8 @@
 #   var/catalog.done               the demo store catalog was seeded (first run)
 #
 # Daemons: payment-core (api 7100, worker socket 7101), api-gateway (8080),
-# sandbox (the fake Cafe Bazaar, 8090) and provider-bazaar pointed at it.
+# sandbox (the fake Cafe Bazaar and BazaarPay, 8090), provider-bazaar pointed
+# at it, and retry-worker (every retry's schedule).
 #
 # Ctrl-C or SIGTERM stops every daemon by its PID and exits 0; if a daemon
 # dies on its own, the others are stopped and the exit status is 1.
@@ -103,10 +104,17 @@ wait_ready sandbox "sandbox listening on http://" "$from"
 from=$(log_size provider-bazaar)
 start provider-bazaar --core-worker-endpoint "tcp://127.0.0.1:$WORKER_PORT" \
     --bazaar-base-url "http://127.0.0.1:$SANDBOX_PORT/devapi/v2/" \
-    --bazaar-package-name "$BAZAAR_PACKAGE"
+    --bazaar-package-name "$BAZAAR_PACKAGE" \
+    --bazaarpay-base-url "http://127.0.0.1:$SANDBOX_PORT/badje/v1/"
 wait_ready provider-bazaar "provider-bazaar ready" "$from"
 
-# (provider-bank and retry-worker arrive with later issues.)
+# retry-worker decides every retry: failed store jobs, BazaarPay commits,
+# refunds and re-traces.
+from=$(log_size retry-worker)
+start retry-worker --core-worker-endpoint "tcp://127.0.0.1:$WORKER_PORT"
+wait_ready retry-worker "retry-worker ready" "$from"
+
+# (provider-bank arrives with the bank order issue.)
 
 # Demo tokens, made once per data directory.
 tokens=$VAR/tokens.env
@@ -132,9 +140,9 @@ if [[ ! -e $VAR/catalog.done ]]; then
             echo "paymesh: could not add the demo package $1 (see above)" >&2
     }
     seed coins_100 --name "100 coins" --price 1000 --type coin --coins 100 \
-        --icon "http://127.0.0.1:$HTTP_PORT/icons/coins_100.png" --platforms android,ios
+        --icon "http://127.0.0.1:$SANDBOX_PORT/sandbox/icons/coins_100.png" --platforms android,ios
     seed days_30 --name "30 days" --price 5000 --type time --days 30 \
-        --icon "http://127.0.0.1:$HTTP_PORT/icons/days_30.png" --platforms android,ios
+        --icon "http://127.0.0.1:$SANDBOX_PORT/sandbox/icons/days_30.png" --platforms android,ios
     : >"$VAR/catalog.done"
 fi
 # shellcheck source=/dev/null
@@ -166,6 +174,13 @@ Store purchases (Cafe Bazaar, played by the sandbox on $sandbox):
   curl -s $url/finance/bazzar_paymnet/ -H "x_auth_token: \$ALICE_TOKEN" \\
     -d '{"serial_number":"'\$serial'","ref_id":"'\$token'"}'        # {"coins":100}
   bin/paymentctl --data-dir $VAR balance --principal alice     # coins, subscription, ledger
+
+BazaarPay checkout (the sandbox plays BazaarPay; open payment_url in a browser and click Pay):
+  curl -s $url/finance/bazaarpay/checkout/ -H "x_auth_token: \$ALICE_TOKEN" \
+    -d '{"serial_number":"coins_100","redirect_url":"$sandbox/sandbox/icons/paid.png"}'
+  curl -s $url/finance/bazaarpay/confirm/ -H "x_auth_token: \$ALICE_TOKEN" \
+    -d '{"checkout_token":"<checkout_token>"}'                       # {"state":"delivered",...}
+  bin/paymentctl --data-dir $VAR checkout show <checkout_token>      # state and every attempt
 
 Ctrl-C stops everything.
 EOF
