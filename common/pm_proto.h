@@ -92,7 +92,8 @@
  *    ADMIN_PACKAGE_LIST  {} -> {"err": 0, "packages": [PACKAGE ...]}
  *    ADMIN_BALANCE  principal -> {"err": 0, "principal": str, "coins": n,
  *                   "subscription_until_ms": int|nil, "ledger": [ENTRY]}
- *      ENTRY = {seq, at_ms, kind ("coin_credit"|"time_extend"),
+ *      ENTRY = {seq, at_ms, kind ("coin_credit"|"time_extend"|
+ *               "coin_reversal"|"time_reversal"),
  *               coins_delta, time_delta_ms, purchase_serial, coins_after,
  *               subscription_until_ms (int|nil)}
  *
