@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "../../payment-core/auth.h"
+#include "../../payment-core/bazaarpay.h"
 #include "../../payment-core/dispatch.h"
 #include "../../payment-core/jobs.h"
 #include "../../payment-core/purchase.h"
@@ -40,7 +41,7 @@ typedef struct {
     db_t *db;
     dispatch_t *dispatch;
     dispatch_limits_t limits;
-    uint8_t alice[PM_AUTH_LEN], bob[PM_AUTH_LEN];
+    uint8_t alice[PM_AUTH_LEN], bob[PM_AUTH_LEN], service[PM_AUTH_LEN];
     uint64_t corr;
     pm_envelope_t *keep[MAX_KEEP];
     size_t kept;
@@ -52,13 +53,18 @@ static int s_rm(const char *path, const struct stat *sb, int flag, struct FTW *f
     return remove(path);
 }
 
-static void s_issue(fixture_t *fx, MDB_txn *txn, const char *principal, uint8_t hash[PM_AUTH_LEN])
+static void s_issue_as(fixture_t *fx, MDB_txn *txn, const char *principal, auth_role_t role,
+                       uint8_t hash[PM_AUTH_LEN])
 {
     char token[AUTH_TOKEN_CAP];
     assert_int_equal(
-        auth_token_create(fx->db, txn, principal, AUTH_ROLE_USER, NOW - 1000, token, sizeof token),
-        0);
+        auth_token_create(fx->db, txn, principal, role, NOW - 1000, token, sizeof token), 0);
     pm_token_hash(token, strlen(token), hash);
+}
+
+static void s_issue(fixture_t *fx, MDB_txn *txn, const char *principal, uint8_t hash[PM_AUTH_LEN])
+{
+    s_issue_as(fx, txn, principal, AUTH_ROLE_USER, hash);
 }
 
 static int s_setup_with(void **state, int64_t max_waiters, int64_t max_packages)
@@ -73,12 +79,14 @@ static int s_setup_with(void **state, int64_t max_waiters, int64_t max_packages)
                                      .max_packages = max_packages,
                                      .max_waiters = max_waiters,
                                      .job_lease_ms = LEASE,
-                                     .job_max_attempts = 5};
+                                     .job_max_attempts = 5,
+                                     .bazaarpay_commit_window_ms = 600000};
     fx->dispatch = dispatch_new(fx->db, &fx->limits);
     MDB_txn *txn;
     assert_int_equal(db_begin(fx->db, NULL, &txn), 0);
     s_issue(fx, txn, "alice", fx->alice);
     s_issue(fx, txn, "bob", fx->bob);
+    s_issue_as(fx, txn, "ops", AUTH_ROLE_SERVICE, fx->service);
     assert_int_equal(db_commit(fx->db, txn), 0);
     *state = fx;
     return 0;
@@ -1097,6 +1105,286 @@ static void test_worker_messages_only_on_the_worker_socket(void **state)
                  PM_ERR_VALIDATION, "outcome must be ok, rejected or unknown");
 }
 
+/* ---- BazaarPay checkouts ------------------------------------------------------- */
+
+/* A provider report with one string of data (key NULL: none). */
+static const pm_envelope_t *s_report(fixture_t *fx, const char *id, int64_t attempt,
+                                     const char *outcome, const char *k1, const char *v1,
+                                     const char *k2, const char *v2, int64_t now_ms)
+{
+    call_t r;
+    r_init(&r, PM_MSG_JOB_RESULT, NULL, "w1");
+    r_str(&r, "id", id);
+    r_int(&r, "attempt", attempt);
+    r_str(&r, "outcome", outcome);
+    r_str(&r, "reason", strcmp(outcome, "ok") == 0 ? "ok" : "http 503");
+    r_key(&r, "data");
+    msgpack_pack_map(&r.pk, (k1 ? 1 : 0) + (k2 ? 1 : 0));
+    if (k1) {
+        pm_mp_pack_cstr(&r.pk, k1);
+        pm_mp_pack_cstr(&r.pk, v1);
+    }
+    if (k2) {
+        pm_mp_pack_cstr(&r.pk, k2);
+        pm_mp_pack_cstr(&r.pk, v2);
+    }
+    return s_call_at(fx, &r, now_ms);
+}
+
+static const pm_envelope_t *s_co_call(fixture_t *fx, uint32_t type, const uint8_t *auth,
+                                      const char *peer, const char *token, int64_t now_ms)
+{
+    call_t r;
+    r_init(&r, type, auth, peer);
+    r_str(&r, "checkout_token", token);
+    if (type == PM_MSG_BAZAARPAY_REFUND)
+        r_str(&r, "reason", "asked");
+    r.deadline_ms = now_ms + 10000;
+    return s_call_at(fx, &r, now_ms);
+}
+
+/* Opens a checkout of coins100 for alice and has BazaarPay answer token. */
+static void s_co_open(fixture_t *fx, const char *token)
+{
+    call_t r;
+    r_init(&r, PM_MSG_BAZAARPAY_CHECKOUT, fx->alice, "app");
+    r_str(&r, "sku", "coins100");
+    r_str(&r, "redirect_url", "https://shop.example/back");
+    r.deadline_ms = NOW + 10000;
+    assert_null(s_call_at(fx, &r, NOW));
+    char id[PM_UUID_LEN + 1];
+    int64_t attempt;
+    const msgpack_object *pl = s_take_one(fx, "bazaarpay_init", NOW, id, &attempt);
+    assert_int_equal(s_int(pl, "amount"), 1000);
+    assert_string_equal(s_str(pl, "service_name"), "بسته‌ی جدید"); /* the catalog name */
+    assert_string_equal(s_str(pl, "redirect_url"), "https://shop.example/back");
+    assert_reply(s_report(fx, id, attempt, "ok", "checkout_token", token, "payment_url",
+                          "https://pay.example/p?token=x", NOW),
+                 PM_OK, "");
+    const msgpack_object *co = s_field(s_outbox(fx, "app"), "checkout");
+    assert_string_equal(s_str(co, "state"), "in_progress");
+    assert_string_equal(s_str(co, "token"), token);
+}
+
+/* Confirms token (parked), traces it with status, returns the answer. */
+static const msgpack_object *s_co_confirm(fixture_t *fx, const char *token, const char *status,
+                                          int64_t now_ms)
+{
+    assert_null(s_co_call(fx, PM_MSG_BAZAARPAY_CONFIRM, fx->alice, "app", token, now_ms));
+    char id[PM_UUID_LEN + 1];
+    int64_t attempt;
+    s_take_one(fx, "bazaarpay_trace", now_ms, id, &attempt);
+    assert_reply(s_report(fx, id, attempt, "ok", "status", status, NULL, NULL, now_ms), PM_OK, "");
+    const pm_envelope_t *answer = s_outbox(fx, "app");
+    assert_reply(answer, PM_OK, "");
+    return s_field(answer, "checkout");
+}
+
+static int64_t s_coins(fixture_t *fx)
+{
+    return s_int(pm_envelope_body(s_balance(fx, "alice")), "coins");
+}
+
+static void test_a_checkout_is_delivered_once_then_committed(void **state)
+{
+    fixture_t *fx = *state;
+    s_catalog(fx);
+    s_co_open(fx, "1001");
+    /* Unpaid: 202 material, nothing credited, re-traced by retry-worker. */
+    assert_string_equal(s_str(s_co_confirm(fx, "1001", "unpaid", NOW + 1), "state"), "in_progress");
+    assert_int_equal(s_coins(fx), 0);
+    const msgpack_object *co = s_co_confirm(fx, "1001", "paid_not_committed", NOW + 2);
+    assert_string_equal(s_str(co, "state"), "delivered");
+    assert_int_equal(s_int(co, "coins_after"), 100);
+    assert_int_equal(s_coins(fx), 100);
+    /* The commit follows; confirming again answers the same and credits nothing. */
+    char id[PM_UUID_LEN + 1];
+    int64_t attempt;
+    s_take_one(fx, "bazaarpay_commit", NOW + 3, id, &attempt);
+    co = s_field(s_co_call(fx, PM_MSG_BAZAARPAY_CONFIRM, fx->alice, "app", "1001", NOW + 3),
+                 "checkout");
+    assert_string_equal(s_str(co, "state"), "delivered");
+    assert_reply(s_report(fx, id, attempt, "ok", NULL, NULL, NULL, NULL, NOW + 4), PM_OK, "");
+    co =
+        s_field(s_co_call(fx, PM_MSG_BAZAARPAY_GET, fx->alice, "app", "1001", NOW + 5), "checkout");
+    assert_string_equal(s_str(co, "state"), "committed");
+    assert_int_equal(s_coins(fx), 100);
+    assert_int_equal(s_count(fx, DB_JOBS), 0);
+    /* Another user does not see it; a service does. */
+    assert_reply(s_co_call(fx, PM_MSG_BAZAARPAY_GET, fx->bob, "app", "1001", NOW + 5),
+                 PM_ERR_NOT_FOUND, "checkout 1001 not found");
+    assert_reply(s_co_call(fx, PM_MSG_BAZAARPAY_GET, fx->service, "app", "1001", NOW + 5), PM_OK,
+                 "");
+}
+
+static void test_two_confirms_at_once_deliver_once(void **state)
+{
+    fixture_t *fx = *state;
+    s_catalog(fx);
+    s_co_open(fx, "1002");
+    call_t a, b;
+    r_init(&a, PM_MSG_BAZAARPAY_CONFIRM, fx->alice, "c1");
+    r_str(&a, "checkout_token", "1002");
+    r_init(&b, PM_MSG_BAZAARPAY_CONFIRM, fx->alice, "c2");
+    r_str(&b, "checkout_token", "1002");
+    call_t *reqs[] = {&a, &b};
+    const pm_envelope_t *replies[2];
+    s_batch_at(fx, reqs, 2, replies, NOW + 1);
+    assert_null(replies[0]);
+    assert_null(replies[1]);
+    char id[PM_UUID_LEN + 1];
+    int64_t attempt;
+    s_take_one(fx, "bazaarpay_trace", NOW + 1, id, &attempt);
+    /* A second trace running at once (say a background one) adds nothing. */
+    assert_reply(
+        s_report(fx, id, attempt, "ok", "status", "paid_not_committed", NULL, NULL, NOW + 2), PM_OK,
+        "");
+    assert_string_equal(s_str(s_field(s_outbox(fx, "c1"), "checkout"), "state"), "delivered");
+    assert_reply(
+        s_report(fx, id, attempt, "ok", "status", "paid_not_committed", NULL, NULL, NOW + 2), PM_OK,
+        "");
+    assert_int_equal(s_coins(fx), 100);
+    for (int i = 0; i < 2; i++)
+        msgpack_sbuffer_destroy(&reqs[i]->body), msgpack_sbuffer_destroy(&reqs[i]->frame);
+}
+
+/* The settle loop: a commit of unknown outcome is traced, never re-sent. */
+static void test_an_unknown_commit_is_traced_before_anything_else(void **state)
+{
+    fixture_t *fx = *state;
+    s_catalog(fx);
+    s_co_open(fx, "1003");
+    s_co_confirm(fx, "1003", "paid_not_committed", NOW + 1);
+    char id[PM_UUID_LEN + 1], rid[PM_UUID_LEN + 1];
+    int64_t attempt, gen;
+    s_take_one(fx, "bazaarpay_commit", NOW + 1, id, &attempt);
+    assert_reply(s_report(fx, id, attempt, "unknown", NULL, NULL, NULL, NULL, NOW + 2), PM_OK, "");
+    const msgpack_object *it = s_retry_one(fx, NOW + 2, rid, &gen);
+    assert_string_equal(s_str(it, "kind"), "bazaarpay_commit");
+    const msgpack_object *ctx = pm_mp_get(it, "ctx");
+    assert_string_equal(s_str(ctx, "phase"), "settle");
+    assert_int_equal(s_int(ctx, "commits"), 1);
+    assert_int_equal(s_int(ctx, "window_end_ms"), NOW + 1 + 600000);
+    /* Sending the commit again now is refused whatever the policy says. */
+    call_t r;
+    r_init(&r, PM_MSG_RETRY_DECIDE, NULL, "rw");
+    r_str(&r, "id", rid);
+    r_int(&r, "gen", gen);
+    r_str(&r, "action", "retry");
+    r_str(&r, "kind", "bazaarpay_commit");
+    assert_int_equal(s_err(s_call_at(fx, &r, NOW + 2)), PM_ERR_VALIDATION);
+    r_init(&r, PM_MSG_RETRY_DECIDE, NULL, "rw");
+    r_str(&r, "id", rid);
+    r_int(&r, "gen", gen);
+    r_str(&r, "action", "retry");
+    r_str(&r, "kind", "bazaarpay_refund");
+    assert_int_equal(s_err(s_call_at(fx, &r, NOW + 2)), PM_ERR_VALIDATION);
+    r_init(&r, PM_MSG_RETRY_DECIDE, NULL, "rw");
+    r_str(&r, "id", rid);
+    r_int(&r, "gen", gen);
+    r_str(&r, "action", "retry");
+    r_str(&r, "kind", "bazaarpay_trace");
+    assert_true(s_applied(s_call_at(fx, &r, NOW + 2)));
+    /* The commit had gone through: the trace says so, and that ends it. */
+    s_take_one(fx, "bazaarpay_trace", NOW + 2, id, &attempt);
+    assert_reply(s_report(fx, id, attempt, "ok", "status", "paid_committed", NULL, NULL, NOW + 3),
+                 PM_OK, "");
+    const msgpack_object *co =
+        s_field(s_co_call(fx, PM_MSG_BAZAARPAY_GET, fx->alice, "app", "1003", NOW + 4), "checkout");
+    assert_string_equal(s_str(co, "state"), "committed");
+    assert_int_equal(s_int(co, "commits"), 1);
+    assert_int_equal(s_count(fx, DB_JOBS), 0);
+}
+
+static void test_money_returned_by_bazaarpay_reverses_the_delivery(void **state)
+{
+    fixture_t *fx = *state;
+    s_catalog(fx);
+    s_co_open(fx, "1004");
+    s_co_confirm(fx, "1004", "paid_not_committed", NOW + 1);
+    assert_int_equal(s_coins(fx), 100);
+    char id[PM_UUID_LEN + 1], rid[PM_UUID_LEN + 1];
+    int64_t attempt, gen;
+    s_take_one(fx, "bazaarpay_commit", NOW + 1, id, &attempt);
+    assert_reply(s_report(fx, id, attempt, "rejected", NULL, NULL, NULL, NULL, NOW + 2), PM_OK, "");
+    s_retry_one(fx, NOW + 2, rid, &gen);
+    call_t r;
+    r_init(&r, PM_MSG_RETRY_DECIDE, NULL, "rw");
+    r_str(&r, "id", rid);
+    r_int(&r, "gen", gen);
+    r_str(&r, "action", "retry");
+    r_str(&r, "kind", "bazaarpay_trace");
+    assert_true(s_applied(s_call_at(fx, &r, NOW + 2)));
+    s_take_one(fx, "bazaarpay_trace", NOW + 2, id, &attempt);
+    assert_reply(s_report(fx, id, attempt, "ok", "status", "paid_not_committed_refunded", NULL,
+                          NULL, NOW + 700000),
+                 PM_OK, "");
+    const msgpack_object *co = s_field(
+        s_co_call(fx, PM_MSG_BAZAARPAY_GET, fx->alice, "app", "1004", NOW + 700001), "checkout");
+    assert_string_equal(s_str(co, "state"), "refunded");
+    assert_true(pm_mp_get(co, "reversed")->via.boolean);
+    assert_int_equal(s_coins(fx), 0);
+    assert_int_equal(s_count(fx, DB_JOBS), 0);
+    /* A confirm now answers refunded and credits nothing. */
+    co = s_field(s_co_call(fx, PM_MSG_BAZAARPAY_CONFIRM, fx->alice, "app", "1004", NOW + 700002),
+                 "checkout");
+    assert_string_equal(s_str(co, "state"), "refunded");
+    assert_int_equal(s_coins(fx), 0);
+}
+
+static void test_a_service_refunds_once_and_coins_spent_become_a_debt(void **state)
+{
+    fixture_t *fx = *state;
+    s_catalog(fx);
+    s_co_open(fx, "1005");
+    s_co_confirm(fx, "1005", "paid_not_committed", NOW + 1);
+    char id[PM_UUID_LEN + 1];
+    int64_t attempt;
+    s_take_one(fx, "bazaarpay_commit", NOW + 1, id, &attempt);
+    assert_reply(s_report(fx, id, attempt, "ok", NULL, NULL, NULL, NULL, NOW + 2), PM_OK, "");
+    assert_reply(s_co_call(fx, PM_MSG_BAZAARPAY_REFUND, fx->alice, "app", "1005", NOW + 3),
+                 PM_ERR_ACCESS, "refunds take a service token");
+    assert_null(s_co_call(fx, PM_MSG_BAZAARPAY_REFUND, fx->service, "ops", "1005", NOW + 3));
+    s_take_one(fx, "bazaarpay_refund", NOW + 3, id, &attempt);
+    assert_reply(s_report(fx, id, attempt, "ok", NULL, NULL, NULL, NULL, NOW + 4), PM_OK, "");
+    const msgpack_object *co = s_field(s_outbox(fx, "ops"), "checkout");
+    assert_string_equal(s_str(co, "state"), "refunded");
+    assert_int_equal(s_coins(fx), 0);
+    /* Asked again: the same answer, nothing reversed twice, no call. */
+    co = s_field(s_co_call(fx, PM_MSG_BAZAARPAY_REFUND, fx->service, "ops", "1005", NOW + 5),
+                 "checkout");
+    assert_string_equal(s_str(co, "state"), "refunded");
+    assert_int_equal(s_coins(fx), 0);
+    assert_int_equal(s_count(fx, DB_JOBS), 0);
+}
+
+static void test_an_unpaid_checkout_expires_only_while_open(void **state)
+{
+    fixture_t *fx = *state;
+    s_catalog(fx);
+    s_co_open(fx, "1006");
+    char rid[PM_UUID_LEN + 1];
+    int64_t gen;
+    const msgpack_object *it = s_retry_one(fx, NOW + 1, rid, &gen);
+    assert_string_equal(s_str(it, "status"), "unpaid");
+    assert_string_equal(s_str(pm_mp_get(it, "ctx"), "phase"), "open");
+    assert_true(s_applied(s_decide(fx, rid, gen, "expire", 0, NOW + 900000)));
+    const msgpack_object *co =
+        s_field(s_co_call(fx, PM_MSG_BAZAARPAY_CONFIRM, fx->alice, "app", "1006", NOW + 900001),
+                "checkout");
+    assert_string_equal(s_str(co, "state"), "expired");
+    assert_int_equal(s_count(fx, DB_JOBS), 0);
+    /* A delivered one does not expire. */
+    s_co_open(fx, "1007");
+    s_co_confirm(fx, "1007", "paid_not_committed", NOW + 2);
+    char id[PM_UUID_LEN + 1];
+    int64_t attempt;
+    s_take_one(fx, "bazaarpay_commit", NOW + 2, id, &attempt);
+    assert_reply(s_report(fx, id, attempt, "unknown", NULL, NULL, NULL, NULL, NOW + 3), PM_OK, "");
+    s_retry_one(fx, NOW + 3, rid, &gen);
+    assert_int_equal(s_err(s_decide(fx, rid, gen, "expire", 0, NOW + 3)), PM_ERR_VALIDATION);
+}
+
 int main(void)
 {
     pm_log_init("test_core_store_flow", getenv("PM_TEST_LOG") ? PM_LOG_DEBUG : -1);
@@ -1116,6 +1404,12 @@ int main(void)
         T(test_both_waiters_get_the_answer),
         T(test_rejected_and_unknown_release_the_token_and_reopen_the_purchase),
         T(test_a_stale_unknown_result_is_ignored),
+        T(test_a_checkout_is_delivered_once_then_committed),
+        T(test_two_confirms_at_once_deliver_once),
+        T(test_an_unknown_commit_is_traced_before_anything_else),
+        T(test_money_returned_by_bazaarpay_reverses_the_delivery),
+        T(test_a_service_refunds_once_and_coins_spent_become_a_debt),
+        T(test_an_unpaid_checkout_expires_only_while_open),
         T(test_an_expired_lease_goes_to_retry_worker_then_is_offered_again),
         T(test_a_decision_lease_that_runs_out_is_offered_to_another_retry_worker),
         T(test_job_max_attempts_parks_a_job_whatever_retry_worker_says),
