@@ -17,8 +17,9 @@ RUN apt-get update \
       libcurl4 libsodium23 libuuid1 ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --home-dir /var/lib/paymesh --create-home paymesh
-# Every program: payment-core, api-gateway, paymentctl, provider-bazaar and
-# the sandbox (compose.yaml picks one per container with `command`).
+# Every program: payment-core, api-gateway, paymentctl, provider-bazaar,
+# retry-worker and the sandbox (compose.yaml picks one per container with
+# `command`).
 COPY --from=build /src/bin/ /usr/local/bin/
 USER paymesh
 WORKDIR /var/lib/paymesh
