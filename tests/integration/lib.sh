@@ -327,6 +327,19 @@ pm_start_store() {
         esac
         shift
     done
+    # Since issue 10 retry-worker owns the backoff: payment-core's own
+    # --job-retry-base-ms is gone (PM_RW_FLAGS keeps retries as quick).
+    if ((${#core[@]})) && ! pm_has_flag payment-core --job-retry-base-ms; then
+        local c=() i
+        for ((i = 0; i < ${#core[@]}; i++)); do
+            if [[ ${core[i]} == --job-retry-base-ms ]]; then
+                i=$((i + 1))
+            elif [[ ${core[i]} != --job-retry-base-ms=* ]]; then
+                c+=("${core[i]}")
+            fi
+        done
+        core=("${c[@]}")
+    fi
     pm_start_core "${core[@]}"
     pm_core_has_worker || pm_fatal "payment-core ($PM_BIN) has no --worker-endpoint"
     pm_start_gateway "${gw[@]}"
@@ -824,7 +837,7 @@ bp_redirect_url() { printf '%s/sandbox/faults?app_return=%s' "$SANDBOX_URL" "${1
 # leaves the answer in RESP_* (no check).
 bp_checkout_req() {
     local body
-    body=$(jq -cn --arg s "$2" --arg r "${3:-$(bp_redirect_url)}" --arg p "${4:-}" \
+    body=$(jq -cn --arg s "$2" --arg r "${3-$(bp_redirect_url)}" --arg p "${4:-}" \
         '{serial_number: $s, redirect_url: $r} + (if $p == "" then {} else {phone: $p} end)')
     http POST /finance/bazaarpay/checkout/ -t "$1" -d "$body"
 }
@@ -887,7 +900,9 @@ bp_state() {
 bp_wait_state() {
     local end=$((SECONDS + $4))
     while :; do
-        BP_LAST_STATE=$(bp_state "$1" "$2")
+        bp_get "$1" "$2"
+        BP_LAST_STATE=""
+        [[ $RESP_STATUS != 200 ]] || BP_LAST_STATE=$(jq -r '.state // empty' "$PM_TMP/resp.body" 2>/dev/null)
         [[ $BP_LAST_STATE == "$3" ]] && return 0
         ((SECONDS < end)) || return 1
         sleep 0.2
@@ -907,6 +922,10 @@ sbp_show() {
     sb GET "/sandbox/bazaarpay/checkouts/$1"
     [[ $SB_STATUS == 200 ]] || pm_fatal "sandbox: GET checkout $1 answered $SB_STATUS $SB_BODY"
 }
+
+# sb_last: the body of the last sandbox answer (also after a call made in a
+# command substitution, where SB_BODY does not reach the caller).
+sb_last() { cat "$PM_TMP/sb.body" 2>/dev/null; }
 
 # sbp_field CHECKOUT FIELD: prints one field of the sandbox's record of the
 # checkout (status, commits, commit_calls, refunds, refund_calls).
@@ -974,7 +993,7 @@ class P(html.parser.HTMLParser):
 p = P(); p.feed(open(path, encoding="utf-8", errors="replace").read())
 for f in p.forms:
     if f["has"]:
-        fields = f["fields"] + ([f["btn"]] if f["btn"] else [])
+        fields = [tuple(x) for x in f["fields"] + ([f["btn"]] if f["btn"] else [])]
         print(json.dumps({"method": f["method"].upper(), "action": urllib.parse.urljoin(url, f["action"] or url),
                           "body": urllib.parse.urlencode(fields)}))
         sys.exit(0)
@@ -1033,11 +1052,11 @@ bp_page_click() {
     check $? "$label: redirect_url answers when followed" "GET $FORM_LOCATION answered $st"
 }
 
-# pm_retry_list: prints `paymentctl retry list` as a JSON array of items
+# pm_retry_list: prints `paymentctl retry list --json` as a JSON array of items
 # (whether it prints {"items": [...]} or an array).
 pm_retry_list() {
     local out
-    out=$(pm_ctl retry list) || { echo '[]'; return 1; }
+    out=$(pm_ctl retry list --json) || { echo '[]'; return 1; }
     jq -c 'if type == "array" then . elif type == "object" then (.items // []) else [] end' <<<"$out" 2>/dev/null ||
         jq -sc 'map(if type == "array" then .[] else . end)' <<<"$out" 2>/dev/null || echo '[]'
 }

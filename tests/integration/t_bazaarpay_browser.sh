@@ -52,7 +52,7 @@ bp_checkout "$alice" coins_100
 co=$CO
 browse "$CO_URL" pay "pay"
 [[ $(sbp_field "$co" status) == paid_not_committed ]]
-check $? "BazaarPay: paid_not_committed after the click" "sandbox: $SB_BODY"
+check $? "BazaarPay: paid_not_committed after the click" "sandbox: $(sb_last)"
 bp_confirm "$alice" "$co"
 expect_status 200 "the app's confirm after the browser came back: 200"
 expect_json .state delivered "delivered"
@@ -63,7 +63,7 @@ check $? "the checkout ends committed" "last state '$BP_LAST_STATE'"
 sleep 1
 sbp_show "$co"
 jq -e '.commits == 1 and .commit_calls == 1 and .status == "paid_committed"' <<<"$SB_BODY" >/dev/null
-check $? "BazaarPay recorded exactly one commit" "sandbox: $SB_BODY"
+check $? "BazaarPay recorded exactly one commit" "sandbox: $(sb_last)"
 
 # --- Cancel --------------------------------------------------------------------------------------
 bp_checkout "$alice" coins_100

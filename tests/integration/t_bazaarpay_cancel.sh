@@ -17,7 +17,7 @@ co1=$CO
 bp_page_click "$CO_URL" cancel "cancel"
 st=$(sbp_field "$co1" status)
 [[ $st == timed_out || $st == cancelled || $st == canceled || $st == unpaid ]]
-check $? "after Cancel BazaarPay no longer expects a payment (trace says $st)" "sandbox: $SB_BODY"
+check $? "after Cancel BazaarPay no longer expects a payment (trace says $st)" "sandbox: $(sb_last)"
 bp_confirm "$alice" "$co1"
 expect_status 406 "confirm after Cancel: 406"
 expect_jq '.state == "expired"' "confirm after Cancel: {\"state\": \"expired\"}"
@@ -50,7 +50,7 @@ bp_get "$alice" "$co2"
 expect_json .state expired "the refused refund changed nothing"
 sleep 1
 [[ $(sbp_field "$co2" commit_calls) == 0 && $(sbp_field "$co2" refund_calls) == 0 ]]
-check $? "BazaarPay got neither a commit nor a refund" "sandbox: $SB_BODY"
+check $? "BazaarPay got neither a commit nor a refund" "sandbox: $(sb_last)"
 expect_coins alice 0 "nothing delivered by the cancelled checkouts"
 [[ $(pm_ledger_len alice) == 0 ]]
 check $? "no ledger entry" "$(pm_ledger_len alice) entries"

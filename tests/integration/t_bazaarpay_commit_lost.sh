@@ -31,7 +31,7 @@ check $? "GET: a trace came after the lost commit (and settled it)" "attempts: $
 sleep 1.5
 sbp_show "$co"
 jq -e '.commits == 1 and .commit_calls == 1 and .status == "paid_committed"' <<<"$SB_BODY" >/dev/null
-check $? "BazaarPay: one commit, one commit call, paid_committed (no second commit)" "sandbox: $SB_BODY"
+check $? "BazaarPay: one commit, one commit call, paid_committed (no second commit)" "sandbox: $(sb_last)"
 pm_note "lost commit answer: committed $((t1 - t0)) ms after the confirm; commit calls $(jq -r .commit_calls <<<"$SB_BODY"), commit attempts $ok, traces $tr"
 expect_coins alice 100 "delivered once"
 
@@ -49,7 +49,7 @@ check $? "commit and trace answers lost: the checkout still ends committed" "las
 sleep 1.5
 sbp_show "$co2"
 jq -e '.commits == 1' <<<"$SB_BODY" >/dev/null
-check $? "... with one commit at BazaarPay" "sandbox: $SB_BODY"
+check $? "... with one commit at BazaarPay" "sandbox: $(sb_last)"
 pm_note "commit + trace answers lost: commit calls $(jq -r .commit_calls <<<"$SB_BODY") (applied $(jq -r .commits <<<"$SB_BODY"))"
 expect_coins alice 200 "two checkouts, two deliveries"
 sb_clear_faults

@@ -58,7 +58,7 @@ check $? "every checkout ends committed" "$notc"
 sleep 1
 multi=""
 for co in "${cos[@]}"; do
-    [[ $(sbp_field "$co" commits) == 1 ]] || multi+=" $co: $SB_BODY"
+    [[ $(sbp_field "$co" commits) == 1 ]] || multi+=" $co: $(sb_last)"
 done
 [[ -z $multi ]]
 check $? "one commit each at BazaarPay" "$multi"

@@ -32,9 +32,9 @@ check $? "payment_url carries redirect_url, percent-encoded" "payment_url '$CO_U
 check $? "payment_url is the sandbox's payment page" "payment_url '$CO_URL'"
 sbp_show "$CO"
 jq -e '.status == "unpaid"' <<<"$SB_BODY" >/dev/null
-check $? "BazaarPay holds the checkout, unpaid" "sandbox: $SB_BODY"
+check $? "BazaarPay holds the checkout, unpaid" "sandbox: $(sb_last)"
 jq -e '(.amount // 50000) == 50000' <<<"$SB_BODY" >/dev/null
-check $? "BazaarPay was asked for the catalog's price (50000 rials)" "sandbox: $SB_BODY"
+check $? "BazaarPay was asked for the catalog's price (50000 rials)" "sandbox: $(sb_last)"
 bp_get "$alice" "$CO"
 expect_status 200 "GET the new checkout"
 expect_json .state in_progress "GET: in_progress"
@@ -43,7 +43,7 @@ expect_jq '(.amount == 50000) and (.package.sku // .package.serial_number // "co
 # --- pay on the payment page, over HTTP ------------------------------------------------------
 bp_page_click "$CO_URL" pay "pay"
 [[ $(sbp_field "$CO" status) == paid_not_committed ]]
-check $? "after Pay, BazaarPay says paid_not_committed" "sandbox: $SB_BODY"
+check $? "after Pay, BazaarPay says paid_not_committed" "sandbox: $(sb_last)"
 expect_coins alice 0 "nothing delivered before the app confirms"
 
 # --- confirm: delivered, then committed ------------------------------------------------------
@@ -64,15 +64,16 @@ pm_note "init -> committed in $((t1 - t0)) ms"
 expect_jq '[.attempts[] | select(.call == "commit" and .outcome == "ok")] | length == 1' "GET: one commit attempt, ok"
 expect_jq '[.attempts[] | .call] | (index("init") != null) and (index("trace") != null) and (index("commit") != null)' \
     "GET: the attempts show init, trace and commit"
-expect_jq '.attempts | all(.at_ms | type == "number") and all(.outcome | type == "string")' "every attempt has a time and an outcome"
-expect_jq '.delivered_ms | type == "number"' "GET: delivered_ms"
+expect_jq '.attempts | all(.at | type == "string" and test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T.*Z$")) and all(.outcome | type == "string")' \
+    "every attempt has a time and an outcome"
+expect_jq '(.delivered_at | type == "string") and .coins_after == 100 and .reversed == false' "GET: delivered_at, coins_after 100, not reversed"
 sbp_show "$CO"
 jq -e '.status == "paid_committed" and .commits == 1' <<<"$SB_BODY" >/dev/null
-check $? "BazaarPay: paid_committed, exactly one commit" "sandbox: $SB_BODY"
+check $? "BazaarPay: paid_committed, exactly one commit" "sandbox: $(sb_last)"
 sleep 1
 [[ $(sbp_field "$CO" commits) == 1 && $(sbp_field "$CO" commit_calls) == 1 ]]
-check $? "no further commit call afterwards" "sandbox: $SB_BODY"
-cs=$(pm_ctl checkout show "$CO")
+check $? "no further commit call afterwards" "sandbox: $(sb_last)"
+cs=$(pm_ctl checkout show "$CO" --json)
 jq -e '.state == "committed" or .checkout.state == "committed"' <<<"$cs" >/dev/null 2>&1
 check $? "paymentctl checkout show: committed" "printed: $(head -c 400 <<<"$cs")"
 
@@ -94,7 +95,7 @@ expect_status 404 "bob GETs alice's checkout: 404"
 bp_confirm "$bob" "$CO"
 expect_status 404 "bob confirms alice's checkout: 404"
 expect_coins bob 0 "bob got nothing"
-bp_get "$alice" "no-such-checkout-0000"
+bp_get "$alice" "nosuchcheckout0000"
 expect_status 404 "an unknown checkout token: 404"
 http GET "/finance/bazaarpay/checkout/$CO/"
 expect_status 401 "GET without a token: 401"
@@ -121,7 +122,7 @@ expect_coins alice 100 "a time package leaves the coins alone"
 bp_wait_state "$alice" "$co2" committed 15
 check $? "the time checkout ends committed" "last state '$BP_LAST_STATE'"
 [[ $(sbp_field "$co2" commits) == 1 ]]
-check $? "one commit for the time checkout" "sandbox: $SB_BODY"
+check $? "one commit for the time checkout" "sandbox: $(sb_last)"
 
 # --- bad input ----------------------------------------------------------------------------------
 http POST /finance/bazaarpay/checkout/ -t "$alice" -d '{"serial_number":"coins_100"}'
@@ -140,7 +141,7 @@ http POST /finance/bazaarpay/checkout/ -d "{\"serial_number\":\"coins_100\",\"re
 expect_status 401 "no token: 401"
 http POST /finance/bazaarpay/confirm/ -t "$alice" -d '{}'
 expect_status 400 "confirm without checkout_token: 400"
-bp_confirm "$alice" "no-such-checkout-0000"
+bp_confirm "$alice" "nosuchcheckout0000"
 expect_status 404 "confirm of an unknown checkout: 404"
 expect_coins alice 100 "bad input changed nothing"
 expect_ledger alice "alice's ledger explains her balance"

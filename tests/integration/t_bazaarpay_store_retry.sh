@@ -43,7 +43,7 @@ sleep 2
 check $? "without retry-worker, no second consume call" "$(sb_calls consume) consume calls"
 sb_consumed "$t1" && r=1 || r=0
 ((r == 0))
-check $? "and Bazaar does not show it consumed" "sandbox: $SB_BODY"
+check $? "and Bazaar does not show it consumed" "sandbox: $(sb_last)"
 
 # --- retry-worker starts: the consume is retried ----------------------------------------------
 pm_start_retry_worker

@@ -34,7 +34,7 @@ expect_coins alice 100 "delivered once"
 bp_wait_state "$alice" "$co1" committed 15
 check $? "then committed" "last state '$BP_LAST_STATE'"
 [[ $(sbp_field "$co1" commits) == 1 ]]
-check $? "one commit at BazaarPay" "sandbox: $SB_BODY"
+check $? "one commit at BazaarPay" "sandbox: $(sb_last)"
 
 # --- paid after a 202, and no further confirm: paymesh re-traces on its own ------------------
 bp_checkout "$alice" coins_100
@@ -55,7 +55,7 @@ expect_json .state delivered "... delivered"
 expect_json .coins 200 "... with the balance"
 expect_coins alice 200 "the late confirm credits nothing"
 [[ $(sbp_field "$co2" commits) == 1 ]]
-check $? "one commit for the second checkout" "sandbox: $SB_BODY"
+check $? "one commit for the second checkout" "sandbox: $(sb_last)"
 
 # --- never paid: expired when the re-trace limit runs out -----------------------------------
 bp_checkout "$alice" coins_100
