@@ -207,16 +207,7 @@ static void s_answer_error(req_t *req, const char *serial, int err, const char *
 {
     char msg[REQ_MSG_MAX];
     snprintf(msg, sizeof msg, fmt, arg);
-    msgpack_sbuffer_clear(req->answer_body);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, req->answer_body, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 2);
-    pm_mp_pack_cstr(&pk, "err");
-    msgpack_pack_int(&pk, err);
-    pm_mp_pack_cstr(&pk, "msg");
-    pm_mp_pack_cstr(&pk, msg);
-    req->answer = true;
-    snprintf(req->answer_serial, sizeof req->answer_serial, "%s", serial);
+    req_answer_error(req, serial, err, msg);
 }
 
 /* The credit: one transaction (the request's child) for all of it. */

@@ -175,20 +175,6 @@ static int s_answer(req_t *req, const checkout_t *co)
     return 0;
 }
 
-static void s_answer_error(req_t *req, const char *serial, int err, const char *msg)
-{
-    msgpack_sbuffer_clear(req->answer_body);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, req->answer_body, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 2);
-    pm_mp_pack_cstr(&pk, "err");
-    msgpack_pack_int(&pk, err);
-    pm_mp_pack_cstr(&pk, "msg");
-    pm_mp_pack_cstr(&pk, msg);
-    req->answer = true;
-    snprintf(req->answer_serial, sizeof req->answer_serial, "%s", serial);
-}
-
 static int s_reply(req_t *req, const checkout_t *co)
 {
     int rc = s_pack_reply(req->db, req->txn, &req->pk, co);
@@ -501,10 +487,10 @@ static int s_init_result(req_t *req, jobs_job_t *job, checkout_t *co, jobs_outco
     char msg[REQ_MSG_MAX];
     if (outcome == JOBS_OUT_REJECTED) {
         snprintf(msg, sizeof msg, "BazaarPay refused the checkout: %s", reason);
-        s_answer_error(req, co->serial, PM_ERR_PROVIDER, msg);
+        req_answer_error(req, co->serial, PM_ERR_PROVIDER, msg);
     } else {
-        s_answer_error(req, co->serial, PM_ERR_UNAVAILABLE,
-                       "BazaarPay could not be reached; try again");
+        req_answer_error(req, co->serial, PM_ERR_UNAVAILABLE,
+                         "BazaarPay could not be reached; try again");
     }
     pm_warn("checkout %s not opened: %s %s", co->serial, jobs_outcome_name(outcome), reason);
     return 0;
@@ -519,8 +505,8 @@ static int s_open_trace(req_t *req, jobs_job_t *job, checkout_t *co, jobs_outcom
         if ((rc = jobs_to_retry(req->db, req->txn, job, outcome, reason, NULL, req->now_ms)) != 0 ||
             (rc = checkout_save(req->db, req->txn, co)) != 0)
             return rc;
-        s_answer_error(req, co->serial, PM_ERR_UNAVAILABLE,
-                       "BazaarPay could not be reached; try again");
+        req_answer_error(req, co->serial, PM_ERR_UNAVAILABLE,
+                         "BazaarPay could not be reached; try again");
         return 0;
     }
     if (strcmp(status, "unpaid") == 0) {
@@ -545,6 +531,18 @@ static int s_open_trace(req_t *req, jobs_job_t *job, checkout_t *co, jobs_outcom
     return s_answer(req, co) == 0 ? 0 : -2;
 }
 
+/* BazaarPay holds the checkout committed (said by how): final, unless a
+ * refund was asked, which retry-worker then schedules. */
+static int s_committed(req_t *req, jobs_job_t *job, checkout_t *co, const char *how)
+{
+    co->state = CHECKOUT_COMMITTED;
+    snprintf(co->last_status, sizeof co->last_status, "%s", S_COMMITTED);
+    pm_info("checkout %s committed (%s)", co->serial, how);
+    if (co->refund_requested)
+        return jobs_to_retry(req->db, req->txn, job, JOBS_OUT_OK, "", S_COMMITTED, req->now_ms);
+    return s_job_end(req->db, req->txn, co);
+}
+
 /* A report while the checkout is delivered or committed with a refund asked. */
 static int s_settle_result(req_t *req, jobs_job_t *job, checkout_t *co, jobs_outcome_t outcome,
                            const char *reason, const char *status)
@@ -558,22 +556,12 @@ static int s_settle_result(req_t *req, jobs_job_t *job, checkout_t *co, jobs_out
         rc = jobs_to_retry(req->db, req->txn, job, outcome, reason, NULL, req->now_ms);
         answer = call == CHECKOUT_CALL_REFUND; /* the refund is pending */
     } else if (call == CHECKOUT_CALL_COMMIT) {
-        co->state = CHECKOUT_COMMITTED;
-        snprintf(co->last_status, sizeof co->last_status, "%s", S_COMMITTED);
-        pm_info("checkout %s committed", co->serial);
-        rc = co->refund_requested
-                 ? jobs_to_retry(req->db, req->txn, job, JOBS_OUT_OK, "", S_COMMITTED, req->now_ms)
-                 : s_job_end(req->db, req->txn, co);
+        rc = s_committed(req, job, co, "commit");
     } else if (call == CHECKOUT_CALL_REFUND) {
         rc = s_reverse(req, co, co->refund_reason[0] ? co->refund_reason : "refund");
         answer = true;
     } else if (strcmp(status, S_COMMITTED) == 0) {
-        co->state = CHECKOUT_COMMITTED;
-        snprintf(co->last_status, sizeof co->last_status, "%s", status);
-        pm_info("checkout %s committed (trace)", co->serial);
-        rc = co->refund_requested
-                 ? jobs_to_retry(req->db, req->txn, job, JOBS_OUT_OK, "", status, req->now_ms)
-                 : s_job_end(req->db, req->txn, co);
+        rc = s_committed(req, job, co, "trace");
     } else if (strcmp(status, "paid_not_committed_refunded") == 0 ||
                strcmp(status, "refunded") == 0) {
         rc = s_reverse(req, co, status);

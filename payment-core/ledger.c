@@ -74,6 +74,20 @@ static size_t s_entry_key(uint8_t key[S_KEY_MAX], const char *principal, uint64_
     return n + 9;
 }
 
+/* The principal's balance, and the next entry for serial at now_ms. */
+static int s_start(db_t *db, MDB_txn *txn, const char *principal, const char *serial,
+                   int64_t now_ms, ledger_balance_t *b, ledger_entry_t *e)
+{
+    int rc = ledger_balance(db, txn, principal, b);
+    if (rc != 0)
+        return rc;
+    memset(e, 0, sizeof *e);
+    e->seq = b->next_seq;
+    e->at_ms = now_ms;
+    snprintf(e->purchase_serial, sizeof e->purchase_serial, "%s", serial);
+    return 0;
+}
+
 /* Writes entry e (its seq the balance's next) and the balance it leads to. */
 static int s_append(db_t *db, MDB_txn *txn, const char *principal, ledger_balance_t *b,
                     ledger_entry_t *e, ledger_balance_t *after)
@@ -121,14 +135,10 @@ int ledger_credit(db_t *db, MDB_txn *txn, const char *principal, const catalog_p
 {
     assert(db && txn && principal && pkg && serial && after);
     ledger_balance_t b;
-    int rc = ledger_balance(db, txn, principal, &b);
+    ledger_entry_t e;
+    int rc = s_start(db, txn, principal, serial, now_ms, &b, &e);
     if (rc != 0)
         return rc;
-    ledger_entry_t e;
-    memset(&e, 0, sizeof e);
-    e.seq = b.next_seq;
-    e.at_ms = now_ms;
-    snprintf(e.purchase_serial, sizeof e.purchase_serial, "%s", serial);
     if (pkg->type == CATALOG_COIN) {
         e.kind = LEDGER_COIN_CREDIT;
         e.coins_delta = pkg->coins;
@@ -152,14 +162,10 @@ int ledger_reverse(db_t *db, MDB_txn *txn, const char *principal, const catalog_
 {
     assert(db && txn && principal && pkg && serial && after);
     ledger_balance_t b;
-    int rc = ledger_balance(db, txn, principal, &b);
+    ledger_entry_t e;
+    int rc = s_start(db, txn, principal, serial, now_ms, &b, &e);
     if (rc != 0)
         return rc;
-    ledger_entry_t e;
-    memset(&e, 0, sizeof e);
-    e.seq = b.next_seq;
-    e.at_ms = now_ms;
-    snprintf(e.purchase_serial, sizeof e.purchase_serial, "%s", serial);
     if (pkg->type == CATALOG_COIN) {
         /* Coins already spent leave the balance negative: a debt that the
          * next credits pay first. */

@@ -246,3 +246,26 @@ int req_bool(req_t *req, const char *key, const char *api_name, bool *out)
     *out = v->via.boolean;
     return 0;
 }
+
+void req_answer_error(req_t *req, const char *serial, int err, const char *msg)
+{
+    msgpack_sbuffer_clear(req->answer_body);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, req->answer_body, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 2);
+    pm_mp_pack_cstr(&pk, "err");
+    msgpack_pack_int(&pk, err);
+    pm_mp_pack_cstr(&pk, "msg");
+    pm_mp_pack_cstr(&pk, msg);
+    req->answer = true;
+    snprintf(req->answer_serial, sizeof req->answer_serial, "%s", serial);
+}
+
+void req_pack_list_head(msgpack_packer *pk, const char *key, uint32_t n)
+{
+    msgpack_pack_map(pk, 2);
+    pm_mp_pack_cstr(pk, "err");
+    msgpack_pack_int(pk, PM_OK);
+    pm_mp_pack_cstr(pk, key);
+    msgpack_pack_array(pk, n);
+}

@@ -80,6 +80,13 @@ int req_refuse(req_t *req, int err, const char *fmt, ...) __attribute__((format(
  * unavailable (storage full) or internal_error. */
 int req_store_error(req_t *req, int rc, const char *what);
 
+/* The waiters of serial hear an error {"err", "msg"} once this request's
+ * transaction is in (req->answer, req->answer_body). */
+void req_answer_error(req_t *req, const char *serial, int err, const char *msg);
+
+/* Packs {"err": 0, key: [ (n items follow, packed by the caller) } into pk. */
+void req_pack_list_head(msgpack_packer *pk, const char *key, uint32_t n);
+
 /* Field readers. flags: */
 enum {
     REQ_OPTIONAL = 1, /* absent or nil reads as "" (and returns 0) */

@@ -38,11 +38,7 @@ int retry_pack_items(db_t *db, MDB_txn *txn, const dispatch_limits_t *limits,
     msgpack_sbuffer_clear(out);
     msgpack_packer pk;
     msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 2);
-    pm_mp_pack_cstr(&pk, "err");
-    msgpack_pack_int(&pk, PM_OK);
-    pm_mp_pack_cstr(&pk, "items");
-    msgpack_pack_array(&pk, (uint32_t)n);
+    req_pack_list_head(&pk, "items", (uint32_t)n);
     for (size_t i = 0; i < n; i++) {
         const jobs_job_t *j = &jobs[i];
         msgpack_pack_map(&pk, 10);
@@ -282,11 +278,7 @@ int retry_admin_list(req_t *req)
     }
     qsort(rows, n, sizeof *rows, s_by_created);
     size_t out = n < (size_t)max ? n : (size_t)max;
-    msgpack_pack_map(&req->pk, 2);
-    pm_mp_pack_cstr(&req->pk, "err");
-    msgpack_pack_int(&req->pk, PM_OK);
-    pm_mp_pack_cstr(&req->pk, "items");
-    msgpack_pack_array(&req->pk, (uint32_t)out);
+    req_pack_list_head(&req->pk, "items", (uint32_t)out);
     for (size_t i = 0; i < out; i++) {
         const s_row_t *r = &rows[i];
         msgpack_pack_map(&req->pk, 9);

@@ -136,11 +136,7 @@ int worker_lease(db_t *db, MDB_txn *txn, const dispatch_limits_t *limits, const 
     msgpack_sbuffer_clear(out);
     msgpack_packer pk;
     msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 2);
-    pm_mp_pack_cstr(&pk, "err");
-    msgpack_pack_int(&pk, PM_OK);
-    pm_mp_pack_cstr(&pk, "jobs");
-    msgpack_pack_array(&pk, (uint32_t)*n);
+    req_pack_list_head(&pk, "jobs", (uint32_t)*n);
     for (size_t i = 0; i < *n; i++) {
         msgpack_pack_map(&pk, 4);
         pm_mp_pack_cstr(&pk, "id");
@@ -198,11 +194,7 @@ int worker_take(req_t *req, park_take_t *take, int64_t wait_ms)
         req->park_take = *take;
         return 0;
     }
-    msgpack_pack_map(&req->pk, 2);
-    pm_mp_pack_cstr(&req->pk, "err");
-    msgpack_pack_int(&req->pk, PM_OK);
-    pm_mp_pack_cstr(&req->pk, worker_take_list_key(take));
-    msgpack_pack_array(&req->pk, 0);
+    req_pack_list_head(&req->pk, worker_take_list_key(take), 0);
     return 0;
 }
 
