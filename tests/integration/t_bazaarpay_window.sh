@@ -7,8 +7,9 @@
 #   B. paymesh's own window (payment-core's bazaarpay-commit-window-s, short
 #      here) closes first, while BazaarPay still holds the money: paymesh
 #      calls refund/ once and ends the checkout refunded;
-#   C. retry-worker's commit attempts are spent (its table's own limit; A and
-#      B run with a limit too high to be reached): refunded the same way.
+#   C. retry-worker's attempts are spent (--retry-max-attempts 6 here, well
+#      before the window; A and B run with a limit too high to be reached):
+#      refunded the same way.
 # Either way the delivery is reversed (the balance is back where it was, a
 # ledger entry says so), BazaarPay holds no commit, and the checkout is never
 # both committed and refunded. Prints the times.
@@ -82,7 +83,7 @@ pm_note "B: delivered -> refunded $((tB1 - tB0)) ms (core window ${CORE_WINDOW_S
 
 # --- C. the commit attempts are spent --------------------------------------------------------
 pm_stop_retry_workers
-pm_start_retry_worker --bazaarpay-window-margin-ms "$MARGIN_MS" # the table's own attempt limits
+pm_start_retry_worker --bazaarpay-window-margin-ms "$MARGIN_MS" --retry-max-attempts 6
 bp_checkout "$alice" coins_100
 coC=$CO
 sbp pay "$coC"
@@ -98,7 +99,9 @@ expect_coins alice 0 "C: the balance is back to 0"
 sbp_show "$coC"
 jq -e '.commits == 0 and .refunds == 1' <<<"$SB_BODY" >/dev/null
 check $? "C: BazaarPay: no commit, one refund" "sandbox: $(sb_last)"
-pm_note "C: delivered -> refunded $((tC1 - tC0)) ms; $(bp_calls commit) commit calls (retry-worker's limit), $(bp_calls refund) refund calls"
+((tC1 - tC0 < CORE_WINDOW_S * 1000 - MARGIN_MS))
+check $? "C: refunded before the window closed: the attempts ran out" "refunded $((tC1 - tC0)) ms after delivery"
+pm_note "C: delivered -> refunded $((tC1 - tC0)) ms; $(bp_calls commit) commit calls (--retry-max-attempts 6), $(bp_calls refund) refund calls"
 
 # Nothing more happens to any of them: no commit after the refund.
 sb_clear_calls
