@@ -388,10 +388,11 @@ read -r PG_BYTES PG_ROWS <<<"$PG_SIZE"
 
 # Store redeem: open purchases (alice) and buy sandbox tokens with wrk for
 # PREP seconds each, pair them up, RUNS disjoint sets.
-collect() { # collect OUT URL METHOD PATH BODY MATCH [TOKEN]
+collect() { # collect OUT URL METHOD PATH BODY MATCH [TOKEN]; runs COLLECT_S (default D) seconds
+    local secs=${COLLECT_S:-$D}
     rm -f "$1".*
     env BENCH_OUT="$1" BENCH_METHOD="$3" BENCH_PATH="$4" BENCH_BODY="$5" BENCH_MATCH="$6" \
-        ${7:+BENCH_TOKEN="$7"} timeout $((D + 30)) wrk -t"$THREADS" -c"$CONNS" -d"${D}s" \
+        ${7:+BENCH_TOKEN="$7"} timeout $((secs + 30)) wrk -t"$THREADS" -c"$CONNS" -d"${secs}s" \
         -s "$ROOT/bench/wrk/collect.lua" "$2" >>"$TMP/log/prepare.log" 2>&1 || true
     cat "$1".* 2>/dev/null | grep -v '^$' || true
 }
@@ -417,7 +418,7 @@ else
 fi
 
 # BazaarPay checkout confirm (issue 10) beside PostgreSQL's transaction of the
-# same shape. Prepared first: checkouts opened through the gateway for D
+# same shape. Prepared first: checkouts opened through the gateway for 2 D
 # seconds (each a checkout/init/ at the sandbox through provider-bazaar),
 # then every one paid at the sandbox's admin (curl, 16 at a time), split in
 # RUNS disjoint sets. Measured: confirms (trace at the sandbox, then the
@@ -470,8 +471,10 @@ committed_after() {
     awk -v ns=$((now - start)) 'BEGIN { printf "%.3f\n", ns / 1e9 }'
 }
 if ((HAVE_BAZAARPAY)); then
-    say "checkout: opening checkouts through the gateway ($D s), paying them at the sandbox"
-    collect "$TMP/checkouts" "$GW" POST /finance/bazaarpay/checkout/ \
+    # Opening takes about as long per checkout as a confirm: 2 D seconds of
+    # it leave each run more checkouts than it can confirm.
+    say "checkout: opening checkouts through the gateway ($((2 * D)) s), paying them at the sandbox"
+    COLLECT_S=$((2 * D)) collect "$TMP/checkouts" "$GW" POST /finance/bazaarpay/checkout/ \
         '{"serial_number":"coins_100","redirect_url":"http://127.0.0.1:'"$SB_PORT"'/sandbox/faults"}' \
         '"checkout_token":"([^"]+)"' "$ALICE" >"$TMP/checkouts"
     pay_all "$TMP/checkouts" "$TMP/paid"
@@ -494,7 +497,7 @@ if ((HAVE_BAZAARPAY)); then
                 '{confirmed: $n, drain_s: $drain,
                   committed_rps: (if $drain >= 0 then ($n / ($secs + $drain) * 10 | round / 10) else null end)}' \
                 >>"$TMP/checkout.drain.jsonl"
-            say "checkout_confirm run $r: $(tail -n 1 "$TMP/checkout.drain.jsonl")"
+            say "checkout_confirm run $r, its commits: $(tail -n 1 "$TMP/checkout.drain.jsonl")"
             pgbench_run "$r" pgbench_checkout pg_checkout.sql
         done
     else
