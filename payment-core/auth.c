@@ -4,14 +4,25 @@
 #include <assert.h>
 #include <msgpack.h>
 #include <sodium.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "pm_envelope.h"
 #include "pm_ids.h"
 #include "pm_log.h"
+#include "rec.h"
 
 #define AUTH_RECORD_VERSION 1
-#define AUTH_RECORD_FIELDS 4
+
+static const rec_field_t s_token_fields[] = {
+    {REC_STR, offsetof(auth_identity_t, principal), 1, PM_PRINCIPAL_MAX, 0, NULL},
+    {REC_ENUM, offsetof(auth_identity_t, role), AUTH_ROLE_USER, AUTH_ROLE_SERVICE, 0, NULL},
+    {REC_I64, offsetof(auth_identity_t, created_ms), 0, INT64_MAX, 0, NULL},
+};
+static const rec_schema_t s_token_schema = {"token", AUTH_RECORD_VERSION, sizeof(auth_identity_t),
+                                            REC_FIELDS(s_token_fields)};
+_Static_assert(sizeof(auth_role_t) == sizeof(int), "stored as REC_ENUM");
 
 const char *auth_role_name(auth_role_t role)
 {
@@ -49,15 +60,11 @@ int auth_token_create(db_t *db, MDB_txn *txn, const char *principal, auth_role_t
     assert(rc == 0);
     uint8_t hash[PM_AUTH_LEN];
     pm_token_hash(token, strlen(token), hash);
+    auth_identity_t who = {.role = role, .created_ms = now_ms};
+    snprintf(who.principal, sizeof who.principal, "%s", principal);
     msgpack_sbuffer buf;
     msgpack_sbuffer_init(&buf);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &buf, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, AUTH_RECORD_FIELDS);
-    msgpack_pack_uint32(&pk, AUTH_RECORD_VERSION);
-    pm_mp_pack_cstr(&pk, principal);
-    msgpack_pack_uint32(&pk, (uint32_t)role);
-    msgpack_pack_int64(&pk, now_ms);
+    rec_encode(&s_token_schema, &who, &buf);
     /* 256 random bits never collide in practice; NOOVERWRITE makes sure. */
     rc = db_put(db, txn, DB_TOKENS, hash, sizeof hash, buf.data, buf.size, MDB_NOOVERWRITE);
     msgpack_sbuffer_destroy(&buf);
@@ -68,27 +75,10 @@ int auth_token_create(db_t *db, MDB_txn *txn, const char *principal, auth_role_t
 
 static int s_decode(const void *data, size_t size, auth_identity_t *who)
 {
-    msgpack_unpacked u;
-    const msgpack_object *f;
-    const char *why;
-    int rc = -1;
-    if (pm_mp_unpack_record(data, size, AUTH_RECORD_VERSION, AUTH_RECORD_FIELDS, &u, &f, &why) != 0)
-        goto destroy_unpacked;
-    if (f[1].type != MSGPACK_OBJECT_STR ||
-        !auth_principal_valid(f[1].via.str.ptr, f[1].via.str.size))
-        goto destroy_unpacked;
-    memcpy(who->principal, f[1].via.str.ptr, f[1].via.str.size);
-    who->principal[f[1].via.str.size] = '\0';
-    if (f[2].type != MSGPACK_OBJECT_POSITIVE_INTEGER || f[2].via.u64 > AUTH_ROLE_SERVICE)
-        goto destroy_unpacked;
-    who->role = (auth_role_t)f[2].via.u64;
-    if (f[3].type != MSGPACK_OBJECT_POSITIVE_INTEGER || f[3].via.u64 > INT64_MAX)
-        goto destroy_unpacked;
-    who->created_ms = (int64_t)f[3].via.u64;
-    rc = 0;
-destroy_unpacked:
-    msgpack_unpacked_destroy(&u);
-    return rc;
+    const char *why = NULL;
+    if (rec_decode(&s_token_schema, data, size, who, &why) != 0)
+        return -1;
+    return auth_principal_valid(who->principal, strlen(who->principal)) ? 0 : -1;
 }
 
 int auth_lookup(db_t *db, MDB_txn *txn, const uint8_t hash[PM_AUTH_LEN], auth_identity_t *who)

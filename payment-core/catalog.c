@@ -2,6 +2,7 @@
 #include "catalog.h"
 
 #include <assert.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "pm_envelope.h"
@@ -10,7 +11,6 @@
 #include "request.h"
 
 #define CATALOG_RECORD_VERSION 1
-#define CATALOG_RECORD_FIELDS 13
 
 bool catalog_sku_valid(const char *sku, size_t len)
 {
@@ -80,61 +80,43 @@ const char *catalog_check(const catalog_package_t *p)
     return NULL;
 }
 
+#define F(kind, field, min, max)                                                                   \
+    {                                                                                              \
+        kind, offsetof(catalog_package_t, field), min, max, 0, NULL                                \
+    }
+static const rec_field_t s_package_fields[] = {
+    F(REC_STR, sku, 1, CATALOG_SKU_MAX),
+    F(REC_STR, name, 1, CATALOG_NAME_MAX),
+    F(REC_I64, price, INT64_MIN, INT64_MAX),
+    F(REC_STR_OPT, icon, 1, CATALOG_ICON_MAX),
+    F(REC_ENUM, type, CATALOG_COIN, CATALOG_TIME),
+    F(REC_I64, coins, INT64_MIN, INT64_MAX),
+    F(REC_I64, duration_days, INT64_MIN, INT64_MAX),
+    F(REC_ENUM, platforms, 0, 0xff),
+    F(REC_BOOL, retired, 0, 0),
+    F(REC_I64, seq, 1, INT64_MAX), /* a uint64_t, stored as an int */
+    F(REC_I64, created_ms, INT64_MIN, INT64_MAX),
+    F(REC_I64, updated_ms, INT64_MIN, INT64_MAX),
+};
+#undef F
+static const rec_schema_t s_package_schema = {
+    "package", CATALOG_RECORD_VERSION, sizeof(catalog_package_t), REC_FIELDS(s_package_fields)};
+_Static_assert(sizeof(catalog_type_t) == sizeof(int), "stored as REC_ENUM");
+_Static_assert(sizeof(unsigned) == sizeof(int), "platforms stored as REC_ENUM");
+_Static_assert(sizeof(uint64_t) == sizeof(int64_t), "seq stored as REC_I64");
+
 void catalog_encode(const catalog_package_t *p, msgpack_sbuffer *buf)
 {
     assert(p && buf);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, buf, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, CATALOG_RECORD_FIELDS);
-    msgpack_pack_uint32(&pk, CATALOG_RECORD_VERSION);
-    pm_mp_pack_cstr(&pk, p->sku);
-    pm_mp_pack_cstr(&pk, p->name);
-    msgpack_pack_int64(&pk, p->price);
-    rec_pack_opt(&pk, p->icon);
-    msgpack_pack_uint32(&pk, (uint32_t)p->type);
-    msgpack_pack_int64(&pk, p->coins);
-    msgpack_pack_int64(&pk, p->duration_days);
-    msgpack_pack_uint32(&pk, p->platforms);
-    if (p->retired)
-        msgpack_pack_true(&pk);
-    else
-        msgpack_pack_false(&pk);
-    msgpack_pack_uint64(&pk, p->seq);
-    msgpack_pack_int64(&pk, p->created_ms);
-    msgpack_pack_int64(&pk, p->updated_ms);
+    rec_encode(&s_package_schema, p, buf);
 }
 
 int catalog_decode(const void *data, size_t size, catalog_package_t *p, const char **why)
 {
     assert(p && why);
-    memset(p, 0, sizeof *p);
-    msgpack_unpacked u;
-    const msgpack_object *f;
-    int rc = -1;
-    int64_t type = 0, platforms = 0, seq = 0;
-    if (pm_mp_unpack_record(data, size, CATALOG_RECORD_VERSION, CATALOG_RECORD_FIELDS, &u, &f,
-                            why) != 0)
-        goto destroy_unpacked;
-    *why = "bad field";
-    if (rec_str(&f[1], p->sku, 1, CATALOG_SKU_MAX, false) != 0 ||
-        rec_str(&f[2], p->name, 1, CATALOG_NAME_MAX, false) != 0 ||
-        rec_int(&f[3], &p->price) != 0 || rec_str(&f[4], p->icon, 1, CATALOG_ICON_MAX, true) != 0 ||
-        rec_int(&f[5], &type) != 0 || rec_int(&f[6], &p->coins) != 0 ||
-        rec_int(&f[7], &p->duration_days) != 0 || rec_int(&f[8], &platforms) != 0 ||
-        rec_bool(&f[9], &p->retired) != 0 || rec_int(&f[10], &seq) != 0 || seq < 1 ||
-        rec_int(&f[11], &p->created_ms) != 0 || rec_int(&f[12], &p->updated_ms) != 0)
-        goto destroy_unpacked;
-    if (type != CATALOG_COIN && type != CATALOG_TIME)
-        goto destroy_unpacked;
-    p->type = (catalog_type_t)type;
-    p->platforms = (unsigned)(platforms & 0xff);
-    p->seq = (uint64_t)seq;
-    if ((*why = catalog_check(p)) != NULL)
-        goto destroy_unpacked;
-    rc = 0;
-destroy_unpacked:
-    msgpack_unpacked_destroy(&u);
-    return rc;
+    if (rec_decode(&s_package_schema, data, size, p, why) != 0)
+        return -1;
+    return (*why = catalog_check(p)) != NULL ? -1 : 0;
 }
 
 void catalog_pack(msgpack_packer *pk, const catalog_package_t *p)

@@ -19,11 +19,12 @@
 
 #define F(kind, field, min, max)                                                                   \
     {                                                                                              \
-        kind, offsetof(checkout_t, field), min, max, 0                                             \
+        kind, offsetof(checkout_t, field), min, max, 0, NULL                                       \
     }
 #define F_OPT(field, has)                                                                          \
     {                                                                                              \
-        REC_I64_OPT, offsetof(checkout_t, field), INT64_MIN, INT64_MAX, offsetof(checkout_t, has)  \
+        REC_I64_OPT, offsetof(checkout_t, field), INT64_MIN, INT64_MAX, offsetof(checkout_t, has), \
+            NULL                                                                                   \
     }
 static const rec_field_t s_checkout_fields[] = {
     F(REC_STR, serial, CHECKOUT_SERIAL_LEN, CHECKOUT_SERIAL_LEN),
@@ -66,10 +67,10 @@ typedef struct {
 } s_attempt_t;
 
 static const rec_field_t s_attempt_fields[] = {
-    {REC_I64, offsetof(s_attempt_t, at_ms), INT64_MIN, INT64_MAX, 0},
-    {REC_ENUM, offsetof(s_attempt_t, call), CHECKOUT_CALL_INIT, CHECKOUT_CALL_REFUND, 0},
-    {REC_ENUM, offsetof(s_attempt_t, outcome), JOBS_OUT_NONE, JOBS_OUT_LEASE_EXPIRED, 0},
-    {REC_STR_OPT, offsetof(s_attempt_t, detail), 1, CHECKOUT_DETAIL_MAX, 0},
+    {REC_I64, offsetof(s_attempt_t, at_ms), INT64_MIN, INT64_MAX, 0, NULL},
+    {REC_ENUM, offsetof(s_attempt_t, call), CHECKOUT_CALL_INIT, CHECKOUT_CALL_REFUND, 0, NULL},
+    {REC_ENUM, offsetof(s_attempt_t, outcome), JOBS_OUT_NONE, JOBS_OUT_LEASE_EXPIRED, 0, NULL},
+    {REC_STR_OPT, offsetof(s_attempt_t, detail), 1, CHECKOUT_DETAIL_MAX, 0, NULL},
 };
 static const rec_schema_t s_attempt_schema = {"checkout attempt", ATTEMPT_RECORD_VERSION,
                                               sizeof(s_attempt_t), REC_FIELDS(s_attempt_fields)};

@@ -64,21 +64,21 @@ static int s_index(db_t *db, MDB_txn *txn, const jobs_job_t *job, bool add)
 }
 
 static const rec_field_t s_job_fields[] = {
-    {REC_STR, offsetof(jobs_job_t, id), PM_UUID_LEN, PM_UUID_LEN, 0},
-    {REC_STR, offsetof(jobs_job_t, kind), 1, JOBS_KIND_MAX, 0},
-    {REC_BIN, offsetof(jobs_job_t, payload), 0, JOBS_PAYLOAD_MAX,
-     offsetof(jobs_job_t, payload_len)},
-    {REC_I64, offsetof(jobs_job_t, attempt), 0, INT64_MAX, 0},
-    {REC_ENUM, offsetof(jobs_job_t, state), 0, JOBS_DECIDING, 0},
-    {REC_I64, offsetof(jobs_job_t, next_at_ms), INT64_MIN, INT64_MAX, 0},
-    {REC_I64, offsetof(jobs_job_t, lease_until_ms), INT64_MIN, INT64_MAX, 0},
-    {REC_I64, offsetof(jobs_job_t, created_ms), INT64_MIN, INT64_MAX, 0},
+    {REC_STR, offsetof(jobs_job_t, id), PM_UUID_LEN, PM_UUID_LEN, 0, NULL},
+    {REC_STR, offsetof(jobs_job_t, kind), 1, JOBS_KIND_MAX, 0, NULL},
+    {REC_BIN, offsetof(jobs_job_t, payload), 0, JOBS_PAYLOAD_MAX, offsetof(jobs_job_t, payload_len),
+     NULL},
+    {REC_I64, offsetof(jobs_job_t, attempt), 0, INT64_MAX, 0, NULL},
+    {REC_ENUM, offsetof(jobs_job_t, state), 0, JOBS_DECIDING, 0, NULL},
+    {REC_I64, offsetof(jobs_job_t, next_at_ms), INT64_MIN, INT64_MAX, 0, NULL},
+    {REC_I64, offsetof(jobs_job_t, lease_until_ms), INT64_MIN, INT64_MAX, 0, NULL},
+    {REC_I64, offsetof(jobs_job_t, created_ms), INT64_MIN, INT64_MAX, 0, NULL},
     /* version 2 */
-    {REC_I64, offsetof(jobs_job_t, gen), 0, INT64_MAX, 0},
-    {REC_ENUM, offsetof(jobs_job_t, outcome), 0, JOBS_OUT_LEASE_EXPIRED, 0},
-    {REC_STR_OPT, offsetof(jobs_job_t, reason), 1, JOBS_REASON_MAX, 0},
-    {REC_STR_OPT, offsetof(jobs_job_t, status), 1, JOBS_STATUS_MAX, 0},
-    {REC_I64, offsetof(jobs_job_t, failed_ms), INT64_MIN, INT64_MAX, 0},
+    {REC_I64, offsetof(jobs_job_t, gen), 0, INT64_MAX, 0, NULL},
+    {REC_ENUM, offsetof(jobs_job_t, outcome), 0, JOBS_OUT_LEASE_EXPIRED, 0, NULL},
+    {REC_STR_OPT, offsetof(jobs_job_t, reason), 1, JOBS_REASON_MAX, 0, NULL},
+    {REC_STR_OPT, offsetof(jobs_job_t, status), 1, JOBS_STATUS_MAX, 0, NULL},
+    {REC_I64, offsetof(jobs_job_t, failed_ms), INT64_MIN, INT64_MAX, 0, NULL},
 };
 #define S_V1_FIELDS 8
 _Static_assert(sizeof(jobs_state_t) == sizeof(int), "stored as REC_ENUM");

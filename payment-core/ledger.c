@@ -2,6 +2,7 @@
 #include "ledger.h"
 
 #include <assert.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,9 +11,7 @@
 #include "rec.h"
 
 #define BALANCE_RECORD_VERSION 1
-#define BALANCE_RECORD_FIELDS 4
 #define ENTRY_RECORD_VERSION 1
-#define ENTRY_RECORD_FIELDS 9
 #define S_DAY_MS 86400000LL
 #define S_KEY_MAX (PM_PRINCIPAL_MAX + 1 + 8)
 
@@ -30,37 +29,40 @@ static void s_pack_opt_int(msgpack_packer *pk, bool has, int64_t v)
         msgpack_pack_nil(pk);
 }
 
+static const rec_field_t s_balance_fields[] = {
+    {REC_I64, offsetof(ledger_balance_t, coins), INT64_MIN, INT64_MAX, 0, NULL},
+    {REC_I64_OPT, offsetof(ledger_balance_t, subscription_until_ms), INT64_MIN, INT64_MAX,
+     offsetof(ledger_balance_t, has_until), NULL},
+    {REC_I64, offsetof(ledger_balance_t, next_seq), 1, INT64_MAX, 0, NULL}, /* a uint64_t */
+};
+static const rec_schema_t s_balance_schema = {
+    "balance", BALANCE_RECORD_VERSION, sizeof(ledger_balance_t), REC_FIELDS(s_balance_fields)};
+
+static const rec_field_t s_entry_fields[] = {
+    {REC_I64, offsetof(ledger_entry_t, seq), 1, INT64_MAX, 0, NULL}, /* a uint64_t */
+    {REC_I64, offsetof(ledger_entry_t, at_ms), INT64_MIN, INT64_MAX, 0, NULL},
+    {REC_ENUM, offsetof(ledger_entry_t, kind), LEDGER_COIN_CREDIT, LEDGER_TIME_REVERSAL, 0, NULL},
+    {REC_I64, offsetof(ledger_entry_t, coins_delta), INT64_MIN, INT64_MAX, 0, NULL},
+    {REC_I64, offsetof(ledger_entry_t, time_delta_ms), INT64_MIN, INT64_MAX, 0, NULL},
+    {REC_STR, offsetof(ledger_entry_t, purchase_serial), 1, LEDGER_SERIAL_MAX, 0, NULL},
+    {REC_I64, offsetof(ledger_entry_t, coins_after), INT64_MIN, INT64_MAX, 0, NULL},
+    {REC_I64_OPT, offsetof(ledger_entry_t, subscription_until_ms), INT64_MIN, INT64_MAX,
+     offsetof(ledger_entry_t, has_until), NULL},
+};
+static const rec_schema_t s_entry_schema = {"ledger entry", ENTRY_RECORD_VERSION,
+                                            sizeof(ledger_entry_t), REC_FIELDS(s_entry_fields)};
+_Static_assert(sizeof(ledger_kind_t) == sizeof(int), "stored as REC_ENUM");
+_Static_assert(sizeof(uint64_t) == sizeof(int64_t), "seqs stored as REC_I64");
+
 int ledger_balance(db_t *db, MDB_txn *txn, const char *principal, ledger_balance_t *b)
 {
     assert(db && txn && principal && b);
-    memset(b, 0, sizeof *b);
-    b->next_seq = 1;
-    MDB_val val;
-    int rc = db_get(db, txn, DB_BALANCES, principal, strlen(principal), &val);
-    if (rc == MDB_NOTFOUND)
+    int rc = rec_load(db, txn, DB_BALANCES, principal, strlen(principal), &s_balance_schema, b);
+    if (rc == MDB_NOTFOUND) {
+        memset(b, 0, sizeof *b);
+        b->next_seq = 1;
         return 0;
-    if (rc != 0)
-        return rc;
-    msgpack_unpacked u;
-    const msgpack_object *f;
-    const char *why = NULL;
-    int64_t next = 0;
-    rc = DB_ECORRUPT;
-    if (pm_mp_unpack_record(val.mv_data, val.mv_size, BALANCE_RECORD_VERSION, BALANCE_RECORD_FIELDS,
-                            &u, &f, &why) != 0)
-        goto destroy_unpacked;
-    bool nil = false;
-    why = "bad field";
-    if (rec_int(&f[1], &b->coins) != 0 || rec_int_opt(&f[2], &b->subscription_until_ms, &nil) ||
-        rec_int(&f[3], &next) != 0 || next < 1)
-        goto destroy_unpacked;
-    b->has_until = !nil;
-    b->next_seq = (uint64_t)next;
-    rc = 0;
-destroy_unpacked:
-    msgpack_unpacked_destroy(&u);
-    if (rc != 0)
-        pm_error("balance record of %s is corrupt: %s", principal, why);
+    }
     return rc;
 }
 
@@ -97,35 +99,17 @@ static int s_append(db_t *db, MDB_txn *txn, const char *principal, ledger_balanc
     e->has_until = b->has_until;
     e->subscription_until_ms = b->subscription_until_ms;
 
+    int rc = rec_save(db, txn, DB_BALANCES, principal, strlen(principal), &s_balance_schema, b);
+    if (rc != 0)
+        return rc;
     msgpack_sbuffer buf;
     msgpack_sbuffer_init(&buf);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &buf, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, BALANCE_RECORD_FIELDS);
-    msgpack_pack_uint32(&pk, BALANCE_RECORD_VERSION);
-    msgpack_pack_int64(&pk, b->coins);
-    s_pack_opt_int(&pk, b->has_until, b->subscription_until_ms);
-    msgpack_pack_uint64(&pk, b->next_seq);
-    int rc = db_put(db, txn, DB_BALANCES, principal, strlen(principal), buf.data, buf.size, 0);
-    if (rc != 0)
-        goto destroy_buf;
-    msgpack_sbuffer_clear(&buf);
-    msgpack_pack_array(&pk, ENTRY_RECORD_FIELDS);
-    msgpack_pack_uint32(&pk, ENTRY_RECORD_VERSION);
-    msgpack_pack_uint64(&pk, e->seq);
-    msgpack_pack_int64(&pk, e->at_ms);
-    msgpack_pack_uint32(&pk, (uint32_t)e->kind);
-    msgpack_pack_int64(&pk, e->coins_delta);
-    msgpack_pack_int64(&pk, e->time_delta_ms);
-    pm_mp_pack_cstr(&pk, e->purchase_serial);
-    msgpack_pack_int64(&pk, e->coins_after);
-    s_pack_opt_int(&pk, e->has_until, e->subscription_until_ms);
+    rec_encode(&s_entry_schema, e, &buf);
     uint8_t key[S_KEY_MAX];
     size_t key_len = s_entry_key(key, principal, e->seq);
     rc = db_put(db, txn, DB_LEDGER, key, key_len, buf.data, buf.size, MDB_NOOVERWRITE);
     if (rc == 0)
         *after = *b;
-destroy_buf:
     msgpack_sbuffer_destroy(&buf);
     return rc;
 }
@@ -203,30 +187,8 @@ void ledger_pack_entry(msgpack_packer *pk, const ledger_entry_t *e)
 
 static int s_decode_entry(const MDB_val *v, ledger_entry_t *e)
 {
-    memset(e, 0, sizeof *e);
-    msgpack_unpacked u;
-    const msgpack_object *f;
     const char *why = NULL;
-    int64_t seq = 0, kind = 0;
-    bool nil = false;
-    int rc = DB_ECORRUPT;
-    if (pm_mp_unpack_record(v->mv_data, v->mv_size, ENTRY_RECORD_VERSION, ENTRY_RECORD_FIELDS, &u,
-                            &f, &why) != 0)
-        goto destroy_unpacked;
-    if (rec_int(&f[1], &seq) != 0 || seq < 1 || rec_int(&f[2], &e->at_ms) != 0 ||
-        rec_int(&f[3], &kind) != 0 || kind < LEDGER_COIN_CREDIT || kind > LEDGER_TIME_REVERSAL ||
-        rec_int(&f[4], &e->coins_delta) != 0 || rec_int(&f[5], &e->time_delta_ms) != 0 ||
-        rec_str(&f[6], e->purchase_serial, 1, sizeof e->purchase_serial - 1, false) != 0 ||
-        rec_int(&f[7], &e->coins_after) != 0 ||
-        rec_int_opt(&f[8], &e->subscription_until_ms, &nil) != 0)
-        goto destroy_unpacked;
-    e->seq = (uint64_t)seq;
-    e->kind = (ledger_kind_t)kind;
-    e->has_until = !nil;
-    rc = 0;
-destroy_unpacked:
-    msgpack_unpacked_destroy(&u);
-    return rc;
+    return rec_decode(&s_entry_schema, v->mv_data, v->mv_size, e, &why) == 0 ? 0 : DB_ECORRUPT;
 }
 
 int ledger_each(db_t *db, MDB_txn *txn, const char *principal, uint64_t max, ledger_each_fn *fn,

@@ -25,6 +25,7 @@
 #include "db.h"
 
 #define LEDGER_LIST_MAX 1000 /* entries an ADMIN_BALANCE reply carries */
+#define LEDGER_SERIAL_MAX 31 /* bytes of the serial an entry names */
 
 typedef struct {
     int64_t coins;
@@ -49,7 +50,7 @@ typedef struct {
     ledger_kind_t kind;
     int64_t coins_delta;
     int64_t time_delta_ms;
-    char purchase_serial[32];
+    char purchase_serial[LEDGER_SERIAL_MAX + 1];
     int64_t coins_after;
     bool has_until;
     int64_t subscription_until_ms;

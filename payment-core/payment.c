@@ -2,13 +2,13 @@
 #include "payment.h"
 
 #include <assert.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "pm_envelope.h"
 #include "pm_log.h"
+#include "rec.h"
 #include "pm_money.h"
-
-#define PAYMENT_RECORD_FIELDS 13
 
 static const char *s_status_names[PAYMENT_STATUS__COUNT] = {
     [PAYMENT_CREATED] = "created",
@@ -75,129 +75,59 @@ bool payment_reason_valid(const char *reason, size_t len)
     return false;
 }
 
-/* "" packs nil: the optional fields' "none". */
-static void s_pack_opt(msgpack_packer *pk, const char *s)
-{
-    pm_mp_pack_cstr(pk, s[0] ? s : NULL);
-}
+#define F(kind, field, min, max, why)                                                              \
+    {                                                                                              \
+        kind, offsetof(payment_t, field), min, max, 0, why                                         \
+    }
+static const rec_field_t s_payment_fields[] = {
+    F(REC_STR, id, PM_UUID_LEN, PM_UUID_LEN, "bad id"),
+    F(REC_STR, sender_id, 1, PAYMENT_ID_MAX, "bad party field"),
+    F(REC_STR_OPT, sender_method, 1, PAYMENT_METHOD_MAX, "bad party field"),
+    F(REC_STR, recipient_id, 1, PAYMENT_ID_MAX, "bad party field"),
+    F(REC_STR, recipient_method, 1, PAYMENT_METHOD_MAX, "bad party field"),
+    F(REC_STR, currency, 3, 3, "bad currency"),
+    F(REC_I64, amount_minor, 1, INT64_MAX, "bad amount"),
+    F(REC_ENUM, status, 0, PAYMENT_STATUS__COUNT - 1, "bad status"),
+    F(REC_STR_OPT, cancel_reason, 1, PAYMENT_REASON_MAX, "bad cancel reason"),
+    F(REC_STR_OPT, accept_info, 1, PAYMENT_ACCEPT_INFO_MAX, "bad accept info"),
+    F(REC_I64, created_ms, 0, INT64_MAX, "bad timestamps"),
+    F(REC_I64, updated_ms, 0, INT64_MAX, "bad timestamps"),
+};
+#undef F
+static const rec_schema_t s_payment_schema = {"payment", PAYMENT_RECORD_VERSION, sizeof(payment_t),
+                                              REC_FIELDS(s_payment_fields)};
+_Static_assert(sizeof(payment_status_t) == sizeof(int), "stored as REC_ENUM");
 
 void payment_encode(const payment_t *p, msgpack_sbuffer *buf)
 {
     assert(p && buf);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, buf, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, PAYMENT_RECORD_FIELDS);
-    msgpack_pack_uint32(&pk, PAYMENT_RECORD_VERSION);
-    pm_mp_pack_cstr(&pk, p->id);
-    pm_mp_pack_cstr(&pk, p->sender_id);
-    s_pack_opt(&pk, p->sender_method);
-    pm_mp_pack_cstr(&pk, p->recipient_id);
-    pm_mp_pack_cstr(&pk, p->recipient_method);
-    pm_mp_pack_cstr(&pk, p->currency);
-    msgpack_pack_int64(&pk, p->amount_minor);
-    msgpack_pack_uint32(&pk, (uint32_t)p->status);
-    s_pack_opt(&pk, p->cancel_reason);
-    s_pack_opt(&pk, p->accept_info);
-    msgpack_pack_int64(&pk, p->created_ms);
-    msgpack_pack_int64(&pk, p->updated_ms);
-}
-
-/* Copies a str of min..max bytes without NUL into out (cap > max); nil gives
- * "" when optional. */
-static int s_str(const msgpack_object *o, char *out, size_t min, size_t max, bool optional)
-{
-    if (optional && o->type == MSGPACK_OBJECT_NIL) {
-        out[0] = '\0';
-        return 0;
-    }
-    if (o->type != MSGPACK_OBJECT_STR)
-        return -1;
-    size_t n = o->via.str.size;
-    if (n < min || n > max || (optional && n == 0) || memchr(o->via.str.ptr, '\0', n))
-        return -1;
-    memcpy(out, o->via.str.ptr, n);
-    out[n] = '\0';
-    return 0;
-}
-
-static int s_int(const msgpack_object *o, int64_t *out)
-{
-    if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 <= INT64_MAX) {
-        *out = (int64_t)o->via.u64;
-        return 0;
-    }
-    if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
-        *out = o->via.i64;
-        return 0;
-    }
-    return -1;
-}
-
-static int s_decode_fields(const msgpack_object *f, payment_t *p, const char **why)
-{
-    int64_t status = 0;
-    if (s_str(&f[1], p->id, PM_UUID_LEN, PM_UUID_LEN, false) != 0 ||
-        !pm_uuid_valid(p->id, PM_UUID_LEN)) {
-        *why = "bad id";
-        return -1;
-    }
-    if (s_str(&f[2], p->sender_id, 1, PAYMENT_ID_MAX, false) != 0 ||
-        s_str(&f[3], p->sender_method, 1, PAYMENT_METHOD_MAX, true) != 0 ||
-        s_str(&f[4], p->recipient_id, 1, PAYMENT_ID_MAX, false) != 0 ||
-        s_str(&f[5], p->recipient_method, 1, PAYMENT_METHOD_MAX, false) != 0) {
-        *why = "bad party field";
-        return -1;
-    }
-    if (s_str(&f[6], p->currency, 3, 3, false) != 0 || !pm_currency_find(p->currency, 3)) {
-        *why = "bad currency";
-        return -1;
-    }
-    if (s_int(&f[7], &p->amount_minor) != 0 || p->amount_minor <= 0) {
-        *why = "bad amount";
-        return -1;
-    }
-    if (s_int(&f[8], &status) != 0 || status < 0 || status >= PAYMENT_STATUS__COUNT) {
-        *why = "bad status";
-        return -1;
-    }
-    p->status = (payment_status_t)status;
-    if (s_str(&f[9], p->cancel_reason, 1, PAYMENT_REASON_MAX, true) != 0 ||
-        (p->cancel_reason[0] &&
-         !payment_reason_valid(p->cancel_reason, strlen(p->cancel_reason)))) {
-        *why = "bad cancel reason";
-        return -1;
-    }
-    if (s_str(&f[10], p->accept_info, 1, PAYMENT_ACCEPT_INFO_MAX, true) != 0) {
-        *why = "bad accept info";
-        return -1;
-    }
-    if (s_int(&f[11], &p->created_ms) != 0 || s_int(&f[12], &p->updated_ms) != 0 ||
-        p->created_ms < 0 || p->updated_ms < p->created_ms) {
-        *why = "bad timestamps";
-        return -1;
-    }
-    return 0;
+    rec_encode(&s_payment_schema, p, buf);
 }
 
 int payment_decode(const void *data, size_t size, payment_t *p, const char **why)
 {
     assert(p && why);
-    memset(p, 0, sizeof *p);
     *why = NULL;
     if (!data || size == 0) {
+        memset(p, 0, sizeof *p);
         *why = "empty";
         return -1;
     }
-    msgpack_unpacked u;
-    const msgpack_object *f;
-    int rc = -1;
-    if (pm_mp_unpack_record(data, size, PAYMENT_RECORD_VERSION, PAYMENT_RECORD_FIELDS, &u, &f,
-                            why) != 0)
-        goto destroy_unpacked;
-    rc = s_decode_fields(f, p, why);
-destroy_unpacked:
-    msgpack_unpacked_destroy(&u);
-    return rc;
+    if (rec_decode(&s_payment_schema, data, size, p, why) != 0)
+        return -1;
+    /* What the table cannot say. */
+    if (!pm_uuid_valid(p->id, PM_UUID_LEN))
+        *why = "bad id";
+    else if (!pm_currency_find(p->currency, 3))
+        *why = "bad currency";
+    else if (p->cancel_reason[0] &&
+             !payment_reason_valid(p->cancel_reason, strlen(p->cancel_reason)))
+        *why = "bad cancel reason";
+    else if (p->updated_ms < p->created_ms)
+        *why = "bad timestamps";
+    else
+        return 0;
+    return -1;
 }
 
 void payment_pack(msgpack_packer *pk, const payment_t *p)
@@ -209,7 +139,7 @@ void payment_pack(msgpack_packer *pk, const payment_t *p)
     pm_mp_pack_cstr(pk, "sender_id");
     pm_mp_pack_cstr(pk, p->sender_id);
     pm_mp_pack_cstr(pk, "sender_method");
-    s_pack_opt(pk, p->sender_method);
+    rec_pack_opt(pk, p->sender_method);
     pm_mp_pack_cstr(pk, "recipient_id");
     pm_mp_pack_cstr(pk, p->recipient_id);
     pm_mp_pack_cstr(pk, "recipient_method");
@@ -221,7 +151,7 @@ void payment_pack(msgpack_packer *pk, const payment_t *p)
     pm_mp_pack_cstr(pk, "status");
     pm_mp_pack_cstr(pk, payment_status_name(p->status));
     pm_mp_pack_cstr(pk, "cancel_reason");
-    s_pack_opt(pk, p->cancel_reason);
+    rec_pack_opt(pk, p->cancel_reason);
     pm_mp_pack_cstr(pk, "created_ms");
     msgpack_pack_int64(pk, p->created_ms);
     pm_mp_pack_cstr(pk, "updated_ms");

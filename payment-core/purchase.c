@@ -63,15 +63,15 @@ int purchase_serial_new(db_t *db, MDB_txn *txn, char out[PURCHASE_SERIAL_LEN + 1
 }
 
 static const rec_field_t s_purchase_fields[] = {
-    {REC_STR, offsetof(purchase_t, serial), PURCHASE_SERIAL_LEN, PURCHASE_SERIAL_LEN, 0},
-    {REC_STR, offsetof(purchase_t, principal), 1, PM_PRINCIPAL_MAX, 0},
-    {REC_STR, offsetof(purchase_t, sku), 1, CATALOG_SKU_MAX, 0},
-    {REC_ENUM, offsetof(purchase_t, state), 0, PURCHASE_COMPLETED, 0},
-    {REC_STR_OPT, offsetof(purchase_t, token), 1, PURCHASE_TOKEN_MAX, 0},
+    {REC_STR, offsetof(purchase_t, serial), PURCHASE_SERIAL_LEN, PURCHASE_SERIAL_LEN, 0, NULL},
+    {REC_STR, offsetof(purchase_t, principal), 1, PM_PRINCIPAL_MAX, 0, NULL},
+    {REC_STR, offsetof(purchase_t, sku), 1, CATALOG_SKU_MAX, 0, NULL},
+    {REC_ENUM, offsetof(purchase_t, state), 0, PURCHASE_COMPLETED, 0, NULL},
+    {REC_STR_OPT, offsetof(purchase_t, token), 1, PURCHASE_TOKEN_MAX, 0, NULL},
     {REC_I64_OPT, offsetof(purchase_t, coins_after), INT64_MIN, INT64_MAX,
-     offsetof(purchase_t, has_coins)},
-    {REC_I64, offsetof(purchase_t, created_ms), INT64_MIN, INT64_MAX, 0},
-    {REC_I64, offsetof(purchase_t, updated_ms), INT64_MIN, INT64_MAX, 0},
+     offsetof(purchase_t, has_coins), NULL},
+    {REC_I64, offsetof(purchase_t, created_ms), INT64_MIN, INT64_MAX, 0, NULL},
+    {REC_I64, offsetof(purchase_t, updated_ms), INT64_MIN, INT64_MAX, 0, NULL},
 };
 static const rec_schema_t s_purchase_schema = {"purchase", PURCHASE_RECORD_VERSION,
                                                sizeof(purchase_t), REC_FIELDS(s_purchase_fields)};
@@ -143,8 +143,8 @@ int purchase_save(db_t *db, MDB_txn *txn, const purchase_t *p)
 }
 
 static const rec_field_t s_ptoken_fields[] = {
-    {REC_STR, offsetof(ptoken_t, serial), PURCHASE_SERIAL_LEN, PURCHASE_SERIAL_LEN, 0},
-    {REC_ENUM, offsetof(ptoken_t, state), PTOKEN_RESERVED, PTOKEN_USED, 0},
+    {REC_STR, offsetof(ptoken_t, serial), PURCHASE_SERIAL_LEN, PURCHASE_SERIAL_LEN, 0, NULL},
+    {REC_ENUM, offsetof(ptoken_t, state), PTOKEN_RESERVED, PTOKEN_USED, 0, NULL},
 };
 static const rec_schema_t s_ptoken_schema = {"bazaar token", PTOKEN_RECORD_VERSION,
                                              sizeof(ptoken_t), REC_FIELDS(s_ptoken_fields)};

@@ -167,7 +167,7 @@ int rec_decode(const rec_schema_t *schema, const void *data, size_t size, void *
         goto destroy_unpacked;
     for (size_t i = 0; i < schema->nfields; i++) {
         if (s_field(&schema->fields[i], &f[i + 1], rec) != 0) {
-            *why = "a field out of shape";
+            *why = schema->fields[i].why ? schema->fields[i].why : "a field out of shape";
             goto destroy_unpacked;
         }
     }

@@ -57,6 +57,7 @@ typedef struct {
     size_t off;
     int64_t min, max; /* bytes for STR/BIN; values for I64/ENUM */
     size_t aux_off;   /* I64_OPT: the bool "has"; BIN: the size_t length */
+    const char *why;  /* what rec_decode says when it is out of shape (NULL: generic) */
 } rec_field_t;
 
 typedef struct {
