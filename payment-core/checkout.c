@@ -121,6 +121,12 @@ int checkout_serial_new(db_t *db, MDB_txn *txn, char out[CHECKOUT_SERIAL_LEN + 1
     return EEXIST;
 }
 
+int checkout_decode(const void *data, size_t size, checkout_t *co, const char **why)
+{
+    assert(co && why);
+    return rec_decode(&s_checkout_schema, data, size, co, why);
+}
+
 int checkout_load(db_t *db, MDB_txn *txn, const char *serial, checkout_t *co)
 {
     assert(db && txn && serial && co);

@@ -100,6 +100,9 @@ bool checkout_token_valid(const char *token, size_t len);
 /* A new serial that no checkout and no store purchase has yet. */
 int checkout_serial_new(db_t *db, MDB_txn *txn, char out[CHECKOUT_SERIAL_LEN + 1]);
 
+/* Decodes a stored checkout record: 0, or -1 with a static reason in why. */
+int checkout_decode(const void *data, size_t size, checkout_t *co, const char **why);
+
 int checkout_load(db_t *db, MDB_txn *txn, const char *serial, checkout_t *co);
 int checkout_save(db_t *db, MDB_txn *txn, const checkout_t *co);
 

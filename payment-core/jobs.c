@@ -121,6 +121,14 @@ int jobs_enqueue(db_t *db, MDB_txn *txn, const char *kind, const void *payload, 
     return rc;
 }
 
+int jobs_decode(const void *data, size_t size, jobs_job_t *job, const char **why)
+{
+    assert(job && why);
+    if (rec_decode(&s_job_schema, data, size, job, why) == 0)
+        return 0;
+    return rec_decode(&s_job_schema_v1, data, size, job, why);
+}
+
 int jobs_load(db_t *db, MDB_txn *txn, const char *id, jobs_job_t *job)
 {
     assert(db && txn && id && job);
@@ -130,8 +138,7 @@ int jobs_load(db_t *db, MDB_txn *txn, const char *id, jobs_job_t *job)
     if (rc != 0)
         return rc;
     const char *why = NULL;
-    if ((rec_decode(&s_job_schema, val.mv_data, val.mv_size, job, &why) != 0 &&
-         rec_decode(&s_job_schema_v1, val.mv_data, val.mv_size, job, &why) != 0) ||
+    if (jobs_decode(val.mv_data, val.mv_size, job, &why) != 0 ||
         (why = "id differs from its key", strcmp(job->id, id) != 0)) {
         pm_error("job record %s is corrupt: %s", id, why);
         return DB_ECORRUPT;

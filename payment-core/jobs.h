@@ -84,6 +84,10 @@ typedef struct {
 int jobs_enqueue(db_t *db, MDB_txn *txn, const char *kind, const void *payload, size_t payload_len,
                  int64_t now_ms, char id[PM_UUID_LEN + 1]);
 
+/* Decodes a stored job record (either version): 0, or -1 with a static
+ * reason in why. */
+int jobs_decode(const void *data, size_t size, jobs_job_t *job, const char **why);
+
 /* 0, MDB_NOTFOUND, DB_ECORRUPT (logged) or an LMDB code. */
 int jobs_load(db_t *db, MDB_txn *txn, const char *id, jobs_job_t *job);
 
