@@ -3,10 +3,12 @@
 -- the sandbox and never confirmed, prepared before the run; thread t walks
 -- lines t, t+n, t+2n... and writes every token it sent to BENCH_OUT.<t>, so
 -- that scripts/bench.sh can wait for exactly those checkouts' commits. When
--- its share runs out it repeats its last token (an idempotent re-answer) and
--- counts "exhausted". Each request's text is made once in init.
+-- every one of its share is answered the thread stops (wrk.thread:stop()),
+-- so that cheap re-answers never count; requests sent past the end meanwhile
+-- repeat the last token and count as "exhausted". Each request's text is
+-- made once in init.
 dofile(os.getenv("BENCH_WRK_DIR") .. "/common.lua")
-local reqs, toks, i, out = {}, {}, 0, nil
+local reqs, toks, i, answered, out = {}, {}, 0, 0, nil
 exhausted = 0
 
 function init(args)
@@ -36,4 +38,9 @@ function request()
       exhausted = exhausted + 1
    end
    return reqs[i]
+end
+
+function response(status, headers, body)
+   answered = answered + 1
+   if answered >= #reqs then wrk.thread:stop() end
 end
