@@ -13,8 +13,6 @@
 #include "purchase.h"
 
 #define S_SERIAL_READ_MAX 64
-#define S_WAIT_MARGIN_MS 100 /* answer a waiter this long before its deadline */
-#define S_WAIT_NO_DEADLINE_MS 30000
 
 /* The payload fields of a bazaar job. */
 typedef struct {
@@ -69,15 +67,6 @@ static void s_pack_redeemed(msgpack_packer *pk, const purchase_t *p)
     msgpack_pack_int64(pk, p->coins_after);
     pm_mp_pack_cstr(pk, "purchase");
     purchase_pack(pk, p);
-}
-
-static void s_park(req_t *req, const char *serial)
-{
-    assert(strlen(serial) == PURCHASE_SERIAL_LEN); /* it named a stored purchase */
-    req->park_as = REQ_PARK_WAITER;
-    memcpy(req->park_serial, serial, PURCHASE_SERIAL_LEN + 1);
-    int64_t d = req->header->deadline_ms;
-    req->park_until_ms = d != 0 ? d - S_WAIT_MARGIN_MS : req->now_ms + S_WAIT_NO_DEADLINE_MS;
 }
 
 /* Reserves token for p, sets p validating and enqueues its validate job. */
@@ -161,7 +150,7 @@ int bazaar_api_redeem(req_t *req)
                           "try again");
     if (!mine && s_start_validation(req, &p, token) != 0)
         return -1;
-    s_park(req, serial);
+    req_park_waiter(req, serial);
     return 0;
 }
 

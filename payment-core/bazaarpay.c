@@ -12,8 +12,6 @@
 #include "pm_log.h"
 #include "rec.h"
 
-#define S_WAIT_MARGIN_MS 100 /* answer a waiter this long before its deadline */
-#define S_WAIT_NO_DEADLINE_MS 30000
 #define S_DECIDE_AHEAD_MAX_MS 86400000LL /* a retry is due within a day at most */
 #define S_PAID "paid_not_committed"
 #define S_COMMITTED "paid_committed"
@@ -120,6 +118,13 @@ stale:
     return rc == 0 || rc == MDB_NOTFOUND ? 1 : rc;
 }
 
+/* s_job_checkout for a request: 0, 1 (stale), or -1 with the outcome set. */
+static int s_req_checkout(req_t *req, const jobs_job_t *job, checkout_t *co)
+{
+    int rc = s_job_checkout(req->db, req->txn, job, co);
+    return rc == 0 || rc == 1 ? rc : req_store_error(req, rc, "checkout of job");
+}
+
 /* The job is done with: deleted, and the checkout has no job. */
 static int s_job_end(db_t *db, MDB_txn *txn, checkout_t *co)
 {
@@ -179,14 +184,6 @@ static int s_reply(req_t *req, const checkout_t *co)
 {
     int rc = s_pack_reply(req->db, req->txn, &req->pk, co);
     return rc == 0 ? 0 : req_store_error(req, rc, "checkout pack");
-}
-
-static void s_park(req_t *req, const char *serial)
-{
-    req->park_as = REQ_PARK_WAITER;
-    snprintf(req->park_serial, sizeof req->park_serial, "%s", serial);
-    int64_t d = req->header->deadline_ms;
-    req->park_until_ms = d != 0 ? d - S_WAIT_MARGIN_MS : req->now_ms + S_WAIT_NO_DEADLINE_MS;
 }
 
 /* ---- the ledger side ------------------------------------------------------ */
@@ -328,7 +325,7 @@ int bazaarpay_api_checkout(req_t *req)
         return req_store_error(req, rc, "checkout open");
     pm_info("checkout %s opened by %s for %s (%lld rials); init job %s (trace %s)", co.serial,
             co.principal, co.sku, (long long)co.amount, co.job_id, req->header->trace_id);
-    s_park(req, co.serial);
+    req_park_waiter(req, co.serial);
     return 0;
 }
 
@@ -362,7 +359,7 @@ int bazaarpay_api_confirm(req_t *req)
     int rc = s_trace_now(req, &co);
     if (rc != 0)
         return req_store_error(req, rc, "checkout trace");
-    s_park(req, co.serial);
+    req_park_waiter(req, co.serial);
     return 0;
 }
 
@@ -421,7 +418,7 @@ int bazaarpay_api_refund(req_t *req)
         rc = checkout_save(req->db, req->txn, &co);
     if (rc != 0)
         return req_store_error(req, rc, "checkout refund");
-    s_park(req, co.serial);
+    req_park_waiter(req, co.serial);
     return 0;
 }
 
@@ -585,11 +582,9 @@ int bazaarpay_job_result(req_t *req, jobs_job_t *job, jobs_outcome_t outcome, co
                          const msgpack_object *data)
 {
     checkout_t co;
-    int rc = s_job_checkout(req->db, req->txn, job, &co);
-    if (rc == 1)
-        return 0;
+    int rc = s_req_checkout(req, job, &co);
     if (rc != 0)
-        return req_store_error(req, rc, "checkout of job");
+        return rc == 1 ? 0 : -1;
     checkout_call_t call = s_call_of(job->kind);
     char status[JOBS_STATUS_MAX + 1] = "";
     if (outcome == JOBS_OUT_OK && call == CHECKOUT_CALL_TRACE) {
@@ -691,15 +686,9 @@ int bazaarpay_pack_ctx(db_t *db, MDB_txn *txn, const dispatch_limits_t *limits,
     pm_mp_pack_cstr(pk, "created_ms");
     msgpack_pack_int64(pk, co.created_ms);
     pm_mp_pack_cstr(pk, "delivered_ms");
-    if (co.has_delivered)
-        msgpack_pack_int64(pk, co.delivered_ms);
-    else
-        msgpack_pack_nil(pk);
+    rec_pack_opt_int(pk, co.has_delivered, co.delivered_ms);
     pm_mp_pack_cstr(pk, "window_end_ms");
-    if (co.has_delivered)
-        msgpack_pack_int64(pk, co.delivered_ms + limits->bazaarpay_commit_window_ms);
-    else
-        msgpack_pack_nil(pk);
+    rec_pack_opt_int(pk, co.has_delivered, co.delivered_ms + limits->bazaarpay_commit_window_ms);
     pm_mp_pack_cstr(pk, "commits");
     msgpack_pack_int64(pk, co.commits);
     pm_mp_pack_cstr(pk, "refunds");
@@ -711,11 +700,9 @@ int bazaarpay_decide(req_t *req, jobs_job_t *job, const char *action, const char
                      int64_t at_ms, const char **why)
 {
     checkout_t co;
-    int rc = s_job_checkout(req->db, req->txn, job, &co);
-    if (rc == 1)
-        return 0;
+    int rc = s_req_checkout(req, job, &co);
     if (rc != 0)
-        return req_store_error(req, rc, "checkout of job");
+        return rc == 1 ? 0 : -1;
     if (s_final(&co) || co.state == CHECKOUT_OPENING) {
         rc = s_job_end(req->db, req->txn, &co);
         if (rc == 0)

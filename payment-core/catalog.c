@@ -145,10 +145,7 @@ void catalog_pack(msgpack_packer *pk, const catalog_package_t *p)
     if (p->platforms & CATALOG_IOS)
         pm_mp_pack_cstr(pk, "ios");
     pm_mp_pack_cstr(pk, "retired");
-    if (p->retired)
-        msgpack_pack_true(pk);
-    else
-        msgpack_pack_false(pk);
+    rec_pack_bool(pk, p->retired);
 }
 
 static int s_decode_val(const MDB_val *val, const char *sku, catalog_package_t *p)

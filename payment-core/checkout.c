@@ -200,22 +200,6 @@ int checkout_attempt_add(db_t *db, MDB_txn *txn, checkout_t *co, int64_t at_ms,
     return rc;
 }
 
-static void s_opt_int(msgpack_packer *pk, bool has, int64_t v)
-{
-    if (has)
-        msgpack_pack_int64(pk, v);
-    else
-        msgpack_pack_nil(pk);
-}
-
-static void s_bool(msgpack_packer *pk, bool v)
-{
-    if (v)
-        msgpack_pack_true(pk);
-    else
-        msgpack_pack_false(pk);
-}
-
 static int s_pack_attempts(db_t *db, MDB_txn *txn, msgpack_packer *pk, const checkout_t *co)
 {
     int64_t n = co->next_attempt > 1 ? co->next_attempt - 1 : 0;
@@ -274,21 +258,21 @@ int checkout_pack(db_t *db, MDB_txn *txn, msgpack_packer *pk, const checkout_t *
     pm_mp_pack_cstr(pk, "duration_days");
     msgpack_pack_int64(pk, co->pkg_days);
     pm_mp_pack_cstr(pk, "coins_after");
-    s_opt_int(pk, co->has_coins, co->coins_after);
+    rec_pack_opt_int(pk, co->has_coins, co->coins_after);
     pm_mp_pack_cstr(pk, "subscription_until_ms");
-    s_opt_int(pk, co->has_until, co->until_ms);
+    rec_pack_opt_int(pk, co->has_until, co->until_ms);
     pm_mp_pack_cstr(pk, "refund_requested");
-    s_bool(pk, co->refund_requested);
+    rec_pack_bool(pk, co->refund_requested);
     pm_mp_pack_cstr(pk, "refund_reason");
     rec_pack_opt(pk, co->refund_reason);
     pm_mp_pack_cstr(pk, "reversed");
-    s_bool(pk, co->reversed);
+    rec_pack_bool(pk, co->reversed);
     pm_mp_pack_cstr(pk, "created_ms");
     msgpack_pack_int64(pk, co->created_ms);
     pm_mp_pack_cstr(pk, "updated_ms");
     msgpack_pack_int64(pk, co->updated_ms);
     pm_mp_pack_cstr(pk, "delivered_ms");
-    s_opt_int(pk, co->has_delivered, co->delivered_ms);
+    rec_pack_opt_int(pk, co->has_delivered, co->delivered_ms);
     pm_mp_pack_cstr(pk, "commits");
     msgpack_pack_int64(pk, co->commits);
     pm_mp_pack_cstr(pk, "refunds");

@@ -21,14 +21,6 @@ const char *ledger_kind_name(ledger_kind_t kind)
     return (unsigned)kind <= LEDGER_TIME_REVERSAL ? names[kind] : "unknown";
 }
 
-static void s_pack_opt_int(msgpack_packer *pk, bool has, int64_t v)
-{
-    if (has)
-        msgpack_pack_int64(pk, v);
-    else
-        msgpack_pack_nil(pk);
-}
-
 static const rec_field_t s_balance_fields[] = {
     {REC_I64, offsetof(ledger_balance_t, coins), INT64_MIN, INT64_MAX, 0, NULL},
     {REC_I64_OPT, offsetof(ledger_balance_t, subscription_until_ms), INT64_MIN, INT64_MAX,
@@ -114,8 +106,9 @@ static int s_append(db_t *db, MDB_txn *txn, const char *principal, ledger_balanc
     return rc;
 }
 
-int ledger_credit(db_t *db, MDB_txn *txn, const char *principal, const catalog_package_t *pkg,
-                  const char *serial, int64_t now_ms, ledger_balance_t *after)
+/* One delivery of pkg for serial, given (reverse false) or taken back. */
+static int s_apply(db_t *db, MDB_txn *txn, const char *principal, const catalog_package_t *pkg,
+                   const char *serial, int64_t now_ms, bool reverse, ledger_balance_t *after)
 {
     assert(db && txn && principal && pkg && serial && after);
     ledger_balance_t b;
@@ -124,9 +117,15 @@ int ledger_credit(db_t *db, MDB_txn *txn, const char *principal, const catalog_p
     if (rc != 0)
         return rc;
     if (pkg->type == CATALOG_COIN) {
-        e.kind = LEDGER_COIN_CREDIT;
-        e.coins_delta = pkg->coins;
-        b.coins += pkg->coins;
+        /* Taking back coins already spent leaves the balance negative: a
+         * debt that the next credits pay first. */
+        e.kind = reverse ? LEDGER_COIN_REVERSAL : LEDGER_COIN_CREDIT;
+        e.coins_delta = reverse ? -pkg->coins : pkg->coins;
+        b.coins += e.coins_delta;
+    } else if (reverse) {
+        e.kind = LEDGER_TIME_REVERSAL;
+        e.time_delta_ms = b.has_until ? -pkg->duration_days * S_DAY_MS : 0;
+        b.subscription_until_ms += e.time_delta_ms;
     } else {
         e.kind = LEDGER_TIME_EXTEND;
         int64_t from =
@@ -141,27 +140,16 @@ int ledger_credit(db_t *db, MDB_txn *txn, const char *principal, const catalog_p
     return s_append(db, txn, principal, &b, &e, after);
 }
 
+int ledger_credit(db_t *db, MDB_txn *txn, const char *principal, const catalog_package_t *pkg,
+                  const char *serial, int64_t now_ms, ledger_balance_t *after)
+{
+    return s_apply(db, txn, principal, pkg, serial, now_ms, false, after);
+}
+
 int ledger_reverse(db_t *db, MDB_txn *txn, const char *principal, const catalog_package_t *pkg,
                    const char *serial, int64_t now_ms, ledger_balance_t *after)
 {
-    assert(db && txn && principal && pkg && serial && after);
-    ledger_balance_t b;
-    ledger_entry_t e;
-    int rc = s_start(db, txn, principal, serial, now_ms, &b, &e);
-    if (rc != 0)
-        return rc;
-    if (pkg->type == CATALOG_COIN) {
-        /* Coins already spent leave the balance negative: a debt that the
-         * next credits pay first. */
-        e.kind = LEDGER_COIN_REVERSAL;
-        e.coins_delta = -pkg->coins;
-        b.coins -= pkg->coins;
-    } else {
-        e.kind = LEDGER_TIME_REVERSAL;
-        e.time_delta_ms = b.has_until ? -pkg->duration_days * S_DAY_MS : 0;
-        b.subscription_until_ms += e.time_delta_ms;
-    }
-    return s_append(db, txn, principal, &b, &e, after);
+    return s_apply(db, txn, principal, pkg, serial, now_ms, true, after);
 }
 
 void ledger_pack_entry(msgpack_packer *pk, const ledger_entry_t *e)
@@ -182,7 +170,7 @@ void ledger_pack_entry(msgpack_packer *pk, const ledger_entry_t *e)
     pm_mp_pack_cstr(pk, "coins_after");
     msgpack_pack_int64(pk, e->coins_after);
     pm_mp_pack_cstr(pk, "subscription_until_ms");
-    s_pack_opt_int(pk, e->has_until, e->subscription_until_ms);
+    rec_pack_opt_int(pk, e->has_until, e->subscription_until_ms);
 }
 
 static int s_decode_entry(const MDB_val *v, ledger_entry_t *e)

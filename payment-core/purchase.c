@@ -115,10 +115,7 @@ void purchase_pack(msgpack_packer *pk, const purchase_t *p)
     pm_mp_pack_cstr(pk, "ref_id");
     rec_pack_opt(pk, p->token);
     pm_mp_pack_cstr(pk, "coins");
-    if (p->has_coins)
-        msgpack_pack_int64(pk, p->coins_after);
-    else
-        msgpack_pack_nil(pk);
+    rec_pack_opt_int(pk, p->has_coins, p->coins_after);
 }
 
 int purchase_load(db_t *db, MDB_txn *txn, const char *serial, purchase_t *p)

@@ -70,6 +70,22 @@ void rec_pack_opt(msgpack_packer *pk, const char *s)
     pm_mp_pack_cstr(pk, s[0] ? s : NULL);
 }
 
+void rec_pack_opt_int(msgpack_packer *pk, bool has, int64_t v)
+{
+    if (has)
+        msgpack_pack_int64(pk, v);
+    else
+        msgpack_pack_nil(pk);
+}
+
+void rec_pack_bool(msgpack_packer *pk, bool v)
+{
+    if (v)
+        msgpack_pack_true(pk);
+    else
+        msgpack_pack_false(pk);
+}
+
 void rec_encode(const rec_schema_t *schema, const void *rec, msgpack_sbuffer *buf)
 {
     assert(schema && rec && buf);
@@ -92,19 +108,13 @@ void rec_encode(const rec_schema_t *schema, const void *rec, msgpack_sbuffer *bu
             msgpack_pack_int64(&pk, *(const int64_t *)at);
             break;
         case REC_I64_OPT:
-            if (*(const bool *)(base + fd->aux_off))
-                msgpack_pack_int64(&pk, *(const int64_t *)at);
-            else
-                msgpack_pack_nil(&pk);
+            rec_pack_opt_int(&pk, *(const bool *)(base + fd->aux_off), *(const int64_t *)at);
             break;
         case REC_ENUM:
             msgpack_pack_int(&pk, *(const int *)at);
             break;
         case REC_BOOL:
-            if (*(const bool *)at)
-                msgpack_pack_true(&pk);
-            else
-                msgpack_pack_false(&pk);
+            rec_pack_bool(&pk, *(const bool *)at);
             break;
         case REC_BIN: {
             size_t n = *(const size_t *)(base + fd->aux_off);

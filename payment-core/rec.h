@@ -33,6 +33,12 @@ uint64_t rec_be64_get(const uint8_t in[8]);
 /* Packs "" as nil, anything else as str (the optional fields' "none"). */
 void rec_pack_opt(msgpack_packer *pk, const char *s);
 
+/* Packs v, or nil when !has. */
+void rec_pack_opt_int(msgpack_packer *pk, bool has, int64_t v);
+
+/* Packs a msgpack bool. */
+void rec_pack_bool(msgpack_packer *pk, bool v);
+
 /* ---- the table-driven record codec ----------------------------------------
  *
  * A record type is a struct plus a schema: its version and one row per

@@ -269,3 +269,15 @@ void req_pack_list_head(msgpack_packer *pk, const char *key, uint32_t n)
     pm_mp_pack_cstr(pk, key);
     msgpack_pack_array(pk, n);
 }
+
+#define S_WAIT_MARGIN_MS 100 /* answer a waiter this long before its deadline */
+#define S_WAIT_NO_DEADLINE_MS 30000
+
+void req_park_waiter(req_t *req, const char *serial)
+{
+    assert(strlen(serial) <= PARK_SERIAL_MAX);
+    req->park_as = REQ_PARK_WAITER;
+    snprintf(req->park_serial, sizeof req->park_serial, "%s", serial);
+    int64_t d = req->header->deadline_ms;
+    req->park_until_ms = d != 0 ? d - S_WAIT_MARGIN_MS : req->now_ms + S_WAIT_NO_DEADLINE_MS;
+}

@@ -80,6 +80,11 @@ int req_refuse(req_t *req, int err, const char *fmt, ...) __attribute__((format(
  * unavailable (storage full) or internal_error. */
 int req_store_error(req_t *req, int rc, const char *what);
 
+/* Parks this request as a waiter on serial (a purchase or checkout): it is
+ * answered when a report for serial is applied, or unavailable shortly
+ * before its deadline (30 s without one). */
+void req_park_waiter(req_t *req, const char *serial);
+
 /* The waiters of serial hear an error {"err", "msg"} once this request's
  * transaction is in (req->answer, req->answer_body). */
 void req_answer_error(req_t *req, const char *serial, int err, const char *msg);

@@ -92,10 +92,7 @@ static int s_applied(req_t *req, bool applied)
     pm_mp_pack_cstr(&req->pk, "err");
     msgpack_pack_int(&req->pk, PM_OK);
     pm_mp_pack_cstr(&req->pk, "applied");
-    if (applied)
-        msgpack_pack_true(&req->pk);
-    else
-        msgpack_pack_false(&req->pk);
+    rec_pack_bool(&req->pk, applied);
     return 0;
 }
 
