@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "pm_log.h"
+#include "sb_index.h"
 
 typedef struct {
     char token[SB_BZ_ACCESS_LEN + 1];
@@ -17,21 +18,10 @@ typedef struct {
 
 struct sb_bazaar_t {
     sb_bazaar_config_t cfg;
-    sb_purchase_t *purchases; /* grown by doubling up to max_purchases */
-    size_t count, cap;
-    uint32_t *buckets;                   /* index + 1 of the first purchase of the chain, 0: none */
-    size_t nbuckets;                     /* power of two */
+    sb_index_t *purchases;               /* sb_purchase_t by token, up to max_purchases */
     s_access_t access[SB_BZ_ACCESS_MAX]; /* ring */
     size_t access_next;
 };
-
-static uint32_t s_hash(const char *s)
-{
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (uint8_t)*s) * 16777619u;
-    return h;
-}
 
 static void s_random_text(char *out, size_t raw_len)
 {
@@ -52,11 +42,9 @@ sb_bazaar_t *sb_bazaar_new(const sb_bazaar_config_t *cfg)
     if (!self)
         return NULL;
     self->cfg = *cfg;
-    self->nbuckets = 1024;
-    while (self->nbuckets < cfg->max_purchases && self->nbuckets < (1u << 20))
-        self->nbuckets *= 2;
-    self->buckets = calloc(self->nbuckets, sizeof *self->buckets);
-    if (!self->buckets) {
+    self->purchases =
+        sb_index_new(sizeof(sb_purchase_t), offsetof(sb_purchase_t, token), cfg->max_purchases);
+    if (!self->purchases) {
         free(self);
         return NULL;
     }
@@ -69,13 +57,13 @@ void sb_bazaar_destroy(sb_bazaar_t **self_p)
     sb_bazaar_t *self = *self_p;
     if (!self)
         return;
-    for (size_t i = 0; i < self->count; i++) {
-        free(self->purchases[i].package_name);
-        free(self->purchases[i].sku);
-        free(self->purchases[i].developer_payload);
+    for (size_t i = 0; i < sb_index_count(self->purchases); i++) {
+        sb_purchase_t *p = sb_index_at(self->purchases, i);
+        free(p->package_name);
+        free(p->sku);
+        free(p->developer_payload);
     }
-    free(self->purchases);
-    free(self->buckets);
+    sb_index_destroy(&self->purchases);
     sodium_memzero(self->access, sizeof self->access);
     free(self);
     *self_p = NULL;
@@ -85,20 +73,9 @@ const sb_purchase_t *sb_bazaar_add(sb_bazaar_t *self, const char *package_name, 
                                    const char *payload, int64_t now_ms)
 {
     assert(self && package_name && sku);
-    if (self->count == self->cfg.max_purchases)
+    sb_purchase_t *p = sb_index_reserve(self->purchases);
+    if (!p)
         return NULL;
-    if (self->count == self->cap) {
-        size_t cap = self->cap ? self->cap * 2 : 64;
-        if (cap > self->cfg.max_purchases)
-            cap = self->cfg.max_purchases;
-        sb_purchase_t *grown = realloc(self->purchases, cap * sizeof *grown);
-        if (!grown)
-            return NULL;
-        self->purchases = grown;
-        self->cap = cap;
-    }
-    sb_purchase_t *p = &self->purchases[self->count];
-    memset(p, 0, sizeof *p);
     p->package_name = strdup(package_name);
     p->sku = strdup(sku);
     p->developer_payload = strdup(payload ? payload : "");
@@ -114,21 +91,14 @@ const sb_purchase_t *sb_bazaar_add(sb_bazaar_t *self, const char *package_name, 
     p->purchase_state = SB_BZ_PURCHASED;
     p->consumption_state = SB_BZ_NOT_CONSUMED;
     p->purchase_time_ms = now_ms;
-    size_t b = s_hash(p->token) & (self->nbuckets - 1);
-    p->next = self->buckets[b];
-    self->buckets[b] = (uint32_t)(self->count + 1);
-    self->count++;
+    sb_index_commit(self->purchases);
     return p;
 }
 
 static sb_purchase_t *s_find(const sb_bazaar_t *self, const char *token)
 {
     assert(self && token);
-    size_t b = s_hash(token) & (self->nbuckets - 1);
-    for (uint32_t i = self->buckets[b]; i != 0; i = self->purchases[i - 1].next)
-        if (strcmp(self->purchases[i - 1].token, token) == 0)
-            return &self->purchases[i - 1];
-    return NULL;
+    return sb_index_find(self->purchases, token);
 }
 
 const sb_purchase_t *sb_bazaar_find(const sb_bazaar_t *self, const char *token)

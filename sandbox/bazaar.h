@@ -33,7 +33,6 @@ typedef struct {
     int purchase_state;
     int consumption_state;
     int64_t purchase_time_ms; /* ms since the epoch */
-    uint32_t next;            /* hash chain: index + 1, 0 ends it */
 } sb_purchase_t;
 
 typedef struct {

@@ -10,13 +10,11 @@
 #include <strings.h>
 
 #include "pm_log.h"
+#include "sb_index.h"
 
 struct sb_bp_t {
     sb_bp_config_t cfg;
-    sb_bp_checkout_t *checkouts; /* in order of creation; grown by doubling up to max */
-    size_t count, cap;
-    uint32_t *buckets; /* index + 1 of the first checkout of the chain, 0: none */
-    size_t nbuckets;   /* power of two */
+    sb_index_t *checkouts; /* sb_bp_checkout_t by token, in order of creation */
 };
 
 static const char *const s_status_names[] = {
@@ -35,14 +33,6 @@ const char *sb_bp_status_name(sb_bp_status_t status)
     return s_status_names[status];
 }
 
-static uint32_t s_hash(const char *s)
-{
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (uint8_t)*s) * 16777619u;
-    return h;
-}
-
 sb_bp_t *sb_bp_new(const sb_bp_config_t *cfg)
 {
     assert(cfg && cfg->merchant_token && cfg->commit_window_s > 0 && cfg->checkout_ttl_s > 0 &&
@@ -51,11 +41,9 @@ sb_bp_t *sb_bp_new(const sb_bp_config_t *cfg)
     if (!self)
         return NULL;
     self->cfg = *cfg;
-    self->nbuckets = 1024;
-    while (self->nbuckets < cfg->max_checkouts && self->nbuckets < (1u << 20))
-        self->nbuckets *= 2;
-    self->buckets = calloc(self->nbuckets, sizeof *self->buckets);
-    if (!self->buckets) {
+    self->checkouts = sb_index_new(sizeof(sb_bp_checkout_t), offsetof(sb_bp_checkout_t, token),
+                                   cfg->max_checkouts);
+    if (!self->checkouts) {
         free(self);
         return NULL;
     }
@@ -68,12 +56,12 @@ void sb_bp_destroy(sb_bp_t **self_p)
     sb_bp_t *self = *self_p;
     if (!self)
         return;
-    for (size_t i = 0; i < self->count; i++) {
-        free(self->checkouts[i].destination);
-        free(self->checkouts[i].service_name);
+    for (size_t i = 0; i < sb_index_count(self->checkouts); i++) {
+        sb_bp_checkout_t *c = sb_index_at(self->checkouts, i);
+        free(c->destination);
+        free(c->service_name);
     }
-    free(self->checkouts);
-    free(self->buckets);
+    sb_index_destroy(&self->checkouts);
     free(self);
     *self_p = NULL;
 }
@@ -92,35 +80,19 @@ static void s_settle(sb_bp_checkout_t *c, int64_t now_mono_ms)
 static sb_bp_checkout_t *s_find(sb_bp_t *self, const char *token, sb_bp_now_t now)
 {
     assert(self && token);
-    size_t b = s_hash(token) & (self->nbuckets - 1);
-    for (uint32_t i = self->buckets[b]; i != 0; i = self->checkouts[i - 1].next) {
-        sb_bp_checkout_t *c = &self->checkouts[i - 1];
-        if (strcmp(c->token, token) == 0) {
-            s_settle(c, now.mono_ms);
-            return c;
-        }
-    }
-    return NULL;
+    sb_bp_checkout_t *c = sb_index_find(self->checkouts, token);
+    if (c)
+        s_settle(c, now.mono_ms);
+    return c;
 }
 
 const sb_bp_checkout_t *sb_bp_init(sb_bp_t *self, int64_t amount, const char *destination,
                                    const char *service_name, sb_bp_now_t now)
 {
     assert(self && destination && service_name && amount >= 0 && amount <= SB_BP_AMOUNT_MAX);
-    if (self->count == self->cfg.max_checkouts)
+    sb_bp_checkout_t *c = sb_index_reserve(self->checkouts);
+    if (!c)
         return NULL;
-    if (self->count == self->cap) {
-        size_t cap = self->cap ? self->cap * 2 : 64;
-        if (cap > self->cfg.max_checkouts)
-            cap = self->cfg.max_checkouts;
-        sb_bp_checkout_t *grown = realloc(self->checkouts, cap * sizeof *grown);
-        if (!grown)
-            return NULL;
-        self->checkouts = grown;
-        self->cap = cap;
-    }
-    sb_bp_checkout_t *c = &self->checkouts[self->count];
-    memset(c, 0, sizeof *c);
     c->destination = strdup(destination);
     c->service_name = strdup(service_name);
     if (!c->destination || !c->service_name) {
@@ -140,10 +112,7 @@ const sb_bp_checkout_t *sb_bp_init(sb_bp_t *self, int64_t amount, const char *de
     c->paid_ms = -1;
     c->deadline_mono_ms = now.mono_ms + (int64_t)self->cfg.checkout_ttl_s * 1000;
     c->refund_amount = -1;
-    size_t b = s_hash(c->token) & (self->nbuckets - 1);
-    c->next = self->buckets[b];
-    self->buckets[b] = (uint32_t)(self->count + 1);
-    self->count++;
+    sb_index_commit(self->checkouts);
     return c;
 }
 
@@ -192,13 +161,23 @@ sb_bp_result_t sb_bp_refund(sb_bp_t *self, const char *token, int64_t amount, sb
     return SB_BP_OK;
 }
 
+/* The checkout with token into *c when it is unpaid (OK), else UNKNOWN or
+ * WRONG_STATE: what the user may still pay or cancel. */
+static sb_bp_result_t s_unpaid(sb_bp_t *self, const char *token, sb_bp_now_t now,
+                               sb_bp_checkout_t **c)
+{
+    *c = s_find(self, token, now);
+    if (!*c)
+        return SB_BP_UNKNOWN;
+    return (*c)->status == SB_BP_UNPAID ? SB_BP_OK : SB_BP_WRONG_STATE;
+}
+
 sb_bp_result_t sb_bp_pay(sb_bp_t *self, const char *token, sb_bp_now_t now)
 {
-    sb_bp_checkout_t *c = s_find(self, token, now);
-    if (!c)
-        return SB_BP_UNKNOWN;
-    if (c->status != SB_BP_UNPAID)
-        return SB_BP_WRONG_STATE;
+    sb_bp_checkout_t *c;
+    sb_bp_result_t rc = s_unpaid(self, token, now, &c);
+    if (rc != SB_BP_OK)
+        return rc;
     c->status = SB_BP_PAID_NOT_COMMITTED;
     c->paid_ms = now.wall_ms;
     c->deadline_mono_ms = now.mono_ms + (int64_t)self->cfg.commit_window_s * 1000;
@@ -207,11 +186,10 @@ sb_bp_result_t sb_bp_pay(sb_bp_t *self, const char *token, sb_bp_now_t now)
 
 sb_bp_result_t sb_bp_cancel(sb_bp_t *self, const char *token, sb_bp_now_t now)
 {
-    sb_bp_checkout_t *c = s_find(self, token, now);
-    if (!c)
-        return SB_BP_UNKNOWN;
-    if (c->status != SB_BP_UNPAID)
-        return SB_BP_WRONG_STATE;
+    sb_bp_checkout_t *c;
+    sb_bp_result_t rc = s_unpaid(self, token, now, &c);
+    if (rc != SB_BP_OK)
+        return rc;
     c->status = SB_BP_TIMED_OUT;
     return SB_BP_OK;
 }
@@ -231,14 +209,15 @@ sb_bp_result_t sb_bp_expire(sb_bp_t *self, const char *token, sb_bp_now_t now)
 size_t sb_bp_count(const sb_bp_t *self)
 {
     assert(self);
-    return self->count;
+    return sb_index_count(self->checkouts);
 }
 
 const sb_bp_checkout_t *sb_bp_at(sb_bp_t *self, size_t i, sb_bp_now_t now)
 {
-    assert(self && i < self->count);
-    s_settle(&self->checkouts[i], now.mono_ms);
-    return &self->checkouts[i];
+    assert(self);
+    sb_bp_checkout_t *c = sb_index_at(self->checkouts, i);
+    s_settle(c, now.mono_ms);
+    return c;
 }
 
 /* ---- pure helpers ------------------------------------------------------------ */
@@ -842,6 +821,19 @@ void sb_bp_on_refund(sb_sandbox_t *sb, const sb_req_t *req, sb_resp_t *resp)
 static const char s_bad_redirect[] =
     "redirect_url must be an http:// or https:// URL of at most 2048 bytes.";
 
+/* The error page for a checkout in status, which cannot be paid: 404 when
+ * no checkout has the token, else 409 naming the status. */
+static void s_page_unpayable(sb_resp_t *resp, sb_bp_status_t status, const char *redirect_url)
+{
+    if (status == SB_BP_INVALID_TOKEN) {
+        s_page_error(resp, 404, "No checkout has this token.", redirect_url);
+        return;
+    }
+    char msg[96];
+    snprintf(msg, sizeof msg, "This checkout is %s: it cannot be paid.", sb_bp_status_name(status));
+    s_page_error(resp, 409, msg, redirect_url);
+}
+
 void sb_bp_on_page(sb_sandbox_t *sb, const sb_req_t *req, sb_resp_t *resp)
 {
     const char *token = req->q_token, *redirect_url = req->q_redirect_url;
@@ -861,24 +853,15 @@ void sb_bp_on_page(sb_sandbox_t *sb, const sb_req_t *req, sb_resp_t *resp)
     if (status == SB_BP_UNPAID)
         page = sb_bp_page_html(c, redirect_url, req->q_phone, &len);
     sb_unlock(sb);
-    char msg[96];
-    switch (status) {
-    case SB_BP_INVALID_TOKEN:
-        s_page_error(resp, 404, "No checkout has this token.", redirect_url);
-        return;
-    case SB_BP_UNPAID:
-        if (page)
-            sb_resp_bytes(resp, 200, "text/html; charset=utf-8", page, len);
-        else
-            sb_resp_clear(resp);
-        free(page);
-        return;
-    default:
-        snprintf(msg, sizeof msg, "This checkout is %s: it cannot be paid.",
-                 sb_bp_status_name(status));
-        s_page_error(resp, 409, msg, redirect_url);
+    if (status != SB_BP_UNPAID) {
+        s_page_unpayable(resp, status, redirect_url);
         return;
     }
+    if (page)
+        sb_resp_bytes(resp, 200, "text/html; charset=utf-8", page, len);
+    else
+        sb_resp_clear(resp);
+    free(page);
 }
 
 /* The token and redirect_url of a form the payment page posted, or the
@@ -910,21 +893,12 @@ void sb_bp_on_page_pay(sb_sandbox_t *sb, const sb_req_t *req, sb_resp_t *resp)
     sb_bp_result_t rc = sb_bp_pay(sb->bazaarpay, token, now);
     sb_bp_status_t status = sb_bp_trace(sb->bazaarpay, token, now);
     sb_unlock(sb);
-    char msg[96];
-    switch (rc) {
-    case SB_BP_OK:
-        pm_debug("bazaarpay checkout %s paid on the payment page", token);
-        sb_resp_redirect(resp, redirect_url);
-        return;
-    case SB_BP_UNKNOWN:
-        s_page_error(resp, 404, "No checkout has this token.", redirect_url);
-        return;
-    default:
-        snprintf(msg, sizeof msg, "This checkout is %s: it cannot be paid.",
-                 sb_bp_status_name(status));
-        s_page_error(resp, 409, msg, redirect_url);
+    if (rc != SB_BP_OK) { /* UNKNOWN: status is SB_BP_INVALID_TOKEN */
+        s_page_unpayable(resp, status, redirect_url);
         return;
     }
+    pm_debug("bazaarpay checkout %s paid on the payment page", token);
+    sb_resp_redirect(resp, redirect_url);
 }
 
 void sb_bp_on_page_cancel(sb_sandbox_t *sb, const sb_req_t *req, sb_resp_t *resp)
@@ -936,7 +910,7 @@ void sb_bp_on_page_cancel(sb_sandbox_t *sb, const sb_req_t *req, sb_resp_t *resp
     sb_bp_result_t rc = sb_bp_cancel(sb->bazaarpay, token, s_now());
     sb_unlock(sb);
     if (rc == SB_BP_UNKNOWN) {
-        s_page_error(resp, 404, "No checkout has this token.", redirect_url);
+        s_page_unpayable(resp, SB_BP_INVALID_TOKEN, redirect_url);
         return;
     }
     /* a checkout past unpaid is left as it is: the user just goes back */

@@ -74,7 +74,6 @@ typedef struct {
     uint32_t commit_calls;            /* commit calls received for this checkout */
     uint32_t refunds;                 /* refund transitions applied: 0 or 1 */
     uint32_t refund_calls;            /* refund calls received for this checkout */
-    uint32_t next;                    /* hash chain: index + 1, 0 ends it */
 } sb_bp_checkout_t;
 
 typedef struct {
