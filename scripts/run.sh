@@ -176,9 +176,9 @@ Store purchases (Cafe Bazaar, played by the sandbox on $sandbox):
   bin/paymentctl --data-dir $VAR balance --principal alice     # coins, subscription, ledger
 
 BazaarPay checkout (the sandbox plays BazaarPay; open payment_url in a browser and click Pay):
-  curl -s $url/finance/bazaarpay/checkout/ -H "x_auth_token: \$ALICE_TOKEN" \
+  curl -s $url/finance/bazaarpay/checkout/ -H "x_auth_token: \$ALICE_TOKEN" \\
     -d '{"serial_number":"coins_100","redirect_url":"$sandbox/sandbox/icons/paid.png"}'
-  curl -s $url/finance/bazaarpay/confirm/ -H "x_auth_token: \$ALICE_TOKEN" \
+  curl -s $url/finance/bazaarpay/confirm/ -H "x_auth_token: \$ALICE_TOKEN" \\
     -d '{"checkout_token":"<checkout_token>"}'                       # {"state":"delivered",...}
   bin/paymentctl --data-dir $VAR checkout show <checkout_token>      # state and every attempt
 
