@@ -13,6 +13,7 @@
 
 #include "pb_worker.h"
 #include "pm_config.h"
+#include "pm_dealer.h"
 #include "pm_log.h"
 #include "pm_signal.h"
 #include "pm_sock.h"
@@ -41,8 +42,7 @@ enum {
 };
 
 static pm_setting_t s_cfg[CFG__COUNT] = {
-    [CFG_CORE_WORKER_ENDPOINT] = {"core-worker-endpoint", PM_CFG_STR, "tcp://127.0.0.1:7101", 1,
-                                  255, "payment-core's worker socket"},
+    [CFG_CORE_WORKER_ENDPOINT] = PM_SETTING_CORE_WORKER_ENDPOINT,
     [CFG_BASE_URL] = {"bazaar-base-url", PM_CFG_STR, "http://127.0.0.1:8090/devapi/v2/", 8, 1024,
                       "Cafe Bazaar developer API base (production: "
                       "https://pardakht.cafebazaar.ir/devapi/v2/)"},

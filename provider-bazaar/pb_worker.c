@@ -28,6 +28,7 @@
 
 #include "pb_bazaar.h"
 #include "pb_bazaarpay.h"
+#include "pm_dealer.h"
 #include "pm_envelope.h"
 #include "pm_log.h"
 #include "pm_proto.h"
@@ -202,14 +203,13 @@ static int s_send(pb_worker_t *self, msgpack_sbuffer *buf)
     return pm_sock_send(self->dealer, buf->data, buf->size);
 }
 
-static void s_header(pb_worker_t *self, pm_header_t *h, uint32_t type, int64_t ttl_ms)
+/* Starts a request of type in buf with the next correlation id; returns it. */
+static uint64_t s_begin(pb_worker_t *self, msgpack_sbuffer *buf, msgpack_packer *pk, uint32_t type,
+                        int64_t ttl_ms)
 {
-    memset(h, 0, sizeof *h);
-    h->type = type;
-    h->corr_id = ++self->next_corr;
-    h->deadline_ms = pm_now_ms() + ttl_ms;
-    snprintf(h->principal, sizeof h->principal, "%s", S_PRINCIPAL);
-    snprintf(h->trace_id, sizeof h->trace_id, "pb-%llu", (unsigned long long)h->corr_id);
+    uint64_t corr_id = ++self->next_corr;
+    pm_dealer_begin(buf, pk, type, corr_id, ttl_ms, S_PRINCIPAL, "pb");
+    return corr_id;
 }
 
 static void s_send_take(pb_worker_t *self, int64_t now)
@@ -217,13 +217,10 @@ static void s_send_take(pb_worker_t *self, int64_t now)
     int room = self->cfg.max_concurrency - self->busy;
     if (room > S_TAKE_MAX)
         room = S_TAKE_MAX;
-    pm_header_t h;
-    s_header(self, &h, PM_MSG_JOB_TAKE, self->cfg.take_wait_ms + S_TAKE_GRACE_MS);
     msgpack_sbuffer buf;
-    msgpack_sbuffer_init(&buf);
-    pm_envelope_pack_header(&buf, &h);
     msgpack_packer pk;
-    msgpack_packer_init(&pk, &buf, msgpack_sbuffer_write);
+    uint64_t corr_id =
+        s_begin(self, &buf, &pk, PM_MSG_JOB_TAKE, self->cfg.take_wait_ms + S_TAKE_GRACE_MS);
     msgpack_pack_map(&pk, 3);
     pm_mp_pack_cstr(&pk, "kinds");
     msgpack_pack_array(&pk, 2 + (self->cfg.bazaarpay ? PBP_CALLS : 0));
@@ -236,7 +233,7 @@ static void s_send_take(pb_worker_t *self, int64_t now)
     pm_mp_pack_cstr(&pk, "wait_ms");
     msgpack_pack_int64(&pk, self->cfg.take_wait_ms);
     if (s_send(self, &buf) == 0) {
-        self->take_corr = h.corr_id;
+        self->take_corr = corr_id;
         self->take_sent_ms = now;
     } else {
         self->next_send_ms = now + S_RETRY_SEND_MS; /* payment-core not connected */
@@ -292,13 +289,9 @@ static void s_pack_data(msgpack_packer *pk, const s_job_t *job, pb_outcome_t out
 static void s_finish(pb_worker_t *self, s_job_t *job, pb_outcome_t outcome, const char *reason,
                      const pb_result_t *bazaar, const pbp_result_t *bp)
 {
-    pm_header_t h;
-    s_header(self, &h, PM_MSG_JOB_RESULT, S_RESULT_TTL_MS);
     msgpack_sbuffer buf;
-    msgpack_sbuffer_init(&buf);
-    pm_envelope_pack_header(&buf, &h);
     msgpack_packer pk;
-    msgpack_packer_init(&pk, &buf, msgpack_sbuffer_write);
+    s_begin(self, &buf, &pk, PM_MSG_JOB_RESULT, S_RESULT_TTL_MS);
     msgpack_pack_map(&pk, 5);
     pm_mp_pack_cstr(&pk, "id");
     pm_mp_pack_cstr(&pk, job->id);
@@ -643,74 +636,29 @@ static void s_job_take(pb_worker_t *self, const msgpack_object *o)
     s_job_go(self, job);
 }
 
-static void s_on_reply(pb_worker_t *self, const void *data, size_t size)
+/* One reply from payment-core (pm_dealer_drain). */
+static void s_on_reply(void *arg, const pm_dealer_reply_t *r)
 {
-    pm_header_t partial;
-    bool header_ok = false;
-    char err[128];
-    pm_envelope_t *env = pm_envelope_decode(data, size, (size_t)self->cfg.max_msg_bytes, &partial,
-                                            &header_ok, err, sizeof err);
-    if (!env) {
-        pm_warn("malformed message from payment-core: %s", err);
-        return;
-    }
-    const pm_header_t *h = pm_envelope_header(env);
-    const msgpack_object *body = pm_envelope_body(env);
-    int64_t e = -1;
-    if (h->type != PM_MSG_REPLY || pm_mp_get_int(body, "err", &e) != 0) {
-        pm_warn("unexpected message from payment-core (type %u)", h->type);
-        goto done;
-    }
-    bool is_take = h->corr_id == self->take_corr;
+    pb_worker_t *self = arg;
+    bool is_take = r->header->corr_id == self->take_corr;
     if (is_take)
         self->take_corr = 0;
-    if (e != 0) {
-        char msg[128] = "";
-        pm_mp_copy_str(body, "msg", msg, sizeof msg);
-        pm_warn("payment-core refused request %llu: err %lld %s", (unsigned long long)h->corr_id,
-                (long long)e, msg);
+    if (r->err != 0) {
+        pm_warn("payment-core refused request %llu: err %lld %s",
+                (unsigned long long)r->header->corr_id, (long long)r->err, r->msg);
         if (is_take)
             self->next_send_ms = pm_mono_ms() + S_RETRY_SEND_MS;
-        goto done;
+        return;
     }
-    const msgpack_object *jobs = pm_mp_get(body, "jobs");
+    const msgpack_object *jobs = pm_mp_get(r->body, "jobs");
     if (!jobs) /* a JOB_RESULT acknowledgement */
-        goto done;
+        return;
     if (jobs->type != MSGPACK_OBJECT_ARRAY) {
         pm_warn("payment-core sent a JOB_TAKE reply without a job list");
-        goto done;
+        return;
     }
     for (uint32_t i = 0; i < jobs->via.array.size; i++)
         s_job_take(self, &jobs->via.array.ptr[i]);
-done:
-    pm_envelope_destroy(&env);
-}
-
-/* Reads every message waiting on the DEALER. */
-static void s_drain_socket(pb_worker_t *self)
-{
-    void *sock = zsock_resolve(self->dealer);
-    while (zsock_events(self->dealer) & ZMQ_POLLIN) {
-        zmq_msg_t msg;
-        zmq_msg_init(&msg);
-        if (zmq_msg_recv(&msg, sock, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&msg);
-            break;
-        }
-        bool more = zmq_msg_more(&msg);
-        if (!more)
-            s_on_reply(self, zmq_msg_data(&msg), zmq_msg_size(&msg));
-        zmq_msg_close(&msg);
-        while (more) { /* a multi-frame message is not ours: skip it whole */
-            zmq_msg_init(&msg);
-            if (zmq_msg_recv(&msg, sock, ZMQ_DONTWAIT) < 0) {
-                zmq_msg_close(&msg);
-                break;
-            }
-            more = zmq_msg_more(&msg);
-            zmq_msg_close(&msg);
-        }
-    }
 }
 
 /* Ends every finished transfer. */
@@ -799,7 +747,7 @@ int pb_worker_run(pb_worker_t *self)
         int running;
         curl_multi_perform(self->multi, &running);
         s_reap(self);
-        s_drain_socket(self);
+        pm_dealer_drain(self->dealer, self->cfg.max_msg_bytes, s_on_reply, self);
     }
     if (self->busy > 0)
         pm_warn("abandoning %d jobs in flight: payment-core offers them again after their lease",

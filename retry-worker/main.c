@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "pm_config.h"
+#include "pm_dealer.h"
 #include "pm_ids.h"
 #include "pm_log.h"
 #include "pm_signal.h"
@@ -31,8 +32,7 @@ enum {
 };
 
 static pm_setting_t s_cfg[CFG__COUNT] = {
-    [CFG_CORE_WORKER_ENDPOINT] = {"core-worker-endpoint", PM_CFG_STR, "tcp://127.0.0.1:7101", 1,
-                                  255, "payment-core's worker socket"},
+    [CFG_CORE_WORKER_ENDPOINT] = PM_SETTING_CORE_WORKER_ENDPOINT,
     [CFG_TAKE_MAX] = {"take-max", PM_CFG_INT, "16", 1, 64, "items asked for per RETRY_TAKE"},
     [CFG_TAKE_WAIT_MS] = {"take-wait-ms", PM_CFG_INT, "5000", 0, 30000,
                           "how long payment-core may hold a RETRY_TAKE"},

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pm_dealer.h"
 #include "pm_envelope.h"
 #include "pm_log.h"
 #include "pm_proto.h"
@@ -65,25 +66,21 @@ struct rw_loop_t {
 
 /* ---- requests ------------------------------------------------------------ */
 
-static void s_header(rw_loop_t *self, pm_header_t *h, uint32_t type, int64_t ttl_ms)
+/* Starts a request of type in buf with the next correlation id; returns it. */
+static uint64_t s_begin(rw_loop_t *self, msgpack_sbuffer *buf, msgpack_packer *pk, uint32_t type,
+                        int64_t ttl_ms)
 {
-    memset(h, 0, sizeof *h);
-    h->type = type;
-    h->corr_id = ++self->next_corr;
-    h->deadline_ms = pm_now_ms() + ttl_ms;
-    snprintf(h->principal, sizeof h->principal, "%s", S_PRINCIPAL);
-    snprintf(h->trace_id, sizeof h->trace_id, "rw-%llu", (unsigned long long)h->corr_id);
+    uint64_t corr_id = ++self->next_corr;
+    pm_dealer_begin(buf, pk, type, corr_id, ttl_ms, S_PRINCIPAL, "rw");
+    return corr_id;
 }
 
 static void s_send_take(rw_loop_t *self, int64_t now)
 {
-    pm_header_t h;
-    s_header(self, &h, PM_MSG_RETRY_TAKE, self->cfg.take_wait_ms + self->cfg.request_timeout_ms);
     msgpack_sbuffer buf;
-    msgpack_sbuffer_init(&buf);
-    pm_envelope_pack_header(&buf, &h);
     msgpack_packer pk;
-    msgpack_packer_init(&pk, &buf, msgpack_sbuffer_write);
+    uint64_t corr_id = s_begin(self, &buf, &pk, PM_MSG_RETRY_TAKE,
+                               self->cfg.take_wait_ms + self->cfg.request_timeout_ms);
     msgpack_pack_map(&pk, 2);
     pm_mp_pack_cstr(&pk, "max");
     msgpack_pack_int64(&pk, self->cfg.take_max);
@@ -103,7 +100,7 @@ static void s_send_take(rw_loop_t *self, int64_t now)
             pm_info("payment-core reachable again at %s", self->cfg.core_endpoint);
         self->unreachable_ms = 0;
         self->unreachable_warned = false;
-        self->take_corr = h.corr_id;
+        self->take_corr = corr_id;
         self->take_deadline_ms = now + self->cfg.take_wait_ms + self->cfg.request_timeout_ms;
         self->stats.takes++;
     }
@@ -152,13 +149,9 @@ static int s_slot_send(rw_loop_t *self, s_pending_t *p)
 static void s_send_decide(rw_loop_t *self, s_pending_t *p, const char *id, int64_t gen,
                           const rw_decision_t *d)
 {
-    pm_header_t h;
-    s_header(self, &h, PM_MSG_RETRY_DECIDE, self->cfg.request_timeout_ms);
     msgpack_sbuffer buf;
-    msgpack_sbuffer_init(&buf);
-    pm_envelope_pack_header(&buf, &h);
     msgpack_packer pk;
-    msgpack_packer_init(&pk, &buf, msgpack_sbuffer_write);
+    uint64_t corr_id = s_begin(self, &buf, &pk, PM_MSG_RETRY_DECIDE, self->cfg.request_timeout_ms);
     bool retry = d->action == RW_RETRY;
     msgpack_pack_map(&pk, retry ? 6 : 4);
     pm_mp_pack_cstr(&pk, "id");
@@ -177,7 +170,7 @@ static void s_send_decide(rw_loop_t *self, s_pending_t *p, const char *id, int64
     pm_mp_pack_cstr(&pk, d->note);
 
     p->used = true;
-    p->corr_id = h.corr_id;
+    p->corr_id = corr_id;
     p->deadline_ms = pm_mono_ms() + self->cfg.request_timeout_ms;
     snprintf(p->id, sizeof p->id, "%s", id);
     p->frame_len = buf.size;
@@ -282,33 +275,19 @@ static void s_on_item(rw_loop_t *self, const msgpack_object *o)
 
 /* ---- replies --------------------------------------------------------------- */
 
-static void s_on_message(rw_loop_t *self, const void *data, size_t size)
+/* One reply from payment-core (pm_dealer_drain). */
+static void s_on_reply(void *arg, const pm_dealer_reply_t *r)
 {
-    pm_header_t partial;
-    bool header_ok = false;
-    char err[128];
-    pm_envelope_t *env = pm_envelope_decode(data, size, (size_t)self->cfg.max_msg_bytes, &partial,
-                                            &header_ok, err, sizeof err);
-    if (!env) {
-        self->stats.bad_messages++;
-        pm_warn("malformed message from payment-core: %s", err);
-        return;
-    }
-    const pm_header_t *h = pm_envelope_header(env);
-    const msgpack_object *body = pm_envelope_body(env);
-    int64_t e = -1;
-    if (h->type != PM_MSG_REPLY || pm_mp_get_int(body, "err", &e) != 0) {
-        self->stats.bad_messages++;
-        pm_warn("unexpected message from payment-core (type %u)", h->type);
-        goto done;
-    }
+    rw_loop_t *self = arg;
+    const pm_header_t *h = r->header;
+    const msgpack_object *body = r->body;
+    int64_t e = r->err;
     bool is_take = self->take_corr && h->corr_id == self->take_corr;
     if (is_take)
         self->take_corr = 0;
     s_pending_t *p = s_slot_find(self, h->corr_id);
     if (e != 0) {
-        char msg[128] = "";
-        pm_mp_copy_str(body, "msg", msg, sizeof msg);
+        const char *msg = r->msg;
         self->stats.refused++;
         if (p) {
             pm_warn("payment-core refused the decision for item %s: err %lld %s", p->id,
@@ -322,7 +301,7 @@ static void s_on_message(rw_loop_t *self, const void *data, size_t size)
         }
         if (is_take)
             self->next_take_ms = pm_mono_ms() + S_PAUSE_MS;
-        goto done;
+        return;
     }
     const msgpack_object *items = pm_mp_get(body, "items");
     if (items) {
@@ -330,23 +309,23 @@ static void s_on_message(rw_loop_t *self, const void *data, size_t size)
         if (items->type != MSGPACK_OBJECT_ARRAY) {
             self->stats.bad_messages++;
             pm_warn("payment-core sent a RETRY_TAKE reply without an item list");
-            goto done;
+            return;
         }
         if (!is_take)
             pm_debug("late RETRY_TAKE reply %llu: its %u items are decided all the same",
                      (unsigned long long)h->corr_id, items->via.array.size);
         for (uint32_t i = 0; i < items->via.array.size; i++)
             s_on_item(self, &items->via.array.ptr[i]);
-        goto done;
+        return;
     }
     if (is_take) {
         self->stats.bad_messages++;
         pm_warn("payment-core answered RETRY_TAKE without an item list");
-        goto done;
+        return;
     }
     if (!p) {
         pm_debug("late reply %llu ignored", (unsigned long long)h->corr_id);
-        goto done;
+        return;
     }
     const msgpack_object *applied = pm_mp_get(body, "applied");
     if (!applied || applied->type != MSGPACK_OBJECT_BOOLEAN) {
@@ -359,37 +338,6 @@ static void s_on_message(rw_loop_t *self, const void *data, size_t size)
         pm_debug("decision for item %s not applied: its lease is stale or the job gone", p->id);
     }
     s_slot_release(self, p);
-done:
-    pm_envelope_destroy(&env);
-}
-
-/* Reads every message waiting on the DEALER. */
-static void s_drain(rw_loop_t *self)
-{
-    void *sock = zsock_resolve(self->dealer);
-    for (;;) {
-        zmq_msg_t msg;
-        zmq_msg_init(&msg);
-        if (zmq_msg_recv(&msg, sock, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&msg);
-            return;
-        }
-        bool more = zmq_msg_more(&msg);
-        if (!more)
-            s_on_message(self, zmq_msg_data(&msg), zmq_msg_size(&msg));
-        else
-            self->stats.bad_messages++;
-        zmq_msg_close(&msg);
-        while (more) { /* a multi-frame message is not ours: skip it whole */
-            zmq_msg_init(&msg);
-            if (zmq_msg_recv(&msg, sock, ZMQ_DONTWAIT) < 0) {
-                zmq_msg_close(&msg);
-                break;
-            }
-            more = zmq_msg_more(&msg);
-            zmq_msg_close(&msg);
-        }
-    }
 }
 
 /* ---- life cycle -------------------------------------------------------------- */
@@ -433,7 +381,8 @@ int rw_loop_turn(rw_loop_t *self, int max_wait_ms)
         return -1;
     }
     if (item.revents & ZMQ_POLLIN)
-        s_drain(self);
+        self->stats.bad_messages +=
+            (uint64_t)pm_dealer_drain(self->dealer, self->cfg.max_msg_bytes, s_on_reply, self);
     return 0;
 }
 
