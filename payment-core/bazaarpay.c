@@ -529,14 +529,16 @@ static int s_open_trace(req_t *req, jobs_job_t *job, checkout_t *co, jobs_outcom
 }
 
 /* BazaarPay holds the checkout committed (said by how): final, unless a
- * refund was asked, which retry-worker then schedules. */
+ * refund was asked meanwhile, which is then the next call, at once (what
+ * BazaarPay holds is known, so nothing is left to decide). */
 static int s_committed(req_t *req, jobs_job_t *job, checkout_t *co, const char *how)
 {
     co->state = CHECKOUT_COMMITTED;
     snprintf(co->last_status, sizeof co->last_status, "%s", S_COMMITTED);
-    pm_info("checkout %s committed (%s)", co->serial, how);
+    pm_info("checkout %s committed (%s)%s", co->serial, how,
+            co->refund_requested ? "; the refund asked follows" : "");
     if (co->refund_requested)
-        return jobs_to_retry(req->db, req->txn, job, JOBS_OUT_OK, "", S_COMMITTED, req->now_ms);
+        return s_job_set(req->db, req->txn, job, co, BAZAARPAY_REFUND, req->now_ms);
     return s_job_end(req->db, req->txn, co);
 }
 

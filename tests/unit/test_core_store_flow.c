@@ -1385,6 +1385,29 @@ static void test_an_unpaid_checkout_expires_only_while_open(void **state)
     assert_int_equal(s_err(s_decide(fx, rid, gen, "expire", 0, NOW + 3)), PM_ERR_VALIDATION);
 }
 
+static void test_a_refund_asked_while_the_commit_runs_follows_it(void **state)
+{
+    fixture_t *fx = *state;
+    s_catalog(fx);
+    s_co_open(fx, "1008");
+    s_co_confirm(fx, "1008", "paid_not_committed", NOW + 1);
+    char id[PM_UUID_LEN + 1];
+    int64_t attempt;
+    s_take_one(fx, "bazaarpay_commit", NOW + 1, id, &attempt);
+    /* The commit is with a provider when the refund is asked. */
+    assert_null(s_co_call(fx, PM_MSG_BAZAARPAY_REFUND, fx->service, "ops", "1008", NOW + 2));
+    assert_reply(s_report(fx, id, attempt, "ok", NULL, NULL, NULL, NULL, NOW + 3), PM_OK, "");
+    assert_null(s_outbox(fx, "ops")); /* still waiting for the refund */
+    s_take_one(fx, "bazaarpay_refund", NOW + 3, id, &attempt);
+    assert_reply(s_report(fx, id, attempt, "ok", NULL, NULL, NULL, NULL, NOW + 4), PM_OK, "");
+    const msgpack_object *co = s_field(s_outbox(fx, "ops"), "checkout");
+    assert_string_equal(s_str(co, "state"), "refunded");
+    assert_int_equal(s_int(co, "commits"), 1);
+    assert_int_equal(s_int(co, "refunds"), 1);
+    assert_int_equal(s_coins(fx), 0);
+    assert_int_equal(s_count(fx, DB_JOBS), 0);
+}
+
 int main(void)
 {
     pm_log_init("test_core_store_flow", getenv("PM_TEST_LOG") ? PM_LOG_DEBUG : -1);
@@ -1410,6 +1433,7 @@ int main(void)
         T(test_money_returned_by_bazaarpay_reverses_the_delivery),
         T(test_a_service_refunds_once_and_coins_spent_become_a_debt),
         T(test_an_unpaid_checkout_expires_only_while_open),
+        T(test_a_refund_asked_while_the_commit_runs_follows_it),
         T(test_an_expired_lease_goes_to_retry_worker_then_is_offered_again),
         T(test_a_decision_lease_that_runs_out_is_offered_to_another_retry_worker),
         T(test_job_max_attempts_parks_a_job_whatever_retry_worker_says),
