@@ -419,7 +419,7 @@ dispatch_t *dispatch_new(db_t *db, const dispatch_limits_t *limits)
     s_default(&self->limits.max_packages, 10000);
     s_default(&self->limits.max_waiters, 10000);
     s_default(&self->limits.job_lease_ms, 30000);
-    s_default(&self->limits.job_max_attempts, 100);
+    s_default(&self->limits.job_max_attempts, 1000);
     s_default(&self->limits.bazaarpay_commit_window_ms, 600000);
     msgpack_sbuffer_init(&self->body);
     msgpack_sbuffer_init(&self->answer);

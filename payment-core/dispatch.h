@@ -50,7 +50,7 @@ typedef struct {
     int64_t max_packages;     /* catalog size [10000] */
     int64_t max_waiters;      /* parked redeem requests [10000] */
     int64_t job_lease_ms;     /* a taken job is offered again after [30000] */
-    int64_t job_max_attempts; /* leases before a job is parked whatever retry-worker says [100] */
+    int64_t job_max_attempts; /* leases before a job is parked whatever retry-worker says [1000] */
     int64_t
         bazaarpay_commit_window_ms; /* BazaarPay refunds an uncommitted payment after [600000] */
 } dispatch_limits_t;

@@ -68,8 +68,9 @@ static pm_setting_t s_cfg[CFG__COUNT] = {
                           "a job taken by a worker is offered again after this long"},
     [CFG_BAZAARPAY_COMMIT_WINDOW_S] = {"bazaarpay-commit-window-s", PM_CFG_INT, "600", 10, 86400,
                                        "BazaarPay returns an uncommitted payment after this"},
-    [CFG_JOB_MAX_ATTEMPTS] = {"job-max-attempts", PM_CFG_INT, "100", 1, 100000,
-                              "attempts after which a job is no longer offered (logged)"},
+    [CFG_JOB_MAX_ATTEMPTS] =
+        {"job-max-attempts", PM_CFG_INT, "1000", 1, 100000,
+         "calls after which a job is parked whatever retry-worker says (a backstop)"},
     [CFG_LOG_LEVEL] = PM_SETTING_LOG_LEVEL,
 };
 
