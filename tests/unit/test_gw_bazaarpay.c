@@ -13,6 +13,7 @@
 
 #include "../../api-gateway/bazaarpay.h"
 #include "../../api-gateway/gw_json.h"
+#include "gw_testlib.h"
 #include "pm_envelope.h"
 #include "pm_err.h"
 #include "pm_proto.h"
@@ -37,40 +38,6 @@ static gw_input_t s_input_id(const char *id)
     return in;
 }
 
-/* One build: outcome and the decoded body when it worked. */
-typedef struct {
-    gw_build_t b;
-    msgpack_unpacked u;
-    const msgpack_object *body;
-} s_built_t;
-
-static int s_run(gw_build_fn fn, const gw_input_t *in, s_built_t *out)
-{
-    gw_build_init(&out->b);
-    msgpack_unpacked_init(&out->u);
-    out->body = NULL;
-    int rc = fn(in, &out->b);
-    if (rc == 0) {
-        assert_int_equal(out->b.err, PM_OK);
-        size_t off = 0;
-        assert_int_equal(msgpack_unpack_next(&out->u, out->b.body.data, out->b.body.size, &off),
-                         MSGPACK_UNPACK_SUCCESS);
-        assert_int_equal(off, out->b.body.size);
-        assert_int_equal(out->u.data.type, MSGPACK_OBJECT_MAP);
-        out->body = &out->u.data;
-    } else {
-        assert_int_equal(rc, -1);
-        assert_int_not_equal(out->b.err, PM_OK);
-    }
-    return rc;
-}
-
-static void s_done(s_built_t *out)
-{
-    msgpack_unpacked_destroy(&out->u);
-    gw_build_destroy(&out->b);
-}
-
 static void s_assert_str(const msgpack_object *map, const char *key, const char *want)
 {
     char got[4096];
@@ -85,31 +52,20 @@ static void s_assert_nil(const msgpack_object *map, const char *key)
     assert_int_equal(v->type, MSGPACK_OBJECT_NIL);
 }
 
-/* Expects fn(in) to fail with err and a message containing part. */
-static void s_fails(gw_build_fn fn, const gw_input_t *in, int err, const char *part)
-{
-    s_built_t r;
-    assert_int_equal(s_run(fn, in, &r), -1);
-    assert_int_equal(r.b.err, err);
-    if (!strstr(r.b.msg, part))
-        fail_msg("message '%s' lacks '%s'", r.b.msg, part);
-    s_done(&r);
-}
-
 /* ---- checkout: the request ----------------------------------------------- */
 
 static void test_checkout_build(void **state)
 {
     (void)state;
     gw_input_t in = s_input("{\"serial_number\": \"coins_100\", \"redirect_url\": \"" URL "\"}");
-    s_built_t r;
-    assert_int_equal(s_run(gw_bazaarpay_checkout_build, &in, &r), 0);
+    gw_built_t r;
+    assert_int_equal(gw_test_run(gw_bazaarpay_checkout_build, &in, &r), 0);
     assert_int_equal(r.b.type, PM_MSG_BAZAARPAY_CHECKOUT);
     assert_int_equal(r.body->via.map.size, 3);
     s_assert_str(r.body, "sku", "coins_100");
     s_assert_str(r.body, "redirect_url", URL);
     s_assert_nil(r.body, "phone");
-    s_done(&r);
+    gw_test_done(&r);
 
     static const char *const phones[] = {"09123456789", "+989123456789", "0912345678",
                                          "123456789012345", "+123456789012345"};
@@ -120,16 +76,16 @@ static void test_checkout_build(void **state)
                  "\", \"phone\": \"%s\"}",
                  phones[i]);
         in = s_input(json);
-        assert_int_equal(s_run(gw_bazaarpay_checkout_build, &in, &r), 0);
+        assert_int_equal(gw_test_run(gw_bazaarpay_checkout_build, &in, &r), 0);
         s_assert_str(r.body, "phone", phones[i]);
-        s_done(&r);
+        gw_test_done(&r);
     }
     /* A null phone is no phone. */
     in = s_input("{\"serial_number\": \"coins_100\", \"redirect_url\": \"" URL
                  "\", \"phone\": null}");
-    assert_int_equal(s_run(gw_bazaarpay_checkout_build, &in, &r), 0);
+    assert_int_equal(gw_test_run(gw_bazaarpay_checkout_build, &in, &r), 0);
     s_assert_nil(r.body, "phone");
-    s_done(&r);
+    gw_test_done(&r);
 }
 
 static void test_checkout_build_refuses_bad_input(void **state)
@@ -181,10 +137,10 @@ static void test_checkout_build_refuses_bad_input(void **state)
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         gw_input_t in = s_input(bad[i].json);
-        s_fails(gw_bazaarpay_checkout_build, &in, PM_ERR_VALIDATION, bad[i].part);
+        gw_test_fails(gw_bazaarpay_checkout_build, &in, PM_ERR_VALIDATION, bad[i].part);
     }
     gw_input_t in = s_input(NULL);
-    s_fails(gw_bazaarpay_checkout_build, &in, PM_ERR_VALIDATION, "empty");
+    gw_test_fails(gw_bazaarpay_checkout_build, &in, PM_ERR_VALIDATION, "empty");
 }
 
 static void test_redirect_url_rules(void **state)
@@ -241,13 +197,13 @@ static void test_redirect_url_rules(void **state)
     snprintf(json, sizeof json, "{\"serial_number\": \"a\", \"redirect_url\": \"%.*s\"}",
              GW_BAZAARPAY_URL_MAX, url);
     gw_input_t in = s_input(json);
-    s_built_t r;
-    assert_int_equal(s_run(gw_bazaarpay_checkout_build, &in, &r), 0);
-    s_done(&r);
+    gw_built_t r;
+    assert_int_equal(gw_test_run(gw_bazaarpay_checkout_build, &in, &r), 0);
+    gw_test_done(&r);
     snprintf(json, sizeof json, "{\"serial_number\": \"a\", \"redirect_url\": \"%.*s\"}",
              GW_BAZAARPAY_URL_MAX + 1, url);
     in = s_input(json);
-    s_fails(gw_bazaarpay_checkout_build, &in, PM_ERR_VALIDATION, "at most 2048 bytes");
+    gw_test_fails(gw_bazaarpay_checkout_build, &in, PM_ERR_VALIDATION, "at most 2048 bytes");
 }
 
 /* ---- confirm, GET and refund: the requests ------------------------------- */
@@ -256,20 +212,20 @@ static void test_confirm_build(void **state)
 {
     (void)state;
     gw_input_t in = s_input("{\"checkout_token\": \"" TOKEN "\"}");
-    s_built_t r;
-    assert_int_equal(s_run(gw_bazaarpay_confirm_build, &in, &r), 0);
+    gw_built_t r;
+    assert_int_equal(gw_test_run(gw_bazaarpay_confirm_build, &in, &r), 0);
     assert_int_equal(r.b.type, PM_MSG_BAZAARPAY_CONFIRM);
     assert_int_equal(r.body->via.map.size, 1);
     s_assert_str(r.body, "checkout_token", TOKEN);
-    s_done(&r);
+    gw_test_done(&r);
 
     char long_tok[80];
     memset(long_tok, 'A', sizeof long_tok);
     char json[160];
     snprintf(json, sizeof json, "{\"checkout_token\": \"%.*s\"}", GW_BAZAARPAY_TOKEN_MAX, long_tok);
     in = s_input(json);
-    assert_int_equal(s_run(gw_bazaarpay_confirm_build, &in, &r), 0);
-    s_done(&r);
+    assert_int_equal(gw_test_run(gw_bazaarpay_confirm_build, &in, &r), 0);
+    gw_test_done(&r);
 
     static const struct {
         const char *json;
@@ -287,34 +243,34 @@ static void test_confirm_build(void **state)
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         in = s_input(bad[i].json);
-        s_fails(gw_bazaarpay_confirm_build, &in, PM_ERR_VALIDATION, bad[i].part);
+        gw_test_fails(gw_bazaarpay_confirm_build, &in, PM_ERR_VALIDATION, bad[i].part);
     }
     snprintf(json, sizeof json, "{\"checkout_token\": \"%.*s\"}", GW_BAZAARPAY_TOKEN_MAX + 1,
              long_tok);
     in = s_input(json);
-    s_fails(gw_bazaarpay_confirm_build, &in, PM_ERR_VALIDATION, "1 to 64");
+    gw_test_fails(gw_bazaarpay_confirm_build, &in, PM_ERR_VALIDATION, "1 to 64");
 }
 
 static void test_get_build(void **state)
 {
     (void)state;
     gw_input_t in = s_input_id(TOKEN);
-    s_built_t r;
-    assert_int_equal(s_run(gw_bazaarpay_get_build, &in, &r), 0);
+    gw_built_t r;
+    assert_int_equal(gw_test_run(gw_bazaarpay_get_build, &in, &r), 0);
     assert_int_equal(r.b.type, PM_MSG_BAZAARPAY_GET);
     assert_int_equal(r.body->via.map.size, 1);
     s_assert_str(r.body, "checkout_token", TOKEN);
-    s_done(&r);
+    gw_test_done(&r);
 
     /* An id that cannot be a token is a token that does not exist. */
     in = s_input_id("not-a-token");
-    s_fails(gw_bazaarpay_get_build, &in, PM_ERR_NOT_FOUND, "checkout not-a-token not found");
+    gw_test_fails(gw_bazaarpay_get_build, &in, PM_ERR_NOT_FOUND, "checkout not-a-token not found");
     in = s_input_id("%00");
-    s_fails(gw_bazaarpay_get_build, &in, PM_ERR_NOT_FOUND, "not found");
+    gw_test_fails(gw_bazaarpay_get_build, &in, PM_ERR_NOT_FOUND, "not found");
     in = s_input_id("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"); /* 65 */
-    s_fails(gw_bazaarpay_get_build, &in, PM_ERR_NOT_FOUND, "not found");
+    gw_test_fails(gw_bazaarpay_get_build, &in, PM_ERR_NOT_FOUND, "not found");
     in = s_input_id(NULL);
-    s_fails(gw_bazaarpay_get_build, &in, PM_ERR_NOT_FOUND, "not found");
+    gw_test_fails(gw_bazaarpay_get_build, &in, PM_ERR_NOT_FOUND, "not found");
 }
 
 static void test_refund_build(void **state)
@@ -322,13 +278,13 @@ static void test_refund_build(void **state)
     (void)state;
     gw_input_t in =
         s_input("{\"checkout_token\": \"" TOKEN "\", \"reason\": \"user asked, \\u0628\"}");
-    s_built_t r;
-    assert_int_equal(s_run(gw_bazaarpay_refund_build, &in, &r), 0);
+    gw_built_t r;
+    assert_int_equal(gw_test_run(gw_bazaarpay_refund_build, &in, &r), 0);
     assert_int_equal(r.b.type, PM_MSG_BAZAARPAY_REFUND);
     assert_int_equal(r.body->via.map.size, 2);
     s_assert_str(r.body, "checkout_token", TOKEN);
     s_assert_str(r.body, "reason", "user asked, \xd8\xa8");
-    s_done(&r);
+    gw_test_done(&r);
 
     char text[300];
     memset(text, 'r', sizeof text);
@@ -336,12 +292,13 @@ static void test_refund_build(void **state)
     snprintf(json, sizeof json, "{\"checkout_token\": \"t1\", \"reason\": \"%.*s\"}",
              GW_BAZAARPAY_REASON_MAX, text);
     in = s_input(json);
-    assert_int_equal(s_run(gw_bazaarpay_refund_build, &in, &r), 0);
-    s_done(&r);
+    assert_int_equal(gw_test_run(gw_bazaarpay_refund_build, &in, &r), 0);
+    gw_test_done(&r);
     snprintf(json, sizeof json, "{\"checkout_token\": \"t1\", \"reason\": \"%.*s\"}",
              GW_BAZAARPAY_REASON_MAX + 1, text);
     in = s_input(json);
-    s_fails(gw_bazaarpay_refund_build, &in, PM_ERR_VALIDATION, "reason must be 1 to 256 bytes");
+    gw_test_fails(gw_bazaarpay_refund_build, &in, PM_ERR_VALIDATION,
+                  "reason must be 1 to 256 bytes");
 
     static const struct {
         const char *json;
@@ -359,7 +316,7 @@ static void test_refund_build(void **state)
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         in = s_input(bad[i].json);
-        s_fails(gw_bazaarpay_refund_build, &in, PM_ERR_VALIDATION, bad[i].part);
+        gw_test_fails(gw_bazaarpay_refund_build, &in, PM_ERR_VALIDATION, bad[i].part);
     }
 }
 

@@ -11,6 +11,7 @@
 
 #include "../../api-gateway/gw_json.h"
 #include "../../api-gateway/payments.h"
+#include "gw_testlib.h"
 #include "pm_envelope.h"
 #include "pm_err.h"
 #include "pm_proto.h"
@@ -23,18 +24,9 @@
     " \"money_info\": {\"method_id\": \"card-1\", \"currency\": \"BTC\", \"amount\": 1.0},"        \
     " \"recipcient\": {\"recipcient_id\": \"bob\"}, \"sender\": {\"sender_id\": \"alice\"}}"
 
-/* One build: the request, its outcome, and the decoded body when it worked. */
-typedef struct {
-    gw_build_t b;
-    msgpack_unpacked u;
-    const msgpack_object *body;
-} s_built_t;
-
-static int s_run(gw_build_fn fn, const char *id, const char *json, s_built_t *out)
+/* Runs fn on a request with the path id and the JSON body (gw_test_run). */
+static int s_run(gw_build_fn fn, const char *id, const char *json, gw_built_t *out)
 {
-    gw_build_init(&out->b);
-    msgpack_unpacked_init(&out->u);
-    out->body = NULL;
     gw_input_t in = {
         .id = id,
         .id_len = id ? strlen(id) : 0,
@@ -42,26 +34,7 @@ static int s_run(gw_build_fn fn, const char *id, const char *json, s_built_t *ou
         .body_len = json ? strlen(json) : 0,
         .max_amount_minor = MAX_MINOR,
     };
-    int rc = fn(&in, &out->b);
-    if (rc == 0) {
-        assert_int_equal(out->b.err, PM_OK);
-        size_t off = 0;
-        assert_int_equal(msgpack_unpack_next(&out->u, out->b.body.data, out->b.body.size, &off),
-                         MSGPACK_UNPACK_SUCCESS);
-        assert_int_equal(off, out->b.body.size);
-        assert_int_equal(out->u.data.type, MSGPACK_OBJECT_MAP);
-        out->body = &out->u.data;
-    } else {
-        assert_int_equal(rc, -1);
-        assert_int_not_equal(out->b.err, PM_OK);
-    }
-    return rc;
-}
-
-static void s_done(s_built_t *out)
-{
-    msgpack_unpacked_destroy(&out->u);
-    gw_build_destroy(&out->b);
+    return gw_test_run(fn, &in, out);
 }
 
 static void s_assert_str(const msgpack_object *map, const char *key, const char *want)
@@ -89,13 +62,13 @@ static int64_t s_int(const msgpack_object *map, const char *key)
 /* The build must fail with err, and a message containing want. */
 static void s_bad(gw_build_fn fn, const char *id, const char *json, int err, const char *want)
 {
-    s_built_t r;
+    gw_built_t r;
     if (s_run(fn, id, json, &r) == 0)
         fail_msg("accepted: %s", json);
     assert_int_equal(r.b.err, err);
     if (!strstr(r.b.msg, want))
         fail_msg("message '%s' lacks '%s' for %s", r.b.msg, want, json);
-    s_done(&r);
+    gw_test_done(&r);
 }
 
 /* ---- create ------------------------------------------------------------ */
@@ -103,7 +76,7 @@ static void s_bad(gw_build_fn fn, const char *id, const char *json, int err, con
 static void test_create_seed_body_becomes_payment_create(void **state)
 {
     (void)state;
-    s_built_t r;
+    gw_built_t r;
     assert_int_equal(s_run(gw_payment_create_build, NULL, SEED_CREATE, &r), 0);
     assert_int_equal(r.b.type, PM_MSG_PAYMENT_CREATE);
     assert_int_equal(r.body->via.map.size, 7);
@@ -114,7 +87,7 @@ static void test_create_seed_body_becomes_payment_create(void **state)
     s_assert_str(r.body, "recipient_method", "card-1");
     s_assert_str(r.body, "currency", "BTC");
     assert_int_equal(s_int(r.body, "amount_minor"), 100000000);
-    s_done(&r);
+    gw_test_done(&r);
 }
 
 static void test_create_accepts_recipient_aliases_and_sender_method(void **state)
@@ -134,7 +107,7 @@ static void test_create_accepts_recipient_aliases_and_sender_method(void **state
     msgpack_sbuffer first;
     msgpack_sbuffer_init(&first);
     for (size_t i = 0; i < 3; i++) {
-        s_built_t r;
+        gw_built_t r;
         assert_int_equal(s_run(gw_payment_create_build, NULL, bodies[i], &r), 0);
         s_assert_str(r.body, "recipient_id", "bob");
         s_assert_str(r.body, "sender_method", "s-1");
@@ -147,7 +120,7 @@ static void test_create_accepts_recipient_aliases_and_sender_method(void **state
         else
             assert_memory_equal(first.data, r.b.body.data, first.size);
         assert_int_equal(first.size, r.b.body.size);
-        s_done(&r);
+        gw_test_done(&r);
     }
     msgpack_sbuffer_destroy(&first);
 }
@@ -216,13 +189,13 @@ static void test_create_refuses_bad_fields_naming_them(void **state)
 static void test_get_takes_the_id_from_the_path_lower_cased(void **state)
 {
     (void)state;
-    s_built_t r;
+    gw_built_t r;
     assert_int_equal(s_run(gw_payment_get_build, "3D0C8D8E-5F0A-4A51-8D0B-2B0B5D2F1C3E", NULL, &r),
                      0);
     assert_int_equal(r.b.type, PM_MSG_PAYMENT_GET);
     assert_int_equal(r.body->via.map.size, 1);
     s_assert_str(r.body, "id", ID);
-    s_done(&r);
+    gw_test_done(&r);
 }
 
 static void test_malformed_path_id_is_not_found(void **state)
@@ -235,12 +208,12 @@ static void test_malformed_path_id_is_not_found(void **state)
     char long_id[200];
     memset(long_id, 'x', 150);
     long_id[150] = '\0';
-    s_built_t r;
+    gw_built_t r;
     assert_int_equal(s_run(gw_payment_get_build, long_id, NULL, &r), -1);
     char want[100];
     snprintf(want, sizeof want, "payment %.64s... not found", long_id);
     assert_string_equal(r.b.msg, want);
-    s_done(&r);
+    gw_test_done(&r);
     /* The id is checked before the body, so a bad id with a bad body is 404. */
     s_bad(gw_payment_cancel_build, "nope", "{bad", NF, "payment nope not found");
     s_bad(gw_payment_edit_build, "nope", "", NF, "payment nope not found");
@@ -250,19 +223,19 @@ static void test_malformed_path_id_is_not_found(void **state)
 static void test_cancel_reason_defaults_and_is_an_enum(void **state)
 {
     (void)state;
-    s_built_t r;
+    gw_built_t r;
     assert_int_equal(s_run(gw_payment_cancel_build, ID, "{\"idempotency_token\":\"k\"}", &r), 0);
     assert_int_equal(r.b.type, PM_MSG_PAYMENT_CANCEL);
     assert_int_equal(r.body->via.map.size, 3);
     s_assert_str(r.body, "idem", "k");
     s_assert_str(r.body, "id", ID);
     s_assert_str(r.body, "reason", "requested_by_sender");
-    s_done(&r);
+    gw_test_done(&r);
     assert_int_equal(s_run(gw_payment_cancel_build, ID,
                            "{\"idempotency_token\":\"k\",\"reason\":\"fraudulent\"}", &r),
                      0);
     s_assert_str(r.body, "reason", "fraudulent");
-    s_done(&r);
+    gw_test_done(&r);
     s_bad(gw_payment_cancel_build, ID, "{\"idempotency_token\":\"k\",\"reason\":\"bored\"}",
           PM_ERR_VALIDATION, "reason must be one of requested_by_sender, duplicate");
     s_bad(gw_payment_cancel_build, ID, "{\"idempotency_token\":\"k\",\"reason\":\"duplicatex\"}",
@@ -277,7 +250,7 @@ static void test_cancel_reason_defaults_and_is_an_enum(void **state)
 static void test_edit_needs_currency_and_amount_method_optional(void **state)
 {
     (void)state;
-    s_built_t r;
+    gw_built_t r;
     assert_int_equal(s_run(gw_payment_edit_build, ID,
                            "{\"idempotency_token\":\"k\",\"money_info\":{\"currency\":\"usd\","
                            "\"amount\":\"12.50\"}}",
@@ -290,7 +263,7 @@ static void test_edit_needs_currency_and_amount_method_optional(void **state)
     s_assert_str(r.body, "currency", "USD");
     assert_int_equal(s_int(r.body, "amount_minor"), 1250);
     s_assert_str(r.body, "recipient_method", NULL);
-    s_done(&r);
+    gw_test_done(&r);
     assert_int_equal(s_run(gw_payment_edit_build, ID,
                            "{\"idempotency_token\":\"k\",\"money_info\":{\"method_id\":\"card-2\","
                            "\"currency\":\"IRR\",\"amount\":1000}}",
@@ -298,7 +271,7 @@ static void test_edit_needs_currency_and_amount_method_optional(void **state)
                      0);
     s_assert_str(r.body, "recipient_method", "card-2");
     assert_int_equal(s_int(r.body, "amount_minor"), 1000);
-    s_done(&r);
+    gw_test_done(&r);
     s_bad(gw_payment_edit_build, ID, "{\"idempotency_token\":\"k\",\"money_info\":{\"amount\":1}}",
           PM_ERR_VALIDATION, "money_info.currency is required");
     s_bad(gw_payment_edit_build, ID,
@@ -313,20 +286,20 @@ static void test_edit_needs_currency_and_amount_method_optional(void **state)
 static void test_accept_info_is_an_optional_small_object(void **state)
 {
     (void)state;
-    s_built_t r;
+    gw_built_t r;
     assert_int_equal(s_run(gw_payment_accept_build, ID, "{\"idempotency_token\":\"k\"}", &r), 0);
     assert_int_equal(r.b.type, PM_MSG_PAYMENT_ACCEPT);
     assert_int_equal(r.body->via.map.size, 3);
     s_assert_str(r.body, "id", ID);
     s_assert_str(r.body, "accept_info", NULL);
-    s_done(&r);
+    gw_test_done(&r);
     assert_int_equal(s_run(gw_payment_accept_build, ID,
                            "{\"idempotency_token\":\"k\", \"accept_info\": {\"note\": \"ok/1\", "
                            "\"n\": 1.50}}",
                            &r),
                      0);
     s_assert_str(r.body, "accept_info", "{\"note\":\"ok/1\",\"n\":1.50}");
-    s_done(&r);
+    gw_test_done(&r);
     s_bad(gw_payment_accept_build, ID, "{\"idempotency_token\":\"k\",\"accept_info\":[1]}",
           PM_ERR_VALIDATION, "accept_info must be an object");
     char big[6000];

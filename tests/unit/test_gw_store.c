@@ -13,6 +13,7 @@
 
 #include "../../api-gateway/gw_json.h"
 #include "../../api-gateway/store.h"
+#include "gw_testlib.h"
 #include "pm_envelope.h"
 #include "pm_err.h"
 #include "pm_proto.h"
@@ -57,40 +58,6 @@ static gw_input_t s_input(const s_req_t *req, const char *json)
     return in;
 }
 
-/* One build: outcome and the decoded body when it worked. */
-typedef struct {
-    gw_build_t b;
-    msgpack_unpacked u;
-    const msgpack_object *body;
-} s_built_t;
-
-static int s_run(gw_build_fn fn, const gw_input_t *in, s_built_t *out)
-{
-    gw_build_init(&out->b);
-    msgpack_unpacked_init(&out->u);
-    out->body = NULL;
-    int rc = fn(in, &out->b);
-    if (rc == 0) {
-        assert_int_equal(out->b.err, PM_OK);
-        size_t off = 0;
-        assert_int_equal(msgpack_unpack_next(&out->u, out->b.body.data, out->b.body.size, &off),
-                         MSGPACK_UNPACK_SUCCESS);
-        assert_int_equal(off, out->b.body.size);
-        assert_int_equal(out->u.data.type, MSGPACK_OBJECT_MAP);
-        out->body = &out->u.data;
-    } else {
-        assert_int_equal(rc, -1);
-        assert_int_not_equal(out->b.err, PM_OK);
-    }
-    return rc;
-}
-
-static void s_done(s_built_t *out)
-{
-    msgpack_unpacked_destroy(&out->u);
-    gw_build_destroy(&out->b);
-}
-
 static void s_assert_str(const msgpack_object *map, const char *key, const char *want)
 {
     char got[512];
@@ -105,17 +72,6 @@ static void s_assert_int(const msgpack_object *map, const char *key, int64_t wan
     assert_int_equal(got, want);
 }
 
-/* Expects fn(in) to fail with err and a message containing part. */
-static void s_fails(gw_build_fn fn, const gw_input_t *in, int err, const char *part)
-{
-    s_built_t r;
-    assert_int_equal(s_run(fn, in, &r), -1);
-    assert_int_equal(r.b.err, err);
-    if (!strstr(r.b.msg, part))
-        fail_msg("message '%s' lacks '%s'", r.b.msg, part);
-    s_done(&r);
-}
-
 /* ---- packages ---------------------------------------------------------- */
 
 static const char *const s_android[] = {"devicetype=Android", "Host=127.0.0.1:8080", NULL};
@@ -125,24 +81,24 @@ static void test_packages_build_reads_devicetype_and_paging(void **state)
     (void)state;
     s_req_t req = {s_android, NULL};
     gw_input_t in = s_input(&req, NULL);
-    s_built_t r;
-    assert_int_equal(s_run(gw_store_packages_build, &in, &r), 0);
+    gw_built_t r;
+    assert_int_equal(gw_test_run(gw_store_packages_build, &in, &r), 0);
     assert_int_equal(r.b.type, PM_MSG_STORE_PACKAGES);
     assert_int_equal(r.body->via.map.size, 3);
     s_assert_str(r.body, "platform", "android");
     s_assert_int(r.body, "page", 1);
     s_assert_int(r.body, "page_size", 20);
-    s_done(&r);
+    gw_test_done(&r);
 
     static const char *const ios[] = {"DeviceType=IOS", "host=shop.example.com", NULL};
     static const char *const q[] = {"page=3", "page_size=500", NULL};
     req = (s_req_t){ios, q};
     in = s_input(&req, NULL);
-    assert_int_equal(s_run(gw_store_packages_build, &in, &r), 0);
+    assert_int_equal(gw_test_run(gw_store_packages_build, &in, &r), 0);
     s_assert_str(r.body, "platform", "ios");
     s_assert_int(r.body, "page", 3);
     s_assert_int(r.body, "page_size", 100); /* clamped, as DRF's max_page_size */
-    s_done(&r);
+    gw_test_done(&r);
 }
 
 static void test_packages_build_refuses_bad_input(void **state)
@@ -152,9 +108,9 @@ static void test_packages_build_refuses_bad_input(void **state)
     static const char *const windows[] = {"devicetype=windows", "Host=127.0.0.1:8080", NULL};
     s_req_t req = {none, NULL};
     gw_input_t in = s_input(&req, NULL);
-    s_fails(gw_store_packages_build, &in, PM_ERR_VALIDATION, "devicetype");
+    gw_test_fails(gw_store_packages_build, &in, PM_ERR_VALIDATION, "devicetype");
     req.headers = windows;
-    s_fails(gw_store_packages_build, &in, PM_ERR_VALIDATION, "devicetype");
+    gw_test_fails(gw_store_packages_build, &in, PM_ERR_VALIDATION, "devicetype");
 
     req.headers = s_android;
     static const char *const bad_pages[][2] = {{"page=0", NULL},   {"page=-1", NULL},
@@ -162,13 +118,13 @@ static void test_packages_build_refuses_bad_input(void **state)
                                                {"page=1.5", NULL}, {"page=99999999999", NULL}};
     for (size_t i = 0; i < sizeof bad_pages / sizeof bad_pages[0]; i++) {
         req.query = bad_pages[i];
-        s_fails(gw_store_packages_build, &in, PM_ERR_NOT_FOUND, "Invalid page.");
+        gw_test_fails(gw_store_packages_build, &in, PM_ERR_NOT_FOUND, "Invalid page.");
     }
     static const char *const bad_sizes[][2] = {
         {"page_size=0", NULL}, {"page_size=x", NULL}, {"page_size=-5", NULL}};
     for (size_t i = 0; i < sizeof bad_sizes / sizeof bad_sizes[0]; i++) {
         req.query = bad_sizes[i];
-        s_fails(gw_store_packages_build, &in, PM_ERR_VALIDATION, "page_size");
+        gw_test_fails(gw_store_packages_build, &in, PM_ERR_VALIDATION, "page_size");
     }
     req.query = NULL;
     static const char *const bad_hosts[][3] = {
@@ -180,7 +136,7 @@ static void test_packages_build_refuses_bad_input(void **state)
     };
     for (size_t i = 0; i < sizeof bad_hosts / sizeof bad_hosts[0]; i++) {
         req.headers = bad_hosts[i];
-        s_fails(gw_store_packages_build, &in, PM_ERR_VALIDATION, "Host");
+        gw_test_fails(gw_store_packages_build, &in, PM_ERR_VALIDATION, "Host");
     }
 }
 
@@ -336,23 +292,24 @@ static void test_purchase_build(void **state)
     (void)state;
     s_req_t req = {NULL, NULL};
     gw_input_t in = s_input(&req, "{\"serial_number\": \"testforbazzar\"}");
-    s_built_t r;
-    assert_int_equal(s_run(gw_store_purchase_build, &in, &r), 0);
+    gw_built_t r;
+    assert_int_equal(gw_test_run(gw_store_purchase_build, &in, &r), 0);
     assert_int_equal(r.b.type, PM_MSG_STORE_PURCHASE_OPEN);
     assert_int_equal(r.body->via.map.size, 1);
     s_assert_str(r.body, "sku", "testforbazzar");
-    s_done(&r);
+    gw_test_done(&r);
 
     in = s_input(&req, "{}");
-    s_fails(gw_store_purchase_build, &in, PM_ERR_VALIDATION, "serial_number is required");
+    gw_test_fails(gw_store_purchase_build, &in, PM_ERR_VALIDATION, "serial_number is required");
     in = s_input(&req, "{\"serial_number\": 12}");
-    s_fails(gw_store_purchase_build, &in, PM_ERR_VALIDATION, "serial_number must be a string");
+    gw_test_fails(gw_store_purchase_build, &in, PM_ERR_VALIDATION,
+                  "serial_number must be a string");
     in = s_input(&req, "{\"serial_number\": \"\"}");
-    s_fails(gw_store_purchase_build, &in, PM_ERR_VALIDATION, "serial_number");
+    gw_test_fails(gw_store_purchase_build, &in, PM_ERR_VALIDATION, "serial_number");
     in = s_input(&req, "{\"serial_number\": \"a\", \"sku\": \"b\"}");
-    s_fails(gw_store_purchase_build, &in, PM_ERR_VALIDATION, "sku");
+    gw_test_fails(gw_store_purchase_build, &in, PM_ERR_VALIDATION, "sku");
     in = s_input(&req, "not json");
-    s_fails(gw_store_purchase_build, &in, PM_ERR_VALIDATION, "");
+    gw_test_fails(gw_store_purchase_build, &in, PM_ERR_VALIDATION, "");
 }
 
 static void s_render(gw_render_fn fn, const msgpack_sbuffer *buf, int status, const char *want)
@@ -413,13 +370,13 @@ static void test_redeem_build(void **state)
     };
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         gw_input_t in = s_input(&req, ok[i]);
-        s_built_t r;
-        assert_int_equal(s_run(gw_store_redeem_build, &in, &r), 0);
+        gw_built_t r;
+        assert_int_equal(gw_test_run(gw_store_redeem_build, &in, &r), 0);
         assert_int_equal(r.b.type, PM_MSG_STORE_REDEEM);
         assert_int_equal(r.body->via.map.size, 2);
         s_assert_str(r.body, "serial", "6251218724919990");
         s_assert_str(r.body, "token", "testrefid");
-        s_done(&r);
+        gw_test_done(&r);
     }
     static const struct {
         const char *json;
@@ -440,19 +397,19 @@ static void test_redeem_build(void **state)
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         gw_input_t in = s_input(&req, bad[i].json);
-        s_fails(gw_store_redeem_build, &in, PM_ERR_VALIDATION, bad[i].part);
+        gw_test_fails(gw_store_redeem_build, &in, PM_ERR_VALIDATION, bad[i].part);
     }
     char big[400];
     memset(big, 'x', sizeof big);
     char json[600];
     snprintf(json, sizeof json, "{\"serial_number\": \"1\", \"ref_id\": \"%.*s\"}", 257, big);
     gw_input_t in = s_input(&req, json);
-    s_fails(gw_store_redeem_build, &in, PM_ERR_VALIDATION, "ref_id must be 1 to 256");
+    gw_test_fails(gw_store_redeem_build, &in, PM_ERR_VALIDATION, "ref_id must be 1 to 256");
     snprintf(json, sizeof json, "{\"serial_number\": \"1\", \"ref_id\": \"%.*s\"}", 256, big);
     in = s_input(&req, json);
-    s_built_t r;
-    assert_int_equal(s_run(gw_store_redeem_build, &in, &r), 0);
-    s_done(&r);
+    gw_built_t r;
+    assert_int_equal(gw_test_run(gw_store_redeem_build, &in, &r), 0);
+    gw_test_done(&r);
 }
 
 static void s_pack_error(msgpack_sbuffer *buf, int err, const char *msg)
