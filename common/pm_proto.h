@@ -158,6 +158,34 @@
  *    bazaarpay_refund  payload {checkout_token}
  *        POST refund/ (full amount). ok on 204; rejected / unknown as commit.
  *
+ *  Bank jobs (worker socket; provider-bank executes one call each; seed
+ *  004 and the bank leg of the core API; amounts in minor units, tenge for
+ *  TMT; bank is "halkbank" (BPC RBS REST) or "foreign_affairs_bank" (TSYS
+ *  OrderProcessing)):
+ *    bank_register  payload {bank, order_number (1..32 [A-Za-z0-9_-]),
+ *                   amount_minor (int > 0), currency ("934"), return_url,
+ *                   fail_url (str|nil), description (str|nil, <= 512),
+ *                   language (str|nil, 2 letters), two_phase (bool: RBS
+ *                   registerPreAuth.do; the bank then holds the amount until
+ *                   bank_deposit)}
+ *        ok: data {order_id (the bank's), checkout_url (where the payer
+ *        pays)}. rejected: reason "duplicate_order_number" (RBS errorCode 1)
+ *        or the bank's code and message. unknown: anything else.
+ *    bank_status    payload {bank, order_id}
+ *        ok: data {state ("registered"|"pending"|"preauthorized"|"paid"|
+ *        "reversed"|"refunded"|"declined"|"not_found"), amount_minor (int|nil:
+ *        what the bank holds or took), code (str: the bank's raw status, for
+ *        logs)}. unknown: timeout, 5xx, system error (RBS 7, TFEB GEN-00001),
+ *        our credentials refused, an answer we cannot read.
+ *    bank_deposit   payload {bank, order_id, amount_minor}  (RBS deposit.do)
+ *    bank_reverse   payload {bank, order_id}                (RBS reverse.do)
+ *    bank_refund    payload {bank, order_id, amount_minor}  (RBS refund.do;
+ *                   TFEB POST {order}/refund)
+ *        ok: the bank says done. rejected: the bank says no (wrong state,
+ *        RBS 7 with a state message; unknown order 6); reason names it.
+ *        unknown: as above; a deposit or refund of unknown outcome is
+ *        traced with bank_status before anything is sent again.
+ *
  *  Retries (worker socket; retry-worker). Every job that failed (outcome
  *  rejected or unknown, except a bazaar_validate or bazaarpay_init whose
  *  failure was answered to its waiting client), whose lease expired, or
