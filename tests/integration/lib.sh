@@ -327,19 +327,6 @@ pm_start_store() {
         esac
         shift
     done
-    # Since issue 10 retry-worker owns the backoff: payment-core's own
-    # --job-retry-base-ms is gone (PM_RW_FLAGS keeps retries as quick).
-    if ((${#core[@]})) && ! pm_has_flag payment-core --job-retry-base-ms; then
-        local c=() i
-        for ((i = 0; i < ${#core[@]}; i++)); do
-            if [[ ${core[i]} == --job-retry-base-ms ]]; then
-                i=$((i + 1))
-            elif [[ ${core[i]} != --job-retry-base-ms=* ]]; then
-                c+=("${core[i]}")
-            fi
-        done
-        core=("${c[@]}")
-    fi
     pm_start_core "${core[@]}"
     pm_core_has_worker || pm_fatal "payment-core ($PM_BIN) has no --worker-endpoint"
     pm_start_gateway "${gw[@]}"
@@ -734,17 +721,22 @@ store_redeem_retry() {
     done
 }
 
-# bg_redeem TOKEN SERIAL REF OUT: starts a redeem in the background (a helper
-# PID in PM_HELPER_PIDS); OUT.status gets the status, OUT.body the body.
-bg_redeem() {
+# bg_post TOKEN PATH JSON OUT: POSTs JSON to PATH as TOKEN in the background
+# (its PID in BG_PID and PM_HELPER_PIDS); OUT.status gets the status, OUT.body
+# the body.
+bg_post() {
     (
         code=$(curl -s --noproxy '*' --max-time "${PM_BG_MAX_TIME_S:-15}" -o "$4.body" -w '%{http_code}' \
-            -H "x_auth_token: $1" --data-binary "{\"serial_number\":\"$2\",\"ref_id\":\"$3\"}" \
-            "$BASE/finance/bazzar_paymnet/")
+            -H "x_auth_token: $1" --data-binary "$3" "$BASE$2")
         printf '%s' "${code:-000}" >"$4.status"
     ) &
     BG_PID=$!
     PM_HELPER_PIDS+=" $BG_PID"
+}
+
+# bg_redeem TOKEN SERIAL REF OUT: a redeem in the background (bg_post).
+bg_redeem() {
+    bg_post "$1" /finance/bazzar_paymnet/ "{\"serial_number\":\"$2\",\"ref_id\":\"$3\"}" "$4"
 }
 
 # expect_store_error STATUS CODE LABEL [ERROR_SUBSTRING]: an error of the
@@ -859,6 +851,16 @@ bp_checkout() {
 # bp_confirm TOKEN CHECKOUT: POST /finance/bazaarpay/confirm/ (RESP_*).
 bp_confirm() {
     http POST /finance/bazaarpay/confirm/ -t "$1" -d "{\"checkout_token\":\"$2\"}"
+}
+
+# bp_pay_confirm TOKEN SKU: opens a checkout (CO), pays it at the sandbox,
+# forgets the sandbox's calls so far and confirms it (RESP_*): the start of a
+# test of what comes after delivery.
+bp_pay_confirm() {
+    bp_checkout "$1" "$2"
+    sbp pay "$CO"
+    sb_clear_calls
+    bp_confirm "$1" "$CO"
 }
 
 # bp_confirm_until TOKEN CHECKOUT SECONDS: confirms as the app does while the
@@ -1017,17 +1019,9 @@ PY
     return 0
 }
 
-# bg_confirm TOKEN CHECKOUT OUT: a confirm in the background (its PID in
-# BG_PID and PM_HELPER_PIDS); OUT.status gets the status, OUT.body the body.
+# bg_confirm TOKEN CHECKOUT OUT: a confirm in the background (bg_post).
 bg_confirm() {
-    (
-        code=$(curl -s --noproxy '*' --max-time "${PM_BG_MAX_TIME_S:-15}" -o "$3.body" -w '%{http_code}' \
-            -H "x_auth_token: $1" --data-binary "{\"checkout_token\":\"$2\"}" \
-            "$BASE/finance/bazaarpay/confirm/")
-        printf '%s' "${code:-000}" >"$3.status"
-    ) &
-    BG_PID=$!
-    PM_HELPER_PIDS+=" $BG_PID"
+    bg_post "$1" /finance/bazaarpay/confirm/ "{\"checkout_token\":\"$2\"}" "$3"
 }
 
 # bp_page_click PAYMENT_URL pay|cancel LABEL: a person without a browser on

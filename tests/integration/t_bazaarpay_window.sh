@@ -26,11 +26,8 @@ pm_package coins_100 "100 coins" 50000 coin 100
 sb_fault '{"service":"bazaarpay","kind":"status","status":500,"count":1000,"match":"commit"}'
 
 # --- A. BazaarPay's window closes (sandbox /expire) ------------------------------------------
-bp_checkout "$alice" coins_100
+bp_pay_confirm "$alice" coins_100
 coA=$CO
-sbp pay "$coA"
-sb_clear_calls
-bp_confirm "$alice" "$coA"
 expect_status 200 "A: confirm: 200"
 expect_json .state delivered "A: delivered although commits fail"
 expect_coins alice 100 "A: 100 coins delivered"
@@ -56,11 +53,8 @@ check $? "A: BazaarPay holds no commit and got no refund call (the money went ba
 pm_note "A: delivered -> /expire $((tA1 - tA0)) ms, /expire -> refunded $((tA2 - tA1)) ms; $(bp_calls commit) commit calls, $(bp_calls refund) refund calls"
 
 # --- B. paymesh's window closes first ------------------------------------------------------
-bp_checkout "$alice" coins_100
+bp_pay_confirm "$alice" coins_100
 coB=$CO
-sbp pay "$coB"
-sb_clear_calls
-bp_confirm "$alice" "$coB"
 tB0=$(date +%s%3N)
 expect_json .state delivered "B: delivered although commits fail"
 expect_coins alice 100 "B: 100 coins delivered"
@@ -84,11 +78,8 @@ pm_note "B: delivered -> refunded $((tB1 - tB0)) ms (core window ${CORE_WINDOW_S
 # --- C. the commit attempts are spent --------------------------------------------------------
 pm_stop_retry_workers
 pm_start_retry_worker --bazaarpay-window-margin-ms "$MARGIN_MS" --retry-max-attempts 6
-bp_checkout "$alice" coins_100
+bp_pay_confirm "$alice" coins_100
 coC=$CO
-sbp pay "$coC"
-sb_clear_calls
-bp_confirm "$alice" "$coC"
 tC0=$(date +%s%3N)
 expect_json .state delivered "C: delivered although commits fail"
 bp_wait_state "$alice" "$coC" refunded $((CORE_WINDOW_S + 20))

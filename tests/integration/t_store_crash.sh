@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 
 LEASE_MS=1500
-pm_start_store --core --job-lease-ms "$LEASE_MS" --job-retry-base-ms 200 -- --provider --http-timeout-ms 5000 --
+pm_start_store --core --job-lease-ms "$LEASE_MS" -- --provider --http-timeout-ms 5000 --
 alice=$(pm_token alice)
 bob=$(pm_token bob)
 pm_package coins_100 "100 coins" 1000 coin 100

@@ -8,7 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 
 HTTP_TIMEOUT_MS=1000
-pm_start_store --core --job-retry-base-ms 200 -- --provider --http-timeout-ms "$HTTP_TIMEOUT_MS" --
+pm_start_store --core -- --provider --http-timeout-ms "$HTTP_TIMEOUT_MS" --
 alice=$(pm_token alice)
 pm_package coins_100 "100 coins" 1000 coin 100
 coins=0
