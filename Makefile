@@ -33,7 +33,7 @@ LDLIBS  := $(PKGLIBS) -lpthread
 
 # A daemon directory holds one program entry (main.c) and modules; the modules
 # go into an archive per directory so the unit tests can link them.
-DAEMONS  := payment-core api-gateway provider-bazaar sandbox retry-worker
+DAEMONS  := payment-core api-gateway provider-bazaar sandbox retry-worker provider-bank
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 
 obj   = $(patsubst %.c,$(O)/%.o,$(1))
