@@ -541,6 +541,12 @@ int gw_json_error_as(gw_errors_t errors, int err, const char *msg, gw_response_t
     json_object *o = json_object_new_object();
     if (!o)
         return -1;
+    if (errors == GW_ERRORS_ORDER) {
+        json_object_object_add(o, "status", json_object_new_int(0));
+        json_object_object_add(o, "message", json_object_new_string(msg ? msg : ""));
+        json_object_object_add(o, "code", json_object_new_string(pm_err_code(err)));
+        return gw_json_finish(o, pm_err_http_status(err), out);
+    }
     if (err == PM_ERR_UNAUTHORIZED)
         msg = "Log in";
     json_object_object_add(o, "error", json_object_new_string(msg ? msg : ""));

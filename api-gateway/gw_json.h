@@ -88,6 +88,7 @@ int gw_json_finish(json_object *obj, int status, gw_response_t *out);
 int gw_json_error(int err, const char *msg, gw_response_t *out);
 
 /* An error body in the given shape: GW_ERRORS_CORE as gw_json_error;
+ * GW_ERRORS_ORDER {"status": 0, "message": msg, "code": pm_err_code(err)};
  * GW_ERRORS_STORE {"error": msg, "code": pm_err_code(err)}, where a 401's
  * message is always "Log in" (seed 000). */
 int gw_json_error_as(gw_errors_t errors, int err, const char *msg, gw_response_t *out);

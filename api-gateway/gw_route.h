@@ -80,6 +80,7 @@ typedef int (*gw_render_req_fn)(const gw_input_t *in, const msgpack_object *repl
 typedef enum {
     GW_ERRORS_CORE = 0,  /* {"code": code, "message": msg} (docs/api.md) */
     GW_ERRORS_STORE = 1, /* {"error": msg, "code": code}; 401 says "Log in" (seed 000) */
+    GW_ERRORS_ORDER = 2, /* {"status": 0, "message": msg, "code": code} (seed 004) */
 } gw_errors_t;
 
 typedef struct {

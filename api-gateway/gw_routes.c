@@ -4,12 +4,14 @@
  *  A path works with and without a trailing slash; an unknown path is 404,
  *  a known path with another method 405 (gw_route_match). */
 #include "gw_route.h"
+#include "orders.h"
 #include "bazaarpay.h"
 #include "payments.h"
 #include "store.h"
 
 #define CORE GW_ERRORS_CORE
 #define STORE GW_ERRORS_STORE
+#define ORDER GW_ERRORS_ORDER
 
 const gw_route_t gw_routes[] = {
     /* core payment API (seed 001) */
@@ -39,6 +41,8 @@ const gw_route_t gw_routes[] = {
      STORE, NULL},
     {"POST", "/finance/bazaarpay/refund", gw_bazaarpay_refund_build, gw_bazaarpay_refund_render,
      STORE, NULL},
+    /* bank order payments (seed 004) */
+    {"POST", "/gen-reg-no", gw_order_regno_build, gw_order_regno_render, ORDER, NULL},
 };
 
 const size_t gw_route_count = sizeof gw_routes / sizeof gw_routes[0];

@@ -63,6 +63,23 @@
  *      after it is committed; a completed purchase redeemed again with the
  *      same token replies the stored answer.
  *
+ *  Bank order payments (seed 004), api socket, user or service token:
+ *    REGNO_GEN  type_id (int 1..2^31-1), random (bool), type_name (str|nil)
+ *      -> {"err": 0, "reg_no": str, "type_id": int, "type_name": str}. A
+ *      registration number is unique forever, across types, restarts and
+ *      callers: the core is the one writer and keeps every one it gave.
+ *      NOT_FOUND: no such type; CONFLICT: the type has no number left (an
+ *      operator adds a type with room).
+ *
+ *  Admin socket, registration number types:
+ *    ADMIN_REGNO_TYPE_PUT  id, name (1..64), prefix (0..16 of [A-Za-z0-9_-]),
+ *                          length (int 1..32: characters after the prefix),
+ *                          alphabet (2..64 distinct [A-Za-z0-9]), create (bool)
+ *      -> {"err": 0, "type": REGNO_TYPE}; a type's format cannot change
+ *      once it gave a number (VALIDATION), only its name.
+ *    ADMIN_REGNO_TYPE_LIST {} -> {"err": 0, "types": [REGNO_TYPE ...]}
+ *      REGNO_TYPE = {id, name, prefix, length, alphabet, issued (int)}
+ *
  *  Worker socket (provider daemons; trusted, no auth):
  *    JOB_TAKE  kinds ([str]), max (int 1..64), wait_ms (int 0..30000)
  *      reply {"err": 0, "jobs": [JOB ...]} as soon as at least one job is
@@ -265,6 +282,7 @@ typedef enum {
     PM_MSG_BAZAARPAY_CONFIRM = 24,
     PM_MSG_BAZAARPAY_GET = 25,
     PM_MSG_BAZAARPAY_REFUND = 26,
+    PM_MSG_REGNO_GEN = 27,
     PM_MSG_JOB_TAKE = 30,
     PM_MSG_JOB_RESULT = 31,
     PM_MSG_RETRY_TAKE = 32,
@@ -279,6 +297,8 @@ typedef enum {
     PM_MSG_ADMIN_RETRY_LIST = 107,
     PM_MSG_ADMIN_RETRY_NOW = 108,
     PM_MSG_ADMIN_RETRY_PARK = 109,
+    PM_MSG_ADMIN_REGNO_TYPE_PUT = 110,
+    PM_MSG_ADMIN_REGNO_TYPE_LIST = 111,
 } pm_msg_type_t;
 
 /* A decoded header. Fixed-size copies, so it outlives the frame it came from. */

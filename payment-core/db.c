@@ -35,6 +35,8 @@ static const char *s_db_names[DB__COUNT] = {
     [DB_CHECKOUTS] = "checkouts",
     [DB_CHECKOUT_TOKENS] = "checkout_tokens",
     [DB_CHECKOUT_ATTEMPTS] = "checkout_attempts",
+    [DB_REGNO_TYPES] = "regno_types",
+    [DB_REGNOS] = "regnos",
 };
 
 struct db_t {

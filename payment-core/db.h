@@ -18,6 +18,7 @@
  *    balances, ledger                         ledger.h
  *    jobs, jobs_due                           jobs.h
  *    checkouts, checkout_tokens, checkout_attempts   checkout.h
+ *    regno_types, regnos                      regno.h
  *
  *  Return values: the db_* calls that touch data return an LMDB code: 0,
  *  MDB_NOTFOUND, MDB_MAP_FULL, ..., an errno value, or DB_ECORRUPT when a
@@ -50,6 +51,8 @@ typedef enum {
     DB_CHECKOUTS,
     DB_CHECKOUT_TOKENS,
     DB_CHECKOUT_ATTEMPTS,
+    DB_REGNO_TYPES,
+    DB_REGNOS,
     DB__COUNT
 } db_name_t;
 

@@ -17,6 +17,7 @@
 #include "pm_log.h"
 #include "pm_time.h"
 #include "request.h"
+#include "regno.h"
 #include "retry.h"
 #include "store_api.h"
 #include "worker.h"
@@ -55,6 +56,7 @@ static const s_route_t s_routes[] = {
     {PM_MSG_BAZAARPAY_CONFIRM, DISPATCH_SRC_API, true, false, bazaarpay_api_confirm},
     {PM_MSG_BAZAARPAY_GET, DISPATCH_SRC_API, true, true, bazaarpay_api_get},
     {PM_MSG_BAZAARPAY_REFUND, DISPATCH_SRC_API, true, false, bazaarpay_api_refund},
+    {PM_MSG_REGNO_GEN, DISPATCH_SRC_API, true, false, regno_api_gen},
     {PM_MSG_JOB_TAKE, DISPATCH_SRC_WORKER, false, false, worker_api_take},
     {PM_MSG_JOB_RESULT, DISPATCH_SRC_WORKER, false, false, worker_api_result},
     {PM_MSG_RETRY_TAKE, DISPATCH_SRC_WORKER, false, false, retry_api_take},
@@ -69,6 +71,8 @@ static const s_route_t s_routes[] = {
     {PM_MSG_ADMIN_RETRY_LIST, DISPATCH_SRC_ADMIN, false, true, retry_admin_list},
     {PM_MSG_ADMIN_RETRY_NOW, DISPATCH_SRC_ADMIN, false, false, retry_admin_now},
     {PM_MSG_ADMIN_RETRY_PARK, DISPATCH_SRC_ADMIN, false, false, retry_admin_park},
+    {PM_MSG_ADMIN_REGNO_TYPE_PUT, DISPATCH_SRC_ADMIN, false, false, regno_admin_type_put},
+    {PM_MSG_ADMIN_REGNO_TYPE_LIST, DISPATCH_SRC_ADMIN, false, true, regno_admin_type_list},
 };
 
 struct dispatch_t {

@@ -15,6 +15,8 @@
  *      retry list [--max N] [--json]                        retries due and parked, oldest first
  *      retry now ID                                         queue a job now (attempts reset)
  *      retry park ID                                        park a job for later
+ *      regno-type add --id N --name NAME --length N --alphabet CHARS [--prefix P]
+ *      regno-type list                                      registration number types
  *
  *  It talks to payment-core's admin socket (by default ipc://<data-dir>/
  *  admin.sock, reachable only through the file system, which is the access
@@ -72,6 +74,8 @@ static int s_usage(const char *why)
                     "  retry list [--max N] [--json]\n"
                     "  retry now ID\n"
                     "  retry park ID\n"
+                    "  regno-type add --id N --name NAME --length N --alphabet CHARS [--prefix P]\n"
+                    "  regno-type list\n"
                     "(" S_PROGRAM " --help lists the settings)\n");
     return 2;
 }
@@ -708,6 +712,60 @@ static int s_build_ops_cmd(int argc, char **argv, int rest, uint32_t *type, msgp
     return 2;
 }
 
+/* regno-type add ... | regno-type list: *type and body; 0, or 2 on a
+ * usage error. */
+static int s_build_regno_cmd(int argc, char **argv, int rest, uint32_t *type, msgpack_packer *pk)
+{
+    const char *sub = rest + 1 < argc ? argv[rest + 1] : "";
+    if (strcmp(sub, "list") == 0 && rest + 2 == argc) {
+        *type = PM_MSG_ADMIN_REGNO_TYPE_LIST;
+        msgpack_pack_map(pk, 0);
+        return 0;
+    }
+    if (strcmp(sub, "add") != 0) {
+        fprintf(stderr, S_PROGRAM ": usage: regno-type add ... | regno-type list\n");
+        return 2;
+    }
+    static const char *names[] = {"id", "name", "prefix", "length", "alphabet"};
+    const char *vals[5] = {NULL, NULL, "", NULL, NULL};
+    for (int i = rest + 2; i < argc; i++) {
+        const char *v = NULL;
+        size_t k = 0;
+        for (; k < 5; k++)
+            if (s_flag(argc, argv, &i, names[k], &v))
+                break;
+        if (k == 5 || !v) {
+            fprintf(stderr, S_PROGRAM ": regno-type add: unexpected or empty argument '%s'\n",
+                    argv[i]);
+            return 2;
+        }
+        vals[k] = v;
+    }
+    int64_t id = 0, length = 0;
+    if (!vals[0] || !vals[1] || !vals[3] || !vals[4]) {
+        fprintf(stderr, S_PROGRAM ": regno-type add: --id, --name, --length and --alphabet are "
+                                  "required\n");
+        return 2;
+    }
+    if (s_parse_int(vals[0], "--id", &id) != 0 || s_parse_int(vals[3], "--length", &length) != 0)
+        return 2;
+    *type = PM_MSG_ADMIN_REGNO_TYPE_PUT;
+    msgpack_pack_map(pk, 6);
+    pm_mp_pack_cstr(pk, "id");
+    msgpack_pack_int64(pk, id);
+    pm_mp_pack_cstr(pk, "name");
+    pm_mp_pack_cstr(pk, vals[1]);
+    pm_mp_pack_cstr(pk, "prefix");
+    pm_mp_pack_cstr(pk, vals[2]);
+    pm_mp_pack_cstr(pk, "length");
+    msgpack_pack_int64(pk, length);
+    pm_mp_pack_cstr(pk, "alphabet");
+    pm_mp_pack_cstr(pk, vals[4]);
+    pm_mp_pack_cstr(pk, "create");
+    msgpack_pack_true(pk);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     int rest = argc;
@@ -800,6 +858,9 @@ int main(int argc, char **argv)
             zsys_shutdown();
             goto destroy_body;
         }
+    } else if (strcmp(cmd, "regno-type") == 0) {
+        if (s_build_regno_cmd(argc, argv, rest, &type, &pk) != 0)
+            goto usage;
     } else if (strcmp(cmd, "checkout") == 0 || strcmp(cmd, "retry") == 0) {
         if (s_build_ops_cmd(argc, argv, rest, &type, &pk, &json) != 0)
             goto usage;
@@ -832,6 +893,10 @@ int main(int argc, char **argv)
             status = (json ? s_print_json(rb, "checkout") : s_print_checkout(rb)) == 0 ? 0 : 1;
         else if (type == PM_MSG_ADMIN_RETRY_LIST)
             status = (json ? s_print_json(rb, "items") : s_print_retry_list(rb)) == 0 ? 0 : 1;
+        else if (type == PM_MSG_ADMIN_REGNO_TYPE_LIST)
+            status = s_print_json(rb, "types") == 0 ? 0 : 1;
+        else if (type == PM_MSG_ADMIN_REGNO_TYPE_PUT)
+            status = s_print_json(rb, "type") == 0 ? 0 : 1;
         else if (type == PM_MSG_ADMIN_RETRY_NOW || type == PM_MSG_ADMIN_RETRY_PARK)
             status = s_print_json(rb, NULL) == 0 ? 0 : 1;
         else

@@ -145,6 +145,12 @@ if [[ ! -e $VAR/catalog.done ]]; then
         --icon "http://127.0.0.1:$SANDBOX_PORT/sandbox/icons/days_30.png" --platforms android,ios
     : >"$VAR/catalog.done"
 fi
+# The registration number type of seed 004's order invoices, seeded once.
+if ! bin/paymentctl --data-dir "$VAR" regno-type list 2>/dev/null | jq -e 'any(.[]; .id == 9)' >/dev/null; then
+    bin/paymentctl --data-dir "$VAR" regno-type add --id 9 --name sale_order_invoice_code \
+        --prefix ANS --length 8 --alphabet 0123456789ABCDEFGHJKLMNPQRSTUVWXYZ >/dev/null ||
+        echo "paymesh: could not add the demo registration number type 9 (see above)" >&2
+fi
 # shellcheck source=/dev/null
 . "$tokens"
 
@@ -181,6 +187,10 @@ BazaarPay checkout (the sandbox plays BazaarPay; open payment_url in a browser a
   curl -s $url/finance/bazaarpay/confirm/ -H "x_auth_token: \$ALICE_TOKEN" \\
     -d '{"checkout_token":"<checkout_token>"}'                       # {"state":"delivered",...}
   bin/paymentctl --data-dir $VAR checkout show <checkout_token>      # state and every attempt
+
+Bank orders (seed 004; the bank leg arrives with the rest of that issue):
+  curl -s $url/gen-reg-no/ -H "x_auth_token: \$ALICE_TOKEN" \\
+    -d '{"RegNumTypeId": 9, "random_mode": 1, "RegNumTypeName": "sale_order_invoice_code"}'
 
 Ctrl-C stops everything.
 EOF

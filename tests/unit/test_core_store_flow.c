@@ -1408,6 +1408,88 @@ static void test_a_refund_asked_while_the_commit_runs_follows_it(void **state)
     assert_int_equal(s_count(fx, DB_JOBS), 0);
 }
 
+/* ---- registration numbers (seed 004) ------------------------------------------- */
+
+static const pm_envelope_t *s_regno_type(fixture_t *fx, int64_t id, const char *prefix,
+                                         int64_t length, const char *alphabet, bool create)
+{
+    call_t r;
+    r_init(&r, PM_MSG_ADMIN_REGNO_TYPE_PUT, NULL, NULL);
+    r_int(&r, "id", id);
+    r_str(&r, "name", "sale_order_invoice_code");
+    r_str(&r, "prefix", prefix);
+    r_int(&r, "length", length);
+    r_str(&r, "alphabet", alphabet);
+    r_key(&r, "create");
+    if (create)
+        msgpack_pack_true(&r.pk);
+    else
+        msgpack_pack_false(&r.pk);
+    return s_call(fx, &r);
+}
+
+static const pm_envelope_t *s_regno(fixture_t *fx, int64_t id, bool random)
+{
+    call_t r;
+    r_init(&r, PM_MSG_REGNO_GEN, fx->alice, "gw");
+    r_int(&r, "type_id", id);
+    r_key(&r, "random");
+    if (random)
+        msgpack_pack_true(&r.pk);
+    else
+        msgpack_pack_false(&r.pk);
+    return s_call(fx, &r);
+}
+
+static void test_registration_numbers_follow_the_type_and_never_repeat(void **state)
+{
+    fixture_t *fx = *state;
+    assert_reply(s_regno_type(fx, 9, "ANS", 8, "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ", true), PM_OK,
+                 "");
+    assert_string_equal(s_str(pm_envelope_body(s_regno(fx, 9, false)), "reg_no"), "ANS00000000");
+    assert_string_equal(s_str(pm_envelope_body(s_regno(fx, 9, false)), "reg_no"), "ANS00000001");
+    const char *r = s_str(pm_envelope_body(s_regno(fx, 9, true)), "reg_no");
+    assert_int_equal(strlen(r), 11);
+    assert_memory_equal(r, "ANS", 3);
+    assert_int_equal(strspn(r + 3, "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"), 8);
+    assert_reply(s_regno(fx, 8, true), PM_ERR_NOT_FOUND, "no registration number type 8");
+    /* A type's format is fixed once it gave numbers; its name is not. */
+    assert_reply(s_regno_type(fx, 9, "ANS", 9, "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ", false),
+                 PM_ERR_VALIDATION, "type 9 gave numbers already: only its name may change");
+    assert_reply(s_regno_type(fx, 9, "A B", 8, "01", true), PM_ERR_VALIDATION,
+                 "prefix must be letters, digits, '-' or '_'");
+    assert_reply(s_regno_type(fx, 10, "", 4, "0120", true), PM_ERR_VALIDATION,
+                 "alphabet characters must be distinct");
+
+    /* Two binary digits make four numbers: random and sequential draws share
+     * them, skip the taken ones, and then the type is spent. */
+    assert_reply(s_regno_type(fx, 11, "T", 2, "01", true), PM_OK, "");
+    char seen[4][8];
+    int n = 0;
+    bool modes[] = {true, false, true, false, false, true};
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+        const pm_envelope_t *rep = s_regno(fx, 11, modes[i]);
+        if (s_err(rep) != PM_OK) {
+            assert_int_equal(s_err(rep), PM_ERR_CONFLICT);
+            continue;
+        }
+        const char *no = s_str(pm_envelope_body(rep), "reg_no");
+        for (int j = 0; j < n; j++)
+            assert_string_not_equal(seen[j], no);
+        assert_true(n < 4);
+        snprintf(seen[n++], sizeof seen[0], "%s", no);
+    }
+    /* Sequential asks always find the free ones; random ones might miss. */
+    while (n < 4) {
+        const pm_envelope_t *rep = s_regno(fx, 11, false);
+        assert_reply(rep, PM_OK, "");
+        snprintf(seen[n++], sizeof seen[0], "%s", s_str(pm_envelope_body(rep), "reg_no"));
+    }
+    assert_int_equal(s_err(s_regno(fx, 11, false)), PM_ERR_CONFLICT);
+    assert_int_equal(s_err(s_regno(fx, 11, true)), PM_ERR_CONFLICT);
+    assert_int_equal(s_count(fx, DB_REGNOS), 3 + 4);
+}
+
 int main(void)
 {
     pm_log_init("test_core_store_flow", getenv("PM_TEST_LOG") ? PM_LOG_DEBUG : -1);
@@ -1434,6 +1516,7 @@ int main(void)
         T(test_a_service_refunds_once_and_coins_spent_become_a_debt),
         T(test_an_unpaid_checkout_expires_only_while_open),
         T(test_a_refund_asked_while_the_commit_runs_follows_it),
+        T(test_registration_numbers_follow_the_type_and_never_repeat),
         T(test_an_expired_lease_goes_to_retry_worker_then_is_offered_again),
         T(test_a_decision_lease_that_runs_out_is_offered_to_another_retry_worker),
         T(test_job_max_attempts_parks_a_job_whatever_retry_worker_says),
