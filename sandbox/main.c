@@ -2,13 +2,17 @@
  *
  *  Serves the Cafe Bazaar developer API (bazaar.c) with a store of simulated
  *  purchases, the BazaarPay merchant API and payment page (bazaarpay.c)
- *  with a store of checkouts, demo icons (sb_icon.c), fault injection for
- *  the next N calls (sb_fault.c), a log of the calls received, and an admin
- *  API under /sandbox/ to drive all of it (docs/sandbox.md). State lives in memory only. Used by
- * `make run` and the tests; production configuration points providers at the real hosts. */
+ *  with a store of checkouts, Halkbank's RBS and TFEB's OrderProcessing
+ *  gateways and their card pages (bank.c) with a store of orders, demo
+ *  icons (sb_icon.c), fault injection for the next N calls (sb_fault.c), a
+ *  log of the calls received, and an admin API under /sandbox/ to drive all
+ *  of it (docs/sandbox.md). State lives in memory only. Used by `make run`
+ *  and the tests; production configuration points providers at the real
+ *  hosts. */
 #include <stdlib.h>
 #include <time.h>
 
+#include "bank.h"
 #include "bazaar.h"
 #include "bazaarpay.h"
 #include "pm_config.h"
@@ -31,6 +35,12 @@ enum {
     CFG_BAZAARPAY_COMMIT_WINDOW_S,
     CFG_BAZAARPAY_CHECKOUT_TTL_S,
     CFG_BAZAARPAY_MAX_CHECKOUTS,
+    CFG_RBS_USERNAME,
+    CFG_RBS_PASSWORD,
+    CFG_TFEB_CLIENT_ID,
+    CFG_TFEB_CLIENT_SECRET,
+    CFG_TFEB_TOKEN_TTL_S,
+    CFG_BANK_MAX_ORDERS,
     CFG_MAX_BODY_BYTES,
     CFG_MAX_CONNECTIONS,
     CFG_CONNECTION_TIMEOUT_S,
@@ -62,6 +72,18 @@ static pm_setting_t s_cfg[CFG__COUNT] = {
                                       "an unpaid checkout times out after this"},
     [CFG_BAZAARPAY_MAX_CHECKOUTS] = {"bazaarpay-max-checkouts", PM_CFG_INT, "100000", 1, 10000000,
                                      "BazaarPay checkouts held (then 507)"},
+    [CFG_RBS_USERNAME] = {"rbs-username", PM_CFG_STR, "sandbox-rbs", 1, SB_BANK_CREDENTIAL_MAX,
+                          "Halkbank (RBS) userName accepted"},
+    [CFG_RBS_PASSWORD] = {"rbs-password", PM_CFG_STR, "sandbox-rbs-password", 1,
+                          SB_BANK_CREDENTIAL_MAX, "Halkbank (RBS) password accepted"},
+    [CFG_TFEB_CLIENT_ID] = {"tfeb-client-id", PM_CFG_STR, "sandbox-tfeb-client", 1,
+                            SB_BANK_CREDENTIAL_MAX, "TFEB OAuth client_id accepted"},
+    [CFG_TFEB_CLIENT_SECRET] = {"tfeb-client-secret", PM_CFG_STR, "sandbox-tfeb-secret", 1,
+                                SB_BANK_CREDENTIAL_MAX, "TFEB OAuth client_secret accepted"},
+    [CFG_TFEB_TOKEN_TTL_S] = {"tfeb-token-ttl-s", PM_CFG_INT, "3600", 1, 86400,
+                              "lifetime of issued TFEB access tokens (expires_in)"},
+    [CFG_BANK_MAX_ORDERS] = {"bank-max-orders", PM_CFG_INT, "100000", 1, 10000000,
+                             "bank orders held, both banks together (then a system error)"},
     [CFG_MAX_BODY_BYTES] = {"max-body-bytes", PM_CFG_INT, "65536", 256, 1048576,
                             "largest request body (then 413)"},
     [CFG_MAX_CONNECTIONS] = {"max-connections", PM_CFG_INT, "256", 1, 4096,
@@ -96,11 +118,20 @@ int main(int argc, char **argv)
         .checkout_ttl_s = (int)s_cfg[CFG_BAZAARPAY_CHECKOUT_TTL_S].ival,
         .max_checkouts = (size_t)s_cfg[CFG_BAZAARPAY_MAX_CHECKOUTS].ival,
     };
+    sb_bank_config_t bank_cfg = {
+        .rbs_username = s_cfg[CFG_RBS_USERNAME].sval,
+        .rbs_password = s_cfg[CFG_RBS_PASSWORD].sval,
+        .tfeb_client_id = s_cfg[CFG_TFEB_CLIENT_ID].sval,
+        .tfeb_client_secret = s_cfg[CFG_TFEB_CLIENT_SECRET].sval,
+        .tfeb_token_ttl_s = (int)s_cfg[CFG_TFEB_TOKEN_TTL_S].ival,
+        .max_orders = (size_t)s_cfg[CFG_BANK_MAX_ORDERS].ival,
+    };
     sb.bazaar = sb_bazaar_new(&bz_cfg);
     sb.bazaarpay = sb_bp_new(&bp_cfg);
+    sb.bank = sb_bank_new(&bank_cfg);
     sb.faults = sb_faults_new();
     sb.calls = sb_calls_new(SB_CALLS_MAX);
-    if (!sb.bazaar || !sb.bazaarpay || !sb.faults || !sb.calls) {
+    if (!sb.bazaar || !sb.bazaarpay || !sb.bank || !sb.faults || !sb.calls) {
         pm_error("out of memory creating the sandbox state");
         goto free_state;
     }
@@ -126,6 +157,7 @@ int main(int argc, char **argv)
 free_state:
     sb_calls_destroy(&sb.calls);
     sb_faults_destroy(&sb.faults);
+    sb_bank_destroy(&sb.bank);
     sb_bp_destroy(&sb.bazaarpay);
     sb_bazaar_destroy(&sb.bazaar);
     return status;

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const s_services[] = {"bazaar", "bazaarpay"};
+static const char *const s_services[] = {"bazaar", "bazaarpay", "rbs", "tfeb"};
 
 static const char *const s_kinds[] = {
     [SB_FAULT_NONE] = NULL,         [SB_FAULT_DELAY] = "delay",        [SB_FAULT_STATUS] = "status",

@@ -8,7 +8,9 @@
  *  Fault kinds, as the HTTP core (sb_http) applies them:
  *    delay          sleep delay_ms, then answer normally
  *    status         answer `status` with the provider's error shape ({"error":
- *                   "server_error"}, BazaarPay {"detail"}), apply nothing
+ *                   "server_error"}, BazaarPay {"detail"}, RBS {"errorCode": "7"},
+ *                   TFEB {"response": {"operationResult": "GEN-00001"}}), apply
+ *                   nothing
  *    timeout        hold the connection delay_ms, then close it without an answer
  *    drop_response  apply the call, then close without an answer (the response
  *                   is lost after the action was applied) */
@@ -50,7 +52,7 @@ typedef struct {
 const char *sb_fault_kind_name(sb_fault_kind_t kind);
 
 /* The simulated providers, for messages. */
-#define SB_SERVICE_NAMES "bazaar, bazaarpay"
+#define SB_SERVICE_NAMES "bazaar, bazaarpay, rbs, tfeb"
 
 /* True when name is a simulated provider (one of SB_SERVICE_NAMES). */
 bool sb_service_known(const char *name);

@@ -86,14 +86,37 @@ static enum MHD_Result s_append(sb_http_t *self, s_conn_t *c, const char *data, 
 }
 
 /* An error of a simulated provider in its own shape: DRF's {"detail"} for
- * BazaarPay, {"error", "error_description"} for Cafe Bazaar. */
+ * BazaarPay, a system error for the banks (RBS errorCode 7, TFEB
+ * GEN-00001), {"error", "error_description"} for Cafe Bazaar. */
 static void s_provider_error(const char *service, sb_resp_t *resp, int status, const char *error,
                              const char *description)
 {
+    const char *text = description ? description : error;
+    json_object *o = NULL, *inner = NULL;
     if (strcmp(service, "bazaarpay") == 0)
-        sb_resp_detail(resp, status, description ? description : error);
-    else
+        sb_resp_detail(resp, status, text);
+    else if (strcmp(service, "rbs") == 0) {
+        if ((o = json_object_new_object()) != NULL) {
+            json_object_object_add(o, "errorCode", json_object_new_string("7"));
+            json_object_object_add(o, "errorMessage", json_object_new_string(text));
+        }
+        sb_resp_json(resp, status, &o);
+    } else if (strcmp(service, "tfeb") == 0) {
+        if ((o = json_object_new_object()) != NULL && (inner = json_object_new_object()) != NULL) {
+            json_object_object_add(inner, "operationResult", json_object_new_string("GEN-00001"));
+            json_object_object_add(inner, "operationResultDescription",
+                                   json_object_new_string(text));
+            json_object_object_add(o, "response", inner);
+        }
+        sb_resp_json(resp, status, &o);
+    } else
         sb_resp_error(resp, status, error, description);
+}
+
+/* Any query argument of the connection (sb_req_t.query). */
+static const char *s_query(void *conn, const char *key)
+{
+    return MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, key);
 }
 
 /* The Host header when it looks like "host[:port]" (it goes into URLs the
@@ -172,6 +195,8 @@ static enum MHD_Result s_dispatch(sb_http_t *self, struct MHD_Connection *conn, 
     req->q_token = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "token");
     req->q_redirect_url = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "redirect_url");
     req->q_phone = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "phone");
+    req->query = s_query;
+    req->query_ctx = conn;
 
     const char *service = sb_service_of_path(url);
     sb_fault_t fault = {0};

@@ -77,7 +77,18 @@ const char *sb_service_of_path(const char *path)
         return "bazaar";
     if (strncmp(path, "/badje/", 7) == 0)
         return "bazaarpay";
+    if (strncmp(path, "/payment/rest/", 14) == 0)
+        return "rbs";
+    if (strncmp(path, "/identityserver/", 16) == 0 ||
+        strncmp(path, "/OrderProcessing_TURK/", 22) == 0)
+        return "tfeb";
     return NULL;
+}
+
+const char *sb_req_query(const sb_req_t *req, const char *key)
+{
+    assert(req && key);
+    return req->query ? req->query(req->query_ctx, key) : NULL;
 }
 
 /* ---- JSON ----------------------------------------------------------------- */

@@ -38,6 +38,10 @@ typedef struct {
     const char *q_token;        /* ?token=, or NULL */
     const char *q_redirect_url; /* ?redirect_url=, or NULL */
     const char *q_phone;        /* ?phone=, or NULL */
+    /* Any ?key= of the query string, decoded (sb_req_query); NULL in tests
+     * that build a request by hand. */
+    const char *(*query)(void *query_ctx, const char *key);
+    void *query_ctx;
     char caps[SB_CAPS_MAX][SB_CAP_MAX + 1];
     int ncaps;
 } sb_req_t;
@@ -66,6 +70,10 @@ typedef struct {
 extern const sb_route_t sb_routes[];
 extern const size_t sb_route_count;
 
+/* The decoded value of ?key= in the query string, or NULL (also when the
+ * request has no query function). Borrowed for the call. */
+const char *sb_req_query(const sb_req_t *req, const char *key);
+
 /* Matches path against pattern; on success fills caps/ncaps of req (when
  * non-NULL). Pure. */
 bool sb_route_match_one(const char *pattern, const char *path, sb_req_t *req);
@@ -77,7 +85,8 @@ sb_route_result_t sb_route_find(const char *method, const char *path, sb_req_t *
                                 const sb_route_t **route);
 
 /* The simulated provider a path belongs to ("/devapi/..." is "bazaar",
- * "/badje/..." "bazaarpay"), or
+ * "/badje/..." "bazaarpay", "/payment/rest/..." "rbs", "/identityserver/..."
+ * and "/OrderProcessing_TURK/..." "tfeb"), or
  * NULL for the admin API and unknown paths. Faults and the call log apply
  * to provider paths, routed or not. */
 const char *sb_service_of_path(const char *path);

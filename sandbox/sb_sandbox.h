@@ -13,11 +13,13 @@
 
 typedef struct sb_bazaar_t sb_bazaar_t;
 typedef struct sb_bp_t sb_bp_t;
+typedef struct sb_bank_t sb_bank_t;
 
 typedef struct {
     pthread_mutex_t mu; /* guards everything below */
     sb_bazaar_t *bazaar;
     sb_bp_t *bazaarpay;
+    sb_bank_t *bank; /* both bank gateways (bank.c) */
     sb_faults_t *faults;
     sb_calls_t *calls;
     atomic_bool stopping; /* set on shutdown: injected sleeps end early */
