@@ -71,6 +71,37 @@
  *      NOT_FOUND: no such type; CONFLICT: the type has no number left (an
  *      operator adds a type with room).
  *
+ *    INVOICE_PUT  reg_no (a number REGNO_GEN gave the caller), payment_type
+ *                 ("halkbank"|"foreign_affairs_bank"), currency ("TMT"),
+ *                 total_minor (int > 0), lines ([{name (1..256), count (int
+ *                 1..1000000), price_minor (int > 0)}], 1..100), desc (str|nil,
+ *                 <= 512)
+ *      -> {"err": 0, "invoice": INVOICE}; the invoice moves to type 13
+ *      (awaiting payment). VALIDATION: total_minor is not the sum of count *
+ *      price_minor; NOT_FOUND: reg_no was not given to the caller; CONFLICT:
+ *      an invoice with that reg_no exists with other contents (the same
+ *      contents again answer the stored invoice).
+ *    ORDER_REGISTER  reg_no, payment_type, total_minor, desc (str|nil)
+ *      -> parked until provider-bank's bank_register reports; {"err": 0,
+ *      "invoice": INVOICE} with order_id and checkout_url set. An invoice
+ *      registered already answers its order at once (never a second one).
+ *      VALIDATION: total_minor differs from the invoice's, or payment_type
+ *      from the invoice's; NOT_FOUND: no invoice of the caller; PROVIDER: the
+ *      bank refused; UNAVAILABLE: the bank could not be reached.
+ *    ORDER_VALIDATE  reg_no, order_id, payment_type, account (str|nil: the
+ *                 principal to validate for, service tokens only)
+ *      -> parked until a bank_status reports (at once when the invoice is
+ *      paid or failed already); {"err": 0, "invoice": INVOICE}. The invoice
+ *      is marked paid (type 14) in the transaction of the first report that
+ *      says paid, once; declined or reversed: failed (type 15).
+ *      INVOICE = {reg_no, principal, type_id (13|14|15), state
+ *                 ("awaiting_payment"|"paid"|"failed"), payment_type,
+ *                 currency, total_minor, lines [{name, count, price_minor}],
+ *                 desc (str|nil), order_id (str|nil), checkout_url (str|nil),
+ *                 bank_state (str|nil: what the bank last said, as
+ *                 bank_status's state), created_ms, updated_ms, paid_ms
+ *                 (int|nil)}
+ *
  *  Admin socket, registration number types:
  *    ADMIN_REGNO_TYPE_PUT  id, name (1..64), prefix (0..16 of [A-Za-z0-9_-]),
  *                          length (int 1..32: characters after the prefix),
@@ -219,6 +250,9 @@
  *              reason (str), status (str|nil: a trace's status),
  *              created_ms, failed_ms (when the outcome was recorded),
  *              ctx (map)}
+ *      ctx of bank_* items: {phase ("open": registered, not paid yet |
+ *              "final": paid or failed), created_ms (the invoice's),
+ *              registered_ms (int|nil)}.
  *      ctx of bazaarpay_* items: {phase ("open": not paid yet | "settle":
  *              delivered, to be committed | "refund": a refund was asked),
  *              created_ms, delivered_ms (int|nil), window_end_ms (int|nil:
@@ -283,6 +317,9 @@ typedef enum {
     PM_MSG_BAZAARPAY_GET = 25,
     PM_MSG_BAZAARPAY_REFUND = 26,
     PM_MSG_REGNO_GEN = 27,
+    PM_MSG_INVOICE_PUT = 28,
+    PM_MSG_ORDER_REGISTER = 29,
+    PM_MSG_ORDER_VALIDATE = 40,
     PM_MSG_JOB_TAKE = 30,
     PM_MSG_JOB_RESULT = 31,
     PM_MSG_RETRY_TAKE = 32,
