@@ -12,10 +12,11 @@
  *  codes). Behind both is one bounded store of orders, keyed by the bank's
  *  orderId (a UUID), each walking RBS's orderStatus life cycle:
  *
- *      registered(0) --pay, one-phase--> deposited(2) --refund (all)--> refunded(4)
- *        |      |                          ^     |
- *        |      +--pay, two-phase--> preauthorized(1) --reverse--> reversed(3)
- *        +--decline--> declined(6)       (deposit)
+ *      registered(0) --pay, one-phase--------------> deposited(2) --refund, all--> refunded(4)
+ *        |    |                                        ^
+ *        |    +--pay, two-phase--> preauthorized(1) --deposit
+ *        |                             +--reverse--> reversed(3)
+ *        +--decline--> declined(6)
  *
  *  A partial refund leaves a deposited order deposited, with refunded_minor
  *  grown; the refund that reaches the deposited amount makes it refunded.
