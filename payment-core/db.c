@@ -37,6 +37,8 @@ static const char *s_db_names[DB__COUNT] = {
     [DB_CHECKOUT_ATTEMPTS] = "checkout_attempts",
     [DB_REGNO_TYPES] = "regno_types",
     [DB_REGNOS] = "regnos",
+    [DB_INVOICES] = "invoices",
+    [DB_INVOICE_LINES] = "invoice_lines",
 };
 
 struct db_t {

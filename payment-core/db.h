@@ -19,6 +19,7 @@
  *    jobs, jobs_due                           jobs.h
  *    checkouts, checkout_tokens, checkout_attempts   checkout.h
  *    regno_types, regnos                      regno.h
+ *    invoices, invoice_lines                  orders.h
  *
  *  Return values: the db_* calls that touch data return an LMDB code: 0,
  *  MDB_NOTFOUND, MDB_MAP_FULL, ..., an errno value, or DB_ECORRUPT when a
@@ -53,6 +54,8 @@ typedef enum {
     DB_CHECKOUT_ATTEMPTS,
     DB_REGNO_TYPES,
     DB_REGNOS,
+    DB_INVOICES,
+    DB_INVOICE_LINES,
     DB__COUNT
 } db_name_t;
 

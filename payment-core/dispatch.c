@@ -17,6 +17,7 @@
 #include "pm_log.h"
 #include "pm_time.h"
 #include "request.h"
+#include "orders.h"
 #include "regno.h"
 #include "retry.h"
 #include "store_api.h"
@@ -57,6 +58,9 @@ static const s_route_t s_routes[] = {
     {PM_MSG_BAZAARPAY_GET, DISPATCH_SRC_API, true, true, bazaarpay_api_get},
     {PM_MSG_BAZAARPAY_REFUND, DISPATCH_SRC_API, true, false, bazaarpay_api_refund},
     {PM_MSG_REGNO_GEN, DISPATCH_SRC_API, true, false, regno_api_gen},
+    {PM_MSG_INVOICE_PUT, DISPATCH_SRC_API, true, false, orders_api_invoice_put},
+    {PM_MSG_ORDER_REGISTER, DISPATCH_SRC_API, true, false, orders_api_register},
+    {PM_MSG_ORDER_VALIDATE, DISPATCH_SRC_API, true, false, orders_api_validate},
     {PM_MSG_JOB_TAKE, DISPATCH_SRC_WORKER, false, false, worker_api_take},
     {PM_MSG_JOB_RESULT, DISPATCH_SRC_WORKER, false, false, worker_api_result},
     {PM_MSG_RETRY_TAKE, DISPATCH_SRC_WORKER, false, false, retry_api_take},

@@ -53,6 +53,7 @@ typedef struct {
     int64_t job_max_attempts; /* leases before a job is parked whatever retry-worker says [1000] */
     int64_t
         bazaarpay_commit_window_ms; /* BazaarPay refunds an uncommitted payment after [600000] */
+    const char *bank_return_url; /* where a bank sends the payer back (borrowed; NULL: sandbox) */
 } dispatch_limits_t;
 
 /* One request of a batch and, afterwards, its reply. */

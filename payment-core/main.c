@@ -31,6 +31,7 @@ enum {
     CFG_MAX_WAITERS,
     CFG_JOB_LEASE_MS,
     CFG_BAZAARPAY_COMMIT_WINDOW_S,
+    CFG_BANK_RETURN_URL,
     CFG_JOB_MAX_ATTEMPTS,
     CFG_LOG_LEVEL,
     CFG__COUNT
@@ -68,6 +69,9 @@ static pm_setting_t s_cfg[CFG__COUNT] = {
                           "a job taken by a worker is offered again after this long"},
     [CFG_BAZAARPAY_COMMIT_WINDOW_S] = {"bazaarpay-commit-window-s", PM_CFG_INT, "600", 10, 86400,
                                        "BazaarPay returns an uncommitted payment after this"},
+    [CFG_BANK_RETURN_URL] = {"bank-return-url", PM_CFG_STR,
+                             "http://127.0.0.1:8090/sandbox/icons/returned.png", 8, 512,
+                             "where a bank's payment page sends the payer back (seed 004)"},
     [CFG_JOB_MAX_ATTEMPTS] =
         {"job-max-attempts", PM_CFG_INT, "1000", 1, 100000,
          "calls after which a job is parked whatever retry-worker says (a backstop)"},
@@ -100,6 +104,7 @@ int main(int argc, char **argv)
         .limits = {.max_packages = s_cfg[CFG_MAX_PACKAGES].ival,
                    .max_waiters = s_cfg[CFG_MAX_WAITERS].ival,
                    .job_lease_ms = s_cfg[CFG_JOB_LEASE_MS].ival,
+                   .bank_return_url = s_cfg[CFG_BANK_RETURN_URL].sval,
                    .bazaarpay_commit_window_ms = s_cfg[CFG_BAZAARPAY_COMMIT_WINDOW_S].ival * 1000,
                    .job_max_attempts = s_cfg[CFG_JOB_MAX_ATTEMPTS].ival},
         .max_batch = (int)s_cfg[CFG_MAX_BATCH].ival,

@@ -26,7 +26,8 @@
 #define PARK_TAKERS_MAX 1024 /* parked JOB_TAKE requests */
 #define PARK_KINDS_MAX 8     /* job kinds one JOB_TAKE may ask for */
 #define PARK_KIND_MAX 32
-#define PARK_SERIAL_MAX 16
+#define PARK_SERIAL_MAX                                                                            \
+    64 /* the key waiters wait on: a purchase or checkout serial, "o:" + a reg no */
 
 /* Who to answer: the socket (dispatch_src_t), the routing id, the header. */
 typedef struct {

@@ -154,6 +154,15 @@ static int s_take(db_t *db, MDB_txn *txn, const regno_type_t *t, const char *num
     return rc;
 }
 
+int regno_owner(db_t *db, MDB_txn *txn, const char *number, char *principal)
+{
+    s_number_t rec;
+    int rc = rec_load(db, txn, DB_REGNOS, number, strlen(number), &s_number_schema, &rec);
+    if (rc == 0)
+        memcpy(principal, rec.principal, sizeof rec.principal);
+    return rc;
+}
+
 int regno_new(db_t *db, MDB_txn *txn, regno_type_t *t, bool random, const char *principal,
               int64_t now_ms, char out[REGNO_MAX + 1])
 {

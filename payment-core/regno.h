@@ -56,6 +56,10 @@ int regno_type_save(db_t *db, MDB_txn *txn, const regno_type_t *t);
 int regno_new(db_t *db, MDB_txn *txn, regno_type_t *t, bool random, const char *principal,
               int64_t now_ms, char out[REGNO_MAX + 1]);
 
+/* Who number was given to: 0 with principal set (PM_PRINCIPAL_MAX + 1
+ * bytes), MDB_NOTFOUND, DB_ECORRUPT or an LMDB code. */
+int regno_owner(db_t *db, MDB_txn *txn, const char *number, char *principal);
+
 /* REGNO_GEN, ADMIN_REGNO_TYPE_PUT, ADMIN_REGNO_TYPE_LIST. */
 int regno_api_gen(req_t *req);
 int regno_admin_type_put(req_t *req);

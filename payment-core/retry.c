@@ -8,6 +8,7 @@
 
 #include "bazaar.h"
 #include "bazaarpay.h"
+#include "orders.h"
 #include "pm_envelope.h"
 #include "pm_err.h"
 #include "pm_log.h"
@@ -65,6 +66,8 @@ int retry_pack_items(db_t *db, MDB_txn *txn, const dispatch_limits_t *limits,
         int rc = 0;
         if (bazaarpay_kind(j->kind))
             rc = bazaarpay_pack_ctx(db, txn, limits, j, &pk);
+        else if (orders_kind(j->kind))
+            rc = orders_pack_ctx(db, txn, j, &pk);
         else
             msgpack_pack_map(&pk, 0);
         if (rc != 0)
@@ -186,6 +189,8 @@ int retry_api_decide(req_t *req)
     const char *why = NULL;
     if (bazaarpay_kind(job->kind))
         rc = bazaarpay_decide(req, job, action, kind, at_ms, &why);
+    else if (orders_kind(job->kind))
+        rc = orders_decide(req, job, action, kind, at_ms, &why);
     else
         rc = s_decide_plain(req, job, action, kind, at_ms, &why);
     free(job);
@@ -221,6 +226,8 @@ static void s_ref(db_t *db, MDB_txn *txn, const jobs_job_t *job, char *out, size
 {
     if (bazaarpay_kind(job->kind))
         bazaarpay_job_ref(db, txn, job, out, cap);
+    else if (orders_kind(job->kind))
+        orders_job_ref(job, out, cap);
     else
         bazaar_job_serial(db, txn, job, out, cap);
 }
@@ -342,6 +349,8 @@ int retry_admin_now(req_t *req)
      * does next is a trace, whatever it was. */
     if (bazaarpay_kind(job->kind) && strcmp(job->kind, BAZAARPAY_INIT) != 0)
         snprintf(job->kind, sizeof job->kind, "%s", BAZAARPAY_TRACE);
+    if (orders_kind(job->kind) && strcmp(job->kind, ORDERS_REGISTER) != 0)
+        snprintf(job->kind, sizeof job->kind, "%s", ORDERS_STATUS);
     job->state = JOBS_QUEUED;
     job->next_at_ms = req->now_ms;
     job->lease_until_ms = 0;

@@ -7,6 +7,7 @@
 
 #include "bazaar.h"
 #include "bazaarpay.h"
+#include "orders.h"
 #include "jobs.h"
 #include "pm_envelope.h"
 #include "pm_err.h"
@@ -58,7 +59,7 @@ static int s_give_up(db_t *db, MDB_txn *txn, jobs_job_t *job, int64_t now_ms)
 {
     if (strcmp(job->kind, BAZAAR_VALIDATE) == 0)
         return bazaar_validate_give_up(db, txn, job, now_ms);
-    if (bazaarpay_kind(job->kind)) {
+    if (bazaarpay_kind(job->kind) || orders_kind(job->kind)) {
         pm_error("job %s (%s) parked after %lld calls (job-max-attempts); kept for the operator",
                  job->id, job->kind, (long long)job->attempt);
         job->state = JOBS_PARKED;
@@ -79,6 +80,8 @@ static int s_lease_expired(db_t *db, MDB_txn *txn, jobs_job_t *job, int64_t now_
             job->kind, (long long)job->attempt);
     if (bazaarpay_kind(job->kind))
         return bazaarpay_lease_expired(db, txn, job, now_ms);
+    if (orders_kind(job->kind))
+        return orders_lease_expired(db, txn, job, now_ms);
     return jobs_to_retry(db, txn, job, JOBS_OUT_LEASE_EXPIRED, "no report in the lease", NULL,
                          now_ms);
 }
@@ -267,6 +270,8 @@ int worker_api_result(req_t *req)
                                                       : JOBS_OUT_UNKNOWN;
     if (bazaarpay_kind(job->kind)) {
         rc = bazaarpay_job_result(req, job, out, reason, data);
+    } else if (orders_kind(job->kind)) {
+        rc = orders_job_result(req, job, out, reason, data);
     } else if (strcmp(job->kind, BAZAAR_VALIDATE) == 0) {
         rc = bazaar_validate_result(req, job, outcome, reason);
     } else if (outcome == BAZAAR_OK) {

@@ -1490,6 +1490,113 @@ static void test_registration_numbers_follow_the_type_and_never_repeat(void **st
     assert_int_equal(s_count(fx, DB_REGNOS), 3 + 4);
 }
 
+/* ---- bank orders (seed 004) ------------------------------------------------------ */
+
+/* INVOICE_PUT of reg_no: two lines (2 x 5.00 + 1 x 7.50 = 17.50 TMT). */
+static const pm_envelope_t *s_invoice(fixture_t *fx, const uint8_t *auth, const char *reg_no,
+                                      int64_t total)
+{
+    call_t r;
+    r_init(&r, PM_MSG_INVOICE_PUT, auth, "app");
+    r_str(&r, "reg_no", reg_no);
+    r_str(&r, "payment_type", "halkbank");
+    r_str(&r, "currency", "TMT");
+    r_int(&r, "total_minor", total);
+    r_key(&r, "lines");
+    msgpack_pack_array(&r.pk, 2);
+    msgpack_pack_map(&r.pk, 3);
+    pm_mp_pack_cstr(&r.pk, "name");
+    pm_mp_pack_cstr(&r.pk, "tea");
+    pm_mp_pack_cstr(&r.pk, "count");
+    msgpack_pack_int(&r.pk, 2);
+    pm_mp_pack_cstr(&r.pk, "price_minor");
+    msgpack_pack_int(&r.pk, 500);
+    msgpack_pack_map(&r.pk, 3);
+    pm_mp_pack_cstr(&r.pk, "name");
+    pm_mp_pack_cstr(&r.pk, "cake");
+    pm_mp_pack_cstr(&r.pk, "count");
+    msgpack_pack_int(&r.pk, 1);
+    pm_mp_pack_cstr(&r.pk, "price_minor");
+    msgpack_pack_int(&r.pk, 750);
+    return s_call(fx, &r);
+}
+
+static const pm_envelope_t *s_order_call(fixture_t *fx, uint32_t type, const uint8_t *auth,
+                                         const char *reg_no, const char *order_id, int64_t total,
+                                         int64_t now_ms)
+{
+    call_t r;
+    r_init(&r, type, auth, "app");
+    r_str(&r, "reg_no", reg_no);
+    r_str(&r, "payment_type", "halkbank");
+    if (type == PM_MSG_ORDER_REGISTER)
+        r_int(&r, "total_minor", total);
+    else
+        r_str(&r, "order_id", order_id);
+    r.deadline_ms = now_ms + 10000;
+    return s_call_at(fx, &r, now_ms);
+}
+
+static void test_a_bank_order_is_registered_once_and_paid_once(void **state)
+{
+    fixture_t *fx = *state;
+    assert_reply(s_regno_type(fx, 9, "ANS", 8, "0123456789", true), PM_OK, "");
+    char reg[32];
+    snprintf(reg, sizeof reg, "%s", s_str(pm_envelope_body(s_regno(fx, 9, false)), "reg_no"));
+    /* The total must be the sum of the lines; the number must be the caller's. */
+    assert_int_equal(s_err(s_invoice(fx, fx->alice, reg, 1700)), PM_ERR_VALIDATION);
+    assert_int_equal(s_err(s_invoice(fx, fx->bob, reg, 1750)), PM_ERR_NOT_FOUND);
+    const msgpack_object *inv = s_field(s_invoice(fx, fx->alice, reg, 1750), "invoice");
+    assert_int_equal(s_int(inv, "type_id"), 13);
+    /* The same invoice again is the same answer. */
+    assert_reply(s_invoice(fx, fx->alice, reg, 1750), PM_OK, "");
+    /* Register: a price other than the invoice's is refused. */
+    assert_int_equal(
+        s_err(s_order_call(fx, PM_MSG_ORDER_REGISTER, fx->alice, reg, NULL, 1000, NOW)),
+        PM_ERR_VALIDATION);
+    assert_null(s_order_call(fx, PM_MSG_ORDER_REGISTER, fx->alice, reg, NULL, 1750, NOW));
+    char id[PM_UUID_LEN + 1];
+    int64_t attempt;
+    const msgpack_object *pl = s_take_one(fx, "bank_register", NOW, id, &attempt);
+    assert_int_equal(s_int(pl, "amount_minor"), 1750);
+    char number[48];
+    snprintf(number, sizeof number, "%s-1", reg);
+    assert_string_equal(s_str(pl, "order_number"), number);
+    assert_reply(s_report(fx, id, attempt, "ok", "order_id", "ord-1", "checkout_url",
+                          "https://bank.example/pay?mdOrder=ord-1", NOW + 1),
+                 PM_OK, "");
+    inv = s_field(s_outbox(fx, "app"), "invoice");
+    assert_string_equal(s_str(inv, "order_id"), "ord-1");
+    /* Registering again: the same order, no second job. */
+    inv = s_field(s_order_call(fx, PM_MSG_ORDER_REGISTER, fx->alice, reg, NULL, 1750, NOW + 2),
+                  "invoice");
+    assert_string_equal(s_str(inv, "order_id"), "ord-1");
+    assert_int_equal(s_jobs(s_take_at(fx, "w1", "bank_register", 0, NOW + 2))->via.array.size, 0);
+    /* Validate: not paid yet, then paid. */
+    assert_null(s_order_call(fx, PM_MSG_ORDER_VALIDATE, fx->alice, reg, "ord-1", 0, NOW + 3));
+    s_take_one(fx, "bank_status", NOW + 3, id, &attempt);
+    assert_reply(s_report(fx, id, attempt, "ok", "state", "registered", NULL, NULL, NOW + 4), PM_OK,
+                 "");
+    assert_string_equal(s_str(s_field(s_outbox(fx, "app"), "invoice"), "state"),
+                        "awaiting_payment");
+    assert_null(s_order_call(fx, PM_MSG_ORDER_VALIDATE, fx->alice, reg, "ord-1", 0, NOW + 5));
+    s_take_one(fx, "bank_status", NOW + 5, id, &attempt);
+    assert_reply(s_report(fx, id, attempt, "ok", "state", "paid", NULL, NULL, NOW + 6), PM_OK, "");
+    inv = s_field(s_outbox(fx, "app"), "invoice");
+    assert_int_equal(s_int(inv, "type_id"), 14);
+    /* Again: paid, at once, no call; another user sees nothing. */
+    inv = s_field(s_order_call(fx, PM_MSG_ORDER_VALIDATE, fx->alice, reg, "ord-1", 0, NOW + 7),
+                  "invoice");
+    assert_string_equal(s_str(inv, "state"), "paid");
+    assert_int_equal(s_count(fx, DB_JOBS), 0);
+    assert_int_equal(
+        s_err(s_order_call(fx, PM_MSG_ORDER_VALIDATE, fx->bob, reg, "ord-1", 0, NOW + 7)),
+        PM_ERR_NOT_FOUND);
+    assert_int_equal(
+        s_err(s_order_call(fx, PM_MSG_ORDER_VALIDATE, fx->alice, reg, "ord-2", 0, NOW + 7)),
+        PM_ERR_NOT_FOUND);
+}
+
 int main(void)
 {
     pm_log_init("test_core_store_flow", getenv("PM_TEST_LOG") ? PM_LOG_DEBUG : -1);
@@ -1517,6 +1624,7 @@ int main(void)
         T(test_an_unpaid_checkout_expires_only_while_open),
         T(test_a_refund_asked_while_the_commit_runs_follows_it),
         T(test_registration_numbers_follow_the_type_and_never_repeat),
+        T(test_a_bank_order_is_registered_once_and_paid_once),
         T(test_an_expired_lease_goes_to_retry_worker_then_is_offered_again),
         T(test_a_decision_lease_that_runs_out_is_offered_to_another_retry_worker),
         T(test_job_max_attempts_parks_a_job_whatever_retry_worker_says),
