@@ -43,6 +43,12 @@ const gw_route_t gw_routes[] = {
      STORE, NULL},
     /* bank order payments (seed 004) */
     {"POST", "/gen-reg-no", gw_order_regno_build, gw_order_regno_render, ORDER, NULL},
+    {"POST", "/checkout-sale-order-inv", gw_order_checkout_build, gw_order_checkout_render, ORDER,
+     NULL},
+    {"POST", "/order-payment-register-request", gw_order_register_build, NULL, ORDER,
+     gw_order_register_render},
+    {"POST", "/order-inv-validation", gw_order_validate_build, gw_order_validate_render, ORDER,
+     NULL},
 };
 
 const size_t gw_route_count = sizeof gw_routes / sizeof gw_routes[0];
