@@ -9,7 +9,8 @@
 #
 # Daemons: payment-core (api 7100, worker socket 7101), api-gateway (8080),
 # sandbox (the fake Cafe Bazaar and BazaarPay, 8090), provider-bazaar pointed
-# at it, and retry-worker (every retry's schedule).
+# at it, provider-bank (the sandbox's two banks) and retry-worker (every
+# retry's schedule).
 #
 # Ctrl-C or SIGTERM stops every daemon by its PID and exits 0; if a daemon
 # dies on its own, the others are stopped and the exit status is 1.
@@ -87,7 +88,8 @@ trap 'stop_all; trap - EXIT; echo; echo "paymesh: stopped"; exit 0' INT TERM
 
 from=$(log_size payment-core)
 start payment-core --data-dir "$VAR" --api-endpoint "tcp://127.0.0.1:$CORE_PORT" \
-    --worker-endpoint "tcp://127.0.0.1:$WORKER_PORT"
+    --worker-endpoint "tcp://127.0.0.1:$WORKER_PORT" \
+    --bank-return-url "http://127.0.0.1:$SANDBOX_PORT/sandbox/icons/returned.png"
 wait_ready payment-core "payment-core ready" "$from"
 
 from=$(log_size api-gateway)
@@ -114,7 +116,14 @@ from=$(log_size retry-worker)
 start retry-worker --core-worker-endpoint "tcp://127.0.0.1:$WORKER_PORT"
 wait_ready retry-worker "retry-worker ready" "$from"
 
-# (provider-bank arrives with the bank order issue.)
+# provider-bank registers seed 004's orders with the sandbox's two banks
+# (Halkbank's RBS gateway, TFEB's OrderProcessing API) and syncs their state.
+from=$(log_size provider-bank)
+start provider-bank --core-worker-endpoint "tcp://127.0.0.1:$WORKER_PORT" \
+    --halkbank-base-url "http://127.0.0.1:$SANDBOX_PORT/payment/rest/" \
+    --tfeb-base-url "http://127.0.0.1:$SANDBOX_PORT/OrderProcessing_TURK/v1/" \
+    --tfeb-token-url "http://127.0.0.1:$SANDBOX_PORT/identityserver/connect/token"
+wait_ready provider-bank "provider-bank ready" "$from"
 
 # Demo tokens, made once per data directory.
 tokens=$VAR/tokens.env

@@ -311,6 +311,21 @@ pm_start_provider_bazaar() {
     pm_wait_ready "$PB_PID" "provider-bazaar ready"
 }
 
+# pm_start_provider_bank [FLAG...]: starts one more provider-bank against the
+# core's worker socket and the sandbox's two banks; sets PBK_PID.
+pm_start_provider_bank() {
+    [[ -n ${WORKER_ENDPOINT:-} ]] || pm_fatal "pm_start_provider_bank: start payment-core first"
+    [[ -n ${SANDBOX_URL:-} ]] || pm_fatal "pm_start_provider_bank: start the sandbox first"
+    PBK_STARTS=$((${PBK_STARTS:-0} + 1))
+    pm_spawn provider-bank "$PM_TMP/provider-bank.$PBK_STARTS.log" "$PM_BIN/provider-bank" \
+        --core-worker-endpoint "$WORKER_ENDPOINT" \
+        --halkbank-base-url "$SANDBOX_URL/payment/rest/" \
+        --tfeb-base-url "$SANDBOX_URL/OrderProcessing_TURK/v1/" \
+        --tfeb-token-url "$SANDBOX_URL/identityserver/connect/token" "$@"
+    PBK_PID=$PM_LAST_PID
+    pm_wait_ready "$PBK_PID" "provider-bank ready"
+}
+
 # pm_start_store [--core FLAGS... --] [--provider FLAGS... --] [--gateway FLAGS... --]:
 # the whole store stack: core (with worker socket), gateway, sandbox, one
 # provider-bazaar and, once it is built, one retry-worker (PM_RW_FLAGS).
