@@ -8,7 +8,7 @@
 #   3. clang-format --dry-run --Werror on the C sources, when a .clang-format
 #      exists and clang-format is installed.
 #
-# Before the integration tests, when t_bazaarpay_browser is among them,
+# Before the integration tests, when a browser test (t_*browser) is among them,
 # scripts/deps.sh --browser installs what the browser test needs (Debian's
 # chromium, node_modules from package-lock.json).
 #
@@ -130,7 +130,7 @@ fi
 # package-lock.json (npm ci when node_modules is missing or older than the
 # lock); installed here, once, before any variant runs.
 for t in "${tests[@]}"; do
-    if [[ $t == */t_bazaarpay_browser.sh ]]; then
+    if [[ $t == */t_*browser.sh ]]; then
         echo "== browser test dependencies (scripts/deps.sh --browser)"
         scripts/deps.sh --browser || { echo "  scripts/deps.sh --browser failed"; record "browser dependencies" 0 1; }
         break

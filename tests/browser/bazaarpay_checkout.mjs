@@ -1,4 +1,5 @@
-// bazaarpay_checkout.mjs: a person pays a BazaarPay checkout in a browser.
+// bazaarpay_checkout.mjs: a person pays a BazaarPay checkout in a browser (or
+// an order on one of the banks' card pages: they have the same #pay button).
 //
 //   node tests/browser/bazaarpay_checkout.mjs --url PAYMENT_URL --expect REDIRECT_URL \
 //        --out DIR [--button pay|cancel] [--timeout-ms 30000]
@@ -49,7 +50,8 @@ function parseArgs(argv) {
     else usage(`unknown argument ${k}`);
   }
   if (!o.url || !o.expect || !o.out) usage("--url, --expect and --out are required");
-  if (o.button !== "pay" && o.button !== "cancel") usage("--button is pay or cancel");
+  if (!["pay", "cancel", "decline"].includes(o.button))
+    usage("--button is pay, cancel (BazaarPay) or decline (the banks' card pages)");
   if (!Number.isInteger(o.timeoutMs) || o.timeoutMs < 1000 || o.timeoutMs > 300000)
     usage("--timeout-ms is 1000..300000");
   for (const u of [o.url, o.expect]) {

@@ -326,6 +326,47 @@ pm_start_provider_bank() {
     pm_wait_ready "$PBK_PID" "provider-bank ready"
 }
 
+# pm_browser_deps: Debian's chromium and the pinned playwright-core, installed
+# when missing (scripts/deps.sh --browser).
+pm_browser_deps() {
+    BROWSER_TIMEOUT_S=40
+    if [[ ! -x /usr/bin/chromium || ! -f $PM_ROOT/node_modules/playwright-core/package.json ]]; then
+        pm_note "installing the browser test's dependencies (scripts/deps.sh --browser)"
+        timeout 600 "$PM_ROOT/scripts/deps.sh" --browser >"$PM_TMP/deps.log" 2>&1 ||
+            pm_fatal "scripts/deps.sh --browser failed: $(tail -n 5 "$PM_TMP/deps.log")"
+    fi
+    command -v node >/dev/null || pm_fatal "no node"
+}
+
+# pm_browse URL EXPECT BUTTON LABEL: headless Chromium (tests/browser/
+# bazaarpay_checkout.mjs) opens URL, clicks #BUTTON and must land on EXPECT;
+# bounded in time, run in the background and waited for by its PID (stopped
+# by it if it hangs). Screenshots in the test's directory.
+pm_browse() {
+    local out="$PM_TMP/browser.$4"
+    mkdir -p "$out"
+    (cd "$PM_ROOT" && exec timeout -k 5 "$BROWSER_TIMEOUT_S" node tests/browser/bazaarpay_checkout.mjs \
+        --url "$1" --expect "$2" --out "$out" --button "$3" --timeout-ms 20000) \
+        >"$out/result.json" 2>"$out/stderr.log" &
+    local pid=$!
+    PM_HELPER_PIDS+=" $pid"
+    wait "$pid"
+    BROWSE_RC=$?
+    PM_HELPER_PIDS=${PM_HELPER_PIDS/ $pid/}
+    BROWSE_JSON=$(tail -n 1 "$out/result.json" 2>/dev/null)
+    ((BROWSE_RC == 0))
+    check $? "$4: the browser clicked #$3 and landed on $2" "exit $BROWSE_RC: $BROWSE_JSON $(tail -n 5 "$out/stderr.log" 2>/dev/null)"
+    jq -e '.ok == true and (.screenshots | length) == 2' <<<"$BROWSE_JSON" >/dev/null 2>&1
+    check $? "$4: two screenshots taken" "result: $BROWSE_JSON"
+    local f ok=1
+    for f in $(jq -r '.screenshots[]?' <<<"$BROWSE_JSON" 2>/dev/null); do
+        [[ -s $f && $(head -c 8 "$f" | od -An -tx1 | tr -d ' \n') == 89504e470d0a1a0a ]] || ok=0
+    done
+    ((ok))
+    check $? "$4: the screenshots are PNG files" "files: $(ls -la "$out" 2>/dev/null | tr '\n' ' ')"
+    pm_note "$4: $(jq -c '{title, landed, ms}' <<<"$BROWSE_JSON" 2>/dev/null)"
+}
+
 # pm_start_store [--core FLAGS... --] [--provider FLAGS... --] [--gateway FLAGS... --]:
 # the whole store stack: core (with worker socket), gateway, sandbox, one
 # provider-bazaar and, once it is built, one retry-worker (PM_RW_FLAGS).
