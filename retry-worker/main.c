@@ -2,9 +2,10 @@
  *
  *  Takes the jobs that wait for a retry decision from payment-core's worker
  *  socket and answers each with the next step: the same call again after a
- *  backoff, another call (a BazaarPay trace, commit or refund), park for an
- *  operator, or expire an unpaid checkout (rw_policy). Keeps no state: any
- *  number of copies may run, any may be killed; SIGTERM stops it (exit 0). */
+ *  backoff, another call (a BazaarPay trace, commit or refund, a bank
+ *  status), park for an operator, or expire an unpaid checkout or bank order
+ *  (rw_policy). Keeps no state: any number of copies may run, any may be
+ *  killed; SIGTERM stops it (exit 0). */
 #include <stdlib.h>
 
 #include "pm_config.h"
@@ -27,6 +28,7 @@ enum {
     CFG_RETRY_MAX_ATTEMPTS,
     CFG_RETRACE_LIMIT_S,
     CFG_WINDOW_MARGIN_MS,
+    CFG_SYNC_LIMIT_S,
     CFG_LOG_LEVEL,
     CFG__COUNT
 };
@@ -51,6 +53,9 @@ static pm_setting_t s_cfg[CFG__COUNT] = {
                              "an unpaid checkout is re-traced this long, then expired"},
     [CFG_WINDOW_MARGIN_MS] = {"bazaarpay-window-margin-ms", PM_CFG_INT, "30000", 0, 300000,
                               "refund instead of commit this close to the commit window's end"},
+    [CFG_SYNC_LIMIT_S] = {"bank-sync-limit-s", PM_CFG_INT, "1800", 60, 86400,
+                          "an open bank order is synced this long after its registration, "
+                          "then expired or parked"},
     [CFG_LOG_LEVEL] = PM_SETTING_LOG_LEVEL,
 };
 
@@ -69,6 +74,7 @@ int main(int argc, char **argv)
                        s_cfg[CFG_RETRY_MAX_ATTEMPTS].ival);
     policy.retrace_limit_ms = s_cfg[CFG_RETRACE_LIMIT_S].ival * 1000;
     policy.window_margin_ms = s_cfg[CFG_WINDOW_MARGIN_MS].ival;
+    policy.sync_limit_ms = s_cfg[CFG_SYNC_LIMIT_S].ival * 1000;
 
     rw_loop_config_t cfg = {
         .core_endpoint = s_cfg[CFG_CORE_WORKER_ENDPOINT].sval,

@@ -8,6 +8,7 @@
 #include "pm_envelope.h"
 
 #define S_BAZAARPAY "bazaarpay_"
+#define S_BANK "bank_"
 
 static const char *const s_outcomes[] = {
     [RW_OK] = "ok",
@@ -17,16 +18,20 @@ static const char *const s_outcomes[] = {
 };
 
 static const char *const s_phases[] = {
-    [RW_PHASE_NONE] = "",
-    [RW_PHASE_OPEN] = "open",
-    [RW_PHASE_SETTLE] = "settle",
-    [RW_PHASE_REFUND] = "refund",
+    [RW_PHASE_NONE] = "",         [RW_PHASE_OPEN] = "open",   [RW_PHASE_SETTLE] = "settle",
+    [RW_PHASE_REFUND] = "refund", [RW_PHASE_FINAL] = "final",
 };
 
 bool rw_kind_is_bazaarpay(const char *kind)
 {
     assert(kind);
     return strncmp(kind, S_BAZAARPAY, strlen(S_BAZAARPAY)) == 0;
+}
+
+bool rw_kind_is_bank(const char *kind)
+{
+    assert(kind);
+    return strncmp(kind, S_BANK, strlen(S_BANK)) == 0;
 }
 
 const char *rw_outcome_name(rw_outcome_t outcome)
@@ -37,7 +42,7 @@ const char *rw_outcome_name(rw_outcome_t outcome)
 
 const char *rw_phase_name(rw_phase_t phase)
 {
-    assert(phase >= RW_PHASE_NONE && phase <= RW_PHASE_REFUND);
+    assert(phase >= RW_PHASE_NONE && phase <= RW_PHASE_FINAL);
     return s_phases[phase];
 }
 
@@ -119,7 +124,7 @@ static int s_outcome(const msgpack_object *o, rw_outcome_t *out)
 }
 
 /* The checkout ctx of a bazaarpay_* item. Returns NULL, or what is wrong. */
-static const char *s_ctx(const msgpack_object *ctx, rw_item_t *item)
+static const char *s_bazaarpay_ctx(const msgpack_object *ctx, rw_item_t *item)
 {
     char phase[16];
     if (pm_mp_copy_str(ctx, "phase", phase, sizeof phase) != 0)
@@ -142,6 +147,25 @@ static const char *s_ctx(const msgpack_object *ctx, rw_item_t *item)
         return "ctx.commits is not a count";
     if (s_int(ctx, "refunds", RW_COUNT_MAX, &item->ctx.refunds) != 0)
         return "ctx.refunds is not a count";
+    return NULL;
+}
+
+/* The order ctx of a bank_* item. Returns NULL, or what is wrong. */
+static const char *s_bank_ctx(const msgpack_object *ctx, rw_item_t *item)
+{
+    char phase[16];
+    if (pm_mp_copy_str(ctx, "phase", phase, sizeof phase) != 0)
+        return "ctx.phase is not a short string";
+    if (strcmp(phase, "open") == 0)
+        item->ctx.phase = RW_PHASE_OPEN;
+    else if (strcmp(phase, "final") == 0)
+        item->ctx.phase = RW_PHASE_FINAL;
+    else
+        return "ctx.phase is not open or final";
+    if (s_int(ctx, "created_ms", RW_TIME_MAX, &item->ctx.created_ms) != 0)
+        return "ctx.created_ms is not a time";
+    if (s_opt_time(ctx, "registered_ms", &item->ctx.has_registered, &item->ctx.registered_ms) != 0)
+        return "ctx.registered_ms is neither a time nor nil";
     return NULL;
 }
 
@@ -212,7 +236,15 @@ int rw_item_decode(const msgpack_object *o, rw_item_t *item, bool *identified, c
         }
         /* {} is what payment-core sends when the checkout is gone: phase
          * NONE, which the policy parks. */
-        if (ctx->via.map.size > 0 && (bad = s_ctx(ctx, item)))
+        if (ctx->via.map.size > 0 && (bad = s_bazaarpay_ctx(ctx, item)))
+            goto fail;
+    } else if (rw_kind_is_bank(item->kind)) {
+        if (!ctx || ctx->type != MSGPACK_OBJECT_MAP) {
+            bad = "a bank item without a ctx map";
+            goto fail;
+        }
+        /* {}: the order is gone, phase NONE, parked as well. */
+        if (ctx->via.map.size > 0 && (bad = s_bank_ctx(ctx, item)))
             goto fail;
     } else if (ctx && ctx->type != MSGPACK_OBJECT_MAP && ctx->type != MSGPACK_OBJECT_NIL) {
         bad = "ctx is not a map";

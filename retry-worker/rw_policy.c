@@ -14,7 +14,18 @@
  *  checkout's one job carries the open phase's traces into the settle phase.
  *  So commits and refunds are counted by ctx.commits and ctx.refunds (for
  *  their max and their backoff), and the trace row's max leaves room for
- *  the 65 traces an open phase may take. */
+ *  the 65 traces an open phase may take.
+ *
+ *  The bank rows fit a bank order's payment session (RBS's
+ *  sessionTimeoutSecs is commonly 1200 s): an open order is synced every 15
+ *  to 30 s once the backoff reaches its cap, some 60 to 125 times in the 30
+ *  minutes of bank-sync-limit-s, so a payment is seen within half a minute
+ *  and the session has long ended when the sync stops. A bank order has one
+ *  job too (register, then its syncs, then any deposit, reverse or refund),
+ *  and its ctx counts none of its calls: the deposit, reverse and refund
+ *  rows count the job's attempt, and their max of 300 leaves room for the
+ *  125 syncs of the open phase before it. The status row has no count: the
+ *  sync limit bounds it. */
 #include "rw_policy.h"
 
 #include <assert.h>
@@ -34,12 +45,17 @@ static const rw_row_t s_rows[RW_KIND__COUNT] = {
     [RW_KIND_BAZAARPAY_TRACE] = {"bazaarpay_trace", 2000, 30000, 200, 50},
     [RW_KIND_BAZAARPAY_COMMIT] = {"bazaarpay_commit", 2000, 30000, 20, 50},
     [RW_KIND_BAZAARPAY_REFUND] = {"bazaarpay_refund", 2000, 30000, 8, 50},
-    [RW_KIND_BANK_STATUS] = {"bank_status", 5000, 60000, 20, 50},
+    [RW_KIND_BANK_REGISTER] = {"bank_register", 2000, 60000, 1, 50},
+    [RW_KIND_BANK_STATUS] = {"bank_status", 2000, 30000, RW_COUNT_MAX, 50}, /* max not read */
+    [RW_KIND_BANK_DEPOSIT] = {"bank_deposit", 2000, 30000, 300, 50},
+    [RW_KIND_BANK_REVERSE] = {"bank_reverse", 2000, 30000, 300, 50},
+    [RW_KIND_BANK_REFUND] = {"bank_refund", 2000, 30000, 300, 50},
     [RW_KIND_DEFAULT] = {"*", 2000, 60000, 10, 50},
 };
 
 #define S_RETRACE_LIMIT_MS (900 * 1000)
 #define S_WINDOW_MARGIN_MS 30000
+#define S_SYNC_LIMIT_MS (1800 * 1000)
 
 static const char *const s_actions[] = {
     [RW_RETRY] = "retry",
@@ -59,6 +75,7 @@ void rw_policy_defaults(rw_policy_t *self)
     memcpy(self->rows, s_rows, sizeof s_rows);
     self->retrace_limit_ms = S_RETRACE_LIMIT_MS;
     self->window_margin_ms = S_WINDOW_MARGIN_MS;
+    self->sync_limit_ms = S_SYNC_LIMIT_MS;
     self->uniform = s_sodium_uniform;
 }
 
@@ -177,8 +194,9 @@ static const char *s_status(const rw_item_t *item)
     return item->has_status ? item->status : "none";
 }
 
-/* Store jobs, bank syncs, and any kind this table does not name: the same
- * call again after the backoff, until its attempts are spent. */
+/* Store jobs, and any kind this table does not name outside bazaarpay_* and
+ * bank_*: the same call again after the backoff, until its attempts are
+ * spent. */
 static void s_generic(const rw_policy_t *self, const rw_item_t *item, int64_t now_ms,
                       rw_decision_t *out)
 {
@@ -347,11 +365,134 @@ static void s_bazaarpay(const rw_policy_t *self, const rw_item_t *item, int64_t 
     case RW_PHASE_REFUND:
         s_refund_phase(self, item, kind, now_ms, out);
         return;
+    case RW_PHASE_FINAL: /* a bank order's phase */
     case RW_PHASE_NONE:
         break;
     }
     s_park(out);
-    s_note(out, "no checkout behind this %s job (empty ctx)", item->kind);
+    if (item->ctx.phase == RW_PHASE_NONE)
+        s_note(out, "no checkout behind this %s job (empty ctx)", item->kind);
+    else
+        s_note(out, "phase %s is not a checkout's: parked as an anomaly",
+               rw_phase_name(item->ctx.phase));
+}
+
+/* ---- bank orders ------------------------------------------------------- */
+
+/* True when an ok bank_status says what an open order is synced on: the
+ * bank has the order and nobody has paid it yet (registered, pending), or
+ * it holds the amount for a deposit (preauthorized). Any other state
+ * (paid, declined, reversed, refunded, not_found) is payment-core's to
+ * resolve. */
+static bool s_bank_syncing(const rw_item_t *item)
+{
+    return item->has_status &&
+           (strcmp(item->status, "registered") == 0 || strcmp(item->status, "pending") == 0 ||
+            strcmp(item->status, "preauthorized") == 0);
+}
+
+/* An open order's bank_status: synced again until the limit. Bounded by
+ * time, not attempts: a status only reads. */
+static void s_bank_open(const rw_policy_t *self, const rw_item_t *item, int64_t now_ms,
+                        rw_decision_t *out)
+{
+    if (item->outcome == RW_OK && !s_bank_syncing(item)) {
+        s_park(out);
+        s_note(out, "open, bank says %s, which the core should have resolved: anomaly",
+               s_status(item));
+        return;
+    }
+    int64_t since = item->ctx.has_registered ? item->ctx.registered_ms : item->ctx.created_ms;
+    if (now_ms < since + self->sync_limit_ms) {
+        s_retry_later(self, item, now_ms, "bank_status", out);
+        if (item->outcome == RW_OK)
+            s_note(out, "open, bank says %s: status again", item->status);
+        else
+            s_note(out, "open, status %s: status again", rw_outcome_name(item->outcome));
+        return;
+    }
+    long long secs = (long long)((now_ms - since) / 1000);
+    if (item->outcome != RW_OK) {
+        /* The last sync read nothing (the bank was down or said no, an
+         * answer was lost): the payer may have paid since the last answer
+         * read, so the order is not ended unseen. */
+        s_park(out);
+        s_note(out, "open %lld s, last status %s: not known whether it was paid", secs,
+               rw_outcome_name(item->outcome));
+    } else if (strcmp(item->status, "preauthorized") == 0) {
+        /* Paid into a hold: expiring it would leave the payer's money held
+         * and the merchant without it. */
+        s_park(out);
+        s_note(out, "open %lld s, bank holds the amount (preauthorized): for an operator", secs);
+    } else {
+        out->action = RW_EXPIRE;
+        s_note(out, "open %lld s, bank says %s: never paid, expire", secs, item->status);
+    }
+}
+
+/* A deposit, reverse or refund: what it did is not known (or the bank said
+ * no, which the state explains), so a bank_status comes first and
+ * payment-core's bank leg decides from it what follows. */
+static void s_bank_money(const rw_policy_t *self, const rw_item_t *item, int64_t now_ms,
+                         rw_decision_t *out)
+{
+    const rw_row_t *row = rw_policy_row(self, item->kind);
+    if (item->ctx.phase != RW_PHASE_OPEN && item->ctx.phase != RW_PHASE_FINAL) {
+        s_park(out);
+        s_note(out, "no bank order behind this %s job (phase %s)", item->kind,
+               item->ctx.phase == RW_PHASE_NONE ? "none" : rw_phase_name(item->ctx.phase));
+    } else if (item->outcome == RW_OK) {
+        s_park(out);
+        s_note(out, "a %s that succeeded is the core's to apply: parked as an anomaly", item->kind);
+    } else if (item->attempt >= row->max_attempts) {
+        s_park(out);
+        s_note(out, "%s %s and %lld attempts spent (max %lld)", item->kind,
+               rw_outcome_name(item->outcome), (long long)item->attempt,
+               (long long)row->max_attempts);
+    } else {
+        s_retry_later(self, item, now_ms, "bank_status", out);
+        s_note(out, "%s %s: status before anything else", item->kind,
+               rw_outcome_name(item->outcome));
+    }
+}
+
+static void s_bank(const rw_policy_t *self, const rw_item_t *item, int64_t now_ms,
+                   rw_decision_t *out)
+{
+    switch (s_kind(self, item->kind)) {
+    case RW_KIND_BANK_REGISTER:
+        /* payment-core answered its client; a second register would make a
+         * second order at the bank. */
+        s_park(out);
+        s_note(out, "register %s: its client was answered, a second order is not made",
+               rw_outcome_name(item->outcome));
+        return;
+    case RW_KIND_BANK_DEPOSIT:
+    case RW_KIND_BANK_REVERSE:
+    case RW_KIND_BANK_REFUND:
+        s_bank_money(self, item, now_ms, out);
+        return;
+    case RW_KIND_BANK_STATUS:
+        break;
+    default:
+        /* A bank call this table does not know may move money. */
+        s_park(out);
+        s_note(out, "unknown bank kind %s: not retried blind", item->kind);
+        return;
+    }
+    if (item->ctx.phase == RW_PHASE_OPEN) {
+        s_bank_open(self, item, now_ms, out);
+        return;
+    }
+    s_park(out);
+    if (item->ctx.phase == RW_PHASE_FINAL)
+        s_note(out, "final, bank_status %s: the core resolves final orders: anomaly",
+               rw_outcome_name(item->outcome));
+    else if (item->ctx.phase == RW_PHASE_NONE)
+        s_note(out, "no bank order behind this bank_status job (empty ctx)");
+    else
+        s_note(out, "phase %s is not a bank order's: parked as an anomaly",
+               rw_phase_name(item->ctx.phase));
 }
 
 void rw_decide(const rw_policy_t *self, const rw_item_t *item, int64_t now_ms, rw_decision_t *out)
@@ -360,6 +501,8 @@ void rw_decide(const rw_policy_t *self, const rw_item_t *item, int64_t now_ms, r
     memset(out, 0, sizeof *out);
     if (rw_kind_is_bazaarpay(item->kind))
         s_bazaarpay(self, item, now_ms, out);
+    else if (rw_kind_is_bank(item->kind))
+        s_bank(self, item, now_ms, out);
     else
         s_generic(self, item, now_ms, out);
     assert(out->action != RW_RETRY || (out->kind && out->at_ms >= now_ms));

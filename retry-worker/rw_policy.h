@@ -22,7 +22,15 @@
  *  (with a margin) and commits are left, and refunded otherwise; nothing is
  *  ever dropped: when attempts are spent the job is parked for an operator.
  *  payment-core refuses unsafe decisions as well, but this module must never
- *  ask for one. */
+ *  ask for one.
+ *
+ *  The bank rules (issue 11) follow the same line for a bank order: only a
+ *  bank_status is ever asked for, never a register (a second order at the
+ *  bank), a deposit, a reverse or a refund (payment-core's bank leg decides
+ *  those from the status). An open order is synced until sync_limit_ms after
+ *  its registration; then it is expired only when the bank's last answer
+ *  says it was never paid, and parked when the last sync failed (the money
+ *  may have moved) or the bank holds the amount. */
 #ifndef RW_POLICY_H
 #define RW_POLICY_H
 #include <stdbool.h>
@@ -40,7 +48,11 @@ typedef enum {
     RW_KIND_BAZAARPAY_TRACE,
     RW_KIND_BAZAARPAY_COMMIT,
     RW_KIND_BAZAARPAY_REFUND,
+    RW_KIND_BANK_REGISTER,
     RW_KIND_BANK_STATUS,
+    RW_KIND_BANK_DEPOSIT,
+    RW_KIND_BANK_REVERSE,
+    RW_KIND_BANK_REFUND,
     RW_KIND_DEFAULT,
     RW_KIND__COUNT
 } rw_kind_t;
@@ -63,6 +75,8 @@ typedef struct {
                                  its created_ms, then expired */
     int64_t window_margin_ms; /* refund instead of commit once now is this close
                                  to window_end_ms */
+    int64_t sync_limit_ms;    /* an open bank order is synced this long after
+                                 its registered_ms (created_ms when nil) */
     rw_uniform_fn *uniform;   /* the jitter's randomness */
 } rw_policy_t;
 
@@ -78,8 +92,9 @@ typedef struct {
 } rw_decision_t;
 
 /* Fills *self with the table of rw_policy.c, a 900 s retrace limit, a 30 s
- * window margin and libsodium's randombytes_uniform (the caller has run
- * sodium_init, e.g. through pm_ids_init). */
+ * window margin, a 1800 s bank sync limit and libsodium's
+ * randombytes_uniform (the caller has run sodium_init, e.g. through
+ * pm_ids_init). */
 void rw_policy_defaults(rw_policy_t *self);
 
 /* Replaces base_ms, cap_ms and max_attempts of every row by the values given,

@@ -1,10 +1,11 @@
 /*  Unit tests of retry-worker's ITEM decoding: a whole item read back field
- *  by field; every field the policy reads refused when missing, nil (where
- *  nil is not allowed), of the wrong type or out of range, with *identified
- *  saying whether it can still be parked; the lenient fields (reason, the
- *  item's times) taken when absent and cut or cleaned when odd; and every
- *  truncation and many single-byte corruptions of a valid item decoded
- *  without a crash (run under ASan by make test). */
+ *  by field, with a checkout's ctx and with a bank order's; every field the
+ *  policy reads refused when missing, nil (where nil is not allowed), of the
+ *  wrong type or out of range, with *identified saying whether it can still
+ *  be parked; the lenient fields (reason, the item's times) taken when
+ *  absent and cut or cleaned when odd; and every truncation and many
+ *  single-byte corruptions of a valid item decoded without a crash (run
+ *  under ASan by make test). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -241,7 +242,7 @@ static void test_store_items_need_no_ctx(void **state)
     assert_int_equal(it.ctx.commits, 0);
     s_spec_t nil = {"ctx", S_NIL, NULL, 0, "bazaar_validate"};
     s_accepted(&nil, &it);
-    s_spec_t empty = {"ctx", S_RAW, "\x80", 1, "bank_status"};
+    s_spec_t empty = {"ctx", S_RAW, "\x80", 1, "bazaar_consume"};
     s_accepted(&empty, &it);
     /* A store item's ctx is not read, whatever it holds, as long as it is
      * a map. */
@@ -268,6 +269,169 @@ static void test_a_bazaarpay_item_with_an_empty_ctx_has_no_phase(void **state)
         s_spec_t nil = {"ctx", S_NIL, NULL, 0, kinds[i]};
         s_refused(&nil, true, "without a ctx map");
     }
+}
+
+/* ---- bank items ----------------------------------------------------------- */
+
+static const s_field_t s_bank_ctx_fields[] = {
+    {"phase", S_STR, "open", 0},
+    {"created_ms", S_INT, NULL, 1800000000000},
+    {"registered_ms", S_INT, NULL, 1800000030000},
+};
+
+/* A bank item of kind, its ctx as the spec (field "ctx.<name>") makes it,
+ * decoded: the result of rw_item_decode, with *identified and why. */
+static int s_decode_bank(const char *kind, const s_spec_t *ctx_spec, rw_item_t *item,
+                         bool *identified, char *why)
+{
+    msgpack_sbuffer ctx;
+    msgpack_sbuffer_init(&ctx);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &ctx, msgpack_sbuffer_write);
+    s_pack_fields(&pk, s_bank_ctx_fields, S_N(s_bank_ctx_fields), ctx_spec, "ctx.");
+    s_spec_t spec = {"ctx", S_RAW, ctx.data, ctx.size, kind};
+    int rc = s_decode(&spec, item, identified, why);
+    msgpack_sbuffer_destroy(&ctx);
+    return rc;
+}
+
+static void s_bank_accepted(const char *kind, const s_spec_t *ctx_spec, rw_item_t *item)
+{
+    bool identified = false;
+    char why[128];
+    if (s_decode_bank(kind, ctx_spec, item, &identified, why) != 0)
+        fail_msg("%s %s mode %d: refused: %s", kind, ctx_spec ? ctx_spec->field : "-",
+                 ctx_spec ? (int)ctx_spec->mode : 0, why);
+    assert_true(identified);
+}
+
+static void s_bank_refused(const char *kind, const s_spec_t *ctx_spec, const char *want)
+{
+    rw_item_t item;
+    bool identified = false;
+    char why[128];
+    if (s_decode_bank(kind, ctx_spec, &item, &identified, why) != -1)
+        fail_msg("%s %s mode %d: accepted", kind, ctx_spec->field, ctx_spec->mode);
+    assert_true(identified); /* parkable */
+    assert_string_equal(item.id, "job-0190a1b2");
+    if (want && !strstr(why, want))
+        fail_msg("%s: why '%s' does not name '%s'", ctx_spec->field, why, want);
+}
+
+static void test_a_bank_item_reads_back(void **state)
+{
+    (void)state;
+    static const char *const kinds[] = {"bank_register", "bank_status", "bank_deposit",
+                                        "bank_reverse",  "bank_refund", "bank_other"};
+    for (size_t k = 0; k < S_N(kinds); k++) {
+        assert_true(rw_kind_is_bank(kinds[k]));
+        rw_item_t it;
+        s_bank_accepted(kinds[k], NULL, &it);
+        assert_string_equal(it.kind, kinds[k]);
+        assert_int_equal(it.ctx.phase, RW_PHASE_OPEN);
+        assert_int_equal(it.ctx.created_ms, 1800000000000);
+        assert_true(it.ctx.has_registered);
+        assert_int_equal(it.ctx.registered_ms, 1800000030000);
+        /* Nothing of a checkout's ctx. */
+        assert_int_equal(it.ctx.commits, 0);
+        assert_false(it.ctx.has_window_end);
+        s_spec_t final = {"ctx.phase", S_RAW,
+                          "\xa5"
+                          "final",
+                          6, NULL};
+        s_bank_accepted(kinds[k], &final, &it);
+        assert_int_equal(it.ctx.phase, RW_PHASE_FINAL);
+        assert_string_equal(rw_phase_name(it.ctx.phase), "final");
+    }
+    assert_false(rw_kind_is_bank("bazaarpay_trace"));
+    assert_false(rw_kind_is_bank("bank"));
+    assert_false(rw_kind_is_bank("banking_x"));
+}
+
+static void test_a_bank_order_not_registered_has_no_registered_ms(void **state)
+{
+    (void)state;
+    s_spec_t nil = {"ctx.registered_ms", S_NIL, NULL, 0, NULL};
+    s_spec_t omit = {"ctx.registered_ms", S_OMIT, NULL, 0, NULL};
+    rw_item_t it;
+    s_bank_accepted("bank_status", &nil, &it);
+    assert_false(it.ctx.has_registered);
+    assert_int_equal(it.ctx.registered_ms, 0);
+    assert_int_equal(it.ctx.created_ms, 1800000000000);
+    s_bank_accepted("bank_register", &omit, &it);
+    assert_false(it.ctx.has_registered);
+}
+
+static void test_a_bank_item_with_an_empty_ctx_has_no_phase(void **state)
+{
+    (void)state;
+    static const char *const kinds[] = {"bank_register", "bank_status", "bank_deposit"};
+    for (size_t k = 0; k < S_N(kinds); k++) {
+        s_spec_t empty = {"ctx", S_RAW, "\x80", 1, kinds[k]};
+        rw_item_t it;
+        s_accepted(&empty, &it);
+        assert_int_equal(it.ctx.phase, RW_PHASE_NONE);
+        assert_false(it.ctx.has_registered);
+        s_spec_t nil = {"ctx", S_NIL, NULL, 0, kinds[k]};
+        s_refused(&nil, true, "a bank item without a ctx map");
+        s_spec_t omit = {"ctx", S_OMIT, NULL, 0, kinds[k]};
+        s_refused(&omit, true, "a bank item without a ctx map");
+        s_spec_t wrong = {"ctx", S_WRONG, NULL, 0, kinds[k]};
+        s_refused(&wrong, true, "a bank item without a ctx map");
+    }
+}
+
+static void test_a_bad_bank_ctx_is_refused(void **state)
+{
+    (void)state;
+    static const char *const required[] = {"ctx.phase", "ctx.created_ms"};
+    for (size_t i = 0; i < S_N(required); i++) {
+        s_spec_t omit = {required[i], S_OMIT, NULL, 0, NULL};
+        s_spec_t nil = {required[i], S_NIL, NULL, 0, NULL};
+        s_spec_t wrong = {required[i], S_WRONG, NULL, 0, NULL};
+        s_bank_refused("bank_status", &omit, required[i]);
+        s_bank_refused("bank_status", &nil, required[i]);
+        s_bank_refused("bank_status", &wrong, required[i]);
+    }
+    s_spec_t wrong = {"ctx.registered_ms", S_WRONG, NULL, 0, NULL};
+    s_bank_refused("bank_deposit", &wrong, "ctx.registered_ms");
+    struct {
+        const char *field;
+        const char *raw;
+        size_t len;
+    } cases[] = {
+        {"ctx.registered_ms", "\xff", 1},                                 /* -1 */
+        {"ctx.registered_ms", "\xcf\x7f\xff\xff\xff\xff\xff\xff\xff", 9}, /* past 9999 */
+        {"ctx.registered_ms",
+         "\xa1"
+         "1",
+         2},
+        {"ctx.created_ms", "\xd3\x80\0\0\0\0\0\0\0", 9}, /* INT64_MIN */
+        /* A checkout's phases are not a bank order's. */
+        {"ctx.phase",
+         "\xa6"
+         "settle",
+         7},
+        {"ctx.phase",
+         "\xa6"
+         "refund",
+         7},
+        {"ctx.phase",
+         "\xa5"
+         "FINAL",
+         6},
+        {"ctx.phase", "\xa0", 1},
+    };
+    for (size_t i = 0; i < S_N(cases); i++) {
+        s_spec_t spec = {cases[i].field, S_RAW, cases[i].raw, cases[i].len, NULL};
+        s_bank_refused("bank_status", &spec, cases[i].field);
+    }
+    /* And a bank order's phase is not a checkout's. */
+    s_spec_t final = {"ctx.phase", S_RAW,
+                      "\xa5"
+                      "final",
+                      6, NULL};
+    s_refused(&final, true, "ctx.phase");
 }
 
 static void test_lenient_fields_may_be_absent(void **state)
@@ -503,6 +667,10 @@ int main(void)
         cmocka_unit_test(test_every_outcome_phase_and_status_reads),
         cmocka_unit_test(test_store_items_need_no_ctx),
         cmocka_unit_test(test_a_bazaarpay_item_with_an_empty_ctx_has_no_phase),
+        cmocka_unit_test(test_a_bank_item_reads_back),
+        cmocka_unit_test(test_a_bank_order_not_registered_has_no_registered_ms),
+        cmocka_unit_test(test_a_bank_item_with_an_empty_ctx_has_no_phase),
+        cmocka_unit_test(test_a_bad_bank_ctx_is_refused),
         cmocka_unit_test(test_lenient_fields_may_be_absent),
         cmocka_unit_test(test_a_long_or_odd_reason_is_cut_and_cleaned),
         cmocka_unit_test(test_missing_or_mistyped_fields_are_refused),

@@ -129,28 +129,45 @@ static void s_send(zsock_t *core, zframe_t *peer, uint64_t corr_id, const msgpac
     msgpack_sbuffer_destroy(&buf);
 }
 
-typedef enum { S_CONSUME, S_PAID, S_BAD_OUTCOME, S_ANONYMOUS } s_item_kind_t;
+/* S_BANK_DEPOSIT: a deposit that timed out, of an order registered a
+ * minute ago; S_BANK_UNPAID: a sync that says registered, past the 1800 s
+ * sync limit. */
+typedef enum {
+    S_CONSUME,
+    S_PAID,
+    S_BAD_OUTCOME,
+    S_ANONYMOUS,
+    S_BANK_DEPOSIT,
+    S_BANK_UNPAID
+} s_item_kind_t;
 
 static void s_pack_item(msgpack_packer *pk, s_item_kind_t what, const char *id, int64_t gen)
 {
     bool bp = what == S_PAID;
-    msgpack_pack_map(pk, what == S_ANONYMOUS ? 8 : 9 + (bp ? 1 : 0));
+    bool bank = what == S_BANK_DEPOSIT || what == S_BANK_UNPAID;
+    bool ok = bp || what == S_BANK_UNPAID;
+    const char *kind = bp                       ? "bazaarpay_trace"
+                       : what == S_BANK_DEPOSIT ? "bank_deposit"
+                       : what == S_BANK_UNPAID  ? "bank_status"
+                                                : "bazaar_consume";
+    const char *status = bp ? "paid_not_committed" : what == S_BANK_UNPAID ? "registered" : NULL;
+    msgpack_pack_map(pk, what == S_ANONYMOUS ? 8 : 9 + (bp || bank ? 1 : 0));
     if (what != S_ANONYMOUS) {
         pm_mp_pack_cstr(pk, "id");
         pm_mp_pack_cstr(pk, id);
     }
     pm_mp_pack_cstr(pk, "kind");
-    pm_mp_pack_cstr(pk, bp ? "bazaarpay_trace" : "bazaar_consume");
+    pm_mp_pack_cstr(pk, kind);
     pm_mp_pack_cstr(pk, "attempt");
     msgpack_pack_int64(pk, 2);
     pm_mp_pack_cstr(pk, "gen");
     msgpack_pack_int64(pk, gen);
     pm_mp_pack_cstr(pk, "outcome");
-    pm_mp_pack_cstr(pk, what == S_BAD_OUTCOME ? "maybe" : bp ? "ok" : "unknown");
+    pm_mp_pack_cstr(pk, what == S_BAD_OUTCOME ? "maybe" : ok ? "ok" : "unknown");
     pm_mp_pack_cstr(pk, "reason");
-    pm_mp_pack_cstr(pk, bp ? "" : "timeout");
+    pm_mp_pack_cstr(pk, ok ? "" : "timeout");
     pm_mp_pack_cstr(pk, "status");
-    pm_mp_pack_cstr(pk, bp ? "paid_not_committed" : NULL);
+    pm_mp_pack_cstr(pk, status);
     pm_mp_pack_cstr(pk, "created_ms");
     msgpack_pack_int64(pk, pm_now_ms() - 60000);
     pm_mp_pack_cstr(pk, "failed_ms");
@@ -170,6 +187,16 @@ static void s_pack_item(msgpack_packer *pk, s_item_kind_t what, const char *id, 
         msgpack_pack_int64(pk, 1);
         pm_mp_pack_cstr(pk, "refunds");
         msgpack_pack_int64(pk, 0);
+    }
+    if (bank) {
+        pm_mp_pack_cstr(pk, "ctx");
+        msgpack_pack_map(pk, 3);
+        pm_mp_pack_cstr(pk, "phase");
+        pm_mp_pack_cstr(pk, "open");
+        pm_mp_pack_cstr(pk, "created_ms");
+        msgpack_pack_int64(pk, pm_now_ms() - 3600000);
+        pm_mp_pack_cstr(pk, "registered_ms");
+        msgpack_pack_int64(pk, pm_now_ms() - (what == S_BANK_UNPAID ? 1801000 : 60000));
     }
 }
 
@@ -524,6 +551,58 @@ static void test_refusals_and_garbage_are_survived(void **state)
     zsock_destroy(&core);
 }
 
+static void test_bank_items_get_a_status_or_expire(void **state)
+{
+    (void)state;
+    char endpoint[64];
+    zsock_t *core = s_core(endpoint, sizeof endpoint);
+    rw_loop_t *loop = s_loop(endpoint, 4, 1000, 2000);
+    s_req_t take;
+    s_expect(loop, core, &take, PM_MSG_RETRY_TAKE);
+    static const s_item_kind_t whats[] = {S_BANK_DEPOSIT, S_BANK_UNPAID};
+    s_reply_items(core, &take, whats, 2);
+    int64_t sent_ms = pm_now_ms();
+    s_req_t dec[2];
+    for (int i = 0; i < 2; i++)
+        s_expect(loop, core, &dec[i], PM_MSG_RETRY_DECIDE);
+    int64_t got_ms = pm_now_ms();
+
+    /* item-0: the deposit is not sent again: a status, after the deposit
+     * row's backoff at attempt 2 (4 s). */
+    const msgpack_object *b = s_body(&dec[0]);
+    assert_int_equal(b->via.map.size, 6);
+    s_assert_str(b, "id", "item-0");
+    s_assert_str(b, "action", "retry");
+    s_assert_str(b, "kind", "bank_status");
+    int64_t at = 0;
+    assert_int_equal(pm_mp_get_int(b, "at_ms", &at), 0);
+    assert_true(at >= sent_ms + 4000 - 5 && at <= got_ms + 4000);
+    s_assert_str(b, "note", "bank_deposit unknown: status before anything else");
+    /* item-1: never paid, past the sync limit: expired. */
+    b = s_body(&dec[1]);
+    assert_int_equal(b->via.map.size, 4);
+    s_assert_str(b, "id", "item-1");
+    s_assert_int(b, "gen", 101);
+    s_assert_str(b, "action", "expire");
+    s_assert_str(b, "kind", NULL);
+    assert_null(pm_mp_get(b, "at_ms"));
+    char note[RW_NOTE_MAX + 1];
+    assert_int_equal(pm_mp_copy_str(b, "note", note, sizeof note), 0);
+    assert_non_null(strstr(note, "bank says registered: never paid, expire"));
+
+    s_reply_applied(core, &dec[0], true);
+    s_reply_applied(core, &dec[1], true);
+    assert_true(s_until_replies(loop, 2, 2000));
+    rw_loop_stats_t st = s_stats(loop);
+    assert_int_equal(st.malformed, 0);
+    assert_int_equal(st.applied, 2);
+    for (int i = 0; i < 2; i++)
+        s_req_done(&dec[i]);
+    s_req_done(&take);
+    rw_loop_destroy(&loop);
+    zsock_destroy(&core);
+}
+
 static void test_core_restart_on_the_same_endpoint(void **state)
 {
     (void)state;
@@ -614,6 +693,7 @@ int main(void)
         cmocka_unit_test(test_unanswered_take_is_asked_again_and_a_late_reply_used),
         cmocka_unit_test(test_unanswered_decision_is_abandoned),
         cmocka_unit_test(test_refusals_and_garbage_are_survived),
+        cmocka_unit_test(test_bank_items_get_a_status_or_expire),
         cmocka_unit_test(test_core_restart_on_the_same_endpoint),
         cmocka_unit_test(test_no_core_at_all_sends_nothing_and_stays_calm),
         cmocka_unit_test(test_run_returns_on_sigterm),
