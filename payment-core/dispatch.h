@@ -54,6 +54,7 @@ typedef struct {
     int64_t
         bazaarpay_commit_window_ms; /* BazaarPay refunds an uncommitted payment after [600000] */
     const char *bank_return_url; /* where a bank sends the payer back (borrowed; NULL: sandbox) */
+    bool halkbank_two_phase;     /* register Halkbank orders as pre-authorizations [false] */
 } dispatch_limits_t;
 
 /* One request of a batch and, afterwards, its reply. */

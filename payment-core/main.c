@@ -32,6 +32,7 @@ enum {
     CFG_JOB_LEASE_MS,
     CFG_BAZAARPAY_COMMIT_WINDOW_S,
     CFG_BANK_RETURN_URL,
+    CFG_HALKBANK_TWO_PHASE,
     CFG_JOB_MAX_ATTEMPTS,
     CFG_LOG_LEVEL,
     CFG__COUNT
@@ -72,6 +73,8 @@ static pm_setting_t s_cfg[CFG__COUNT] = {
     [CFG_BANK_RETURN_URL] = {"bank-return-url", PM_CFG_STR,
                              "http://127.0.0.1:8090/sandbox/icons/returned.png", 8, 512,
                              "where a bank's payment page sends the payer back (seed 004)"},
+    [CFG_HALKBANK_TWO_PHASE] = {"halkbank-two-phase", PM_CFG_STR, "off", 2, 3,
+                                "on: Halkbank orders are pre-authorized, then deposited"},
     [CFG_JOB_MAX_ATTEMPTS] =
         {"job-max-attempts", PM_CFG_INT, "1000", 1, 100000,
          "calls after which a job is parked whatever retry-worker says (a backstop)"},
@@ -83,6 +86,12 @@ int main(int argc, char **argv)
     int status;
     if (!pm_config_daemon(s_cfg, CFG__COUNT, CFG_LOG_LEVEL, argc, argv, "payment-core", &status))
         return status;
+    const char *two_phase = s_cfg[CFG_HALKBANK_TWO_PHASE].sval;
+    if (strcmp(two_phase, "on") != 0 && strcmp(two_phase, "off") != 0) {
+        fprintf(stderr, "payment-core: --halkbank-two-phase must be on or off, not '%s'\n",
+                two_phase);
+        return 2;
+    }
     const char *data_dir = s_cfg[CFG_DATA_DIR].sval;
     char admin[256];
     if (s_cfg[CFG_ADMIN_ENDPOINT].sval[0])
@@ -105,6 +114,7 @@ int main(int argc, char **argv)
                    .max_waiters = s_cfg[CFG_MAX_WAITERS].ival,
                    .job_lease_ms = s_cfg[CFG_JOB_LEASE_MS].ival,
                    .bank_return_url = s_cfg[CFG_BANK_RETURN_URL].sval,
+                   .halkbank_two_phase = strcmp(s_cfg[CFG_HALKBANK_TWO_PHASE].sval, "on") == 0,
                    .bazaarpay_commit_window_ms = s_cfg[CFG_BAZAARPAY_COMMIT_WINDOW_S].ival * 1000,
                    .job_max_attempts = s_cfg[CFG_JOB_MAX_ATTEMPTS].ival},
         .max_batch = (int)s_cfg[CFG_MAX_BATCH].ival,

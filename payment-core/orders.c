@@ -14,7 +14,7 @@
 #include "rec.h"
 #include "regno.h"
 
-#define INVOICE_RECORD_VERSION 1
+#define INVOICE_RECORD_VERSION 2
 #define LINE_RECORD_VERSION 1
 #define S_REGNO_MAX REGNO_MAX
 #define S_ORDER_NUMBER_MAX 32 /* RBS orderNumber */
@@ -27,6 +27,7 @@
 #define S_FP_LEN 16
 #define S_BANK_MAX 24
 #define S_DECIDE_AHEAD_MAX_MS 86400000LL
+#define S_DEPOSIT "bank_deposit"
 #define S_RETURN_URL_DEFAULT "http://127.0.0.1:8090/sandbox/icons/returned.png"
 /* Outside LMDB's and errno's ranges: */
 #define S_STALE (-30801)   /* the job no longer belongs to its invoice: it was deleted */
@@ -58,6 +59,8 @@ typedef struct {
     int64_t registered_ms;
     bool has_paid;
     int64_t paid_ms;
+    bool two_phase;   /* registered as a pre-authorization: paid once deposited */
+    int64_t deposits; /* deposit calls made */
 } invoice_t;
 
 #define F(kind, field, min, max)                                                                   \
@@ -88,6 +91,8 @@ static const rec_field_t s_invoice_fields[] = {
     F(REC_I64, updated_ms, INT64_MIN, INT64_MAX),
     F_OPT(registered_ms, has_registered),
     F_OPT(paid_ms, has_paid),
+    F(REC_BOOL, two_phase, 0, 0),
+    F(REC_I64, deposits, 0, INT64_MAX),
 };
 #undef F
 #undef F_OPT
@@ -167,7 +172,11 @@ static int s_type_id(inv_state_t s)
 /* Packs the INVOICE map (lines read back from the store). */
 static int s_pack_invoice(db_t *db, MDB_txn *txn, msgpack_packer *pk, const invoice_t *inv)
 {
-    msgpack_pack_map(pk, 16);
+    msgpack_pack_map(pk, 18);
+    pm_mp_pack_cstr(pk, "two_phase");
+    rec_pack_bool(pk, inv->two_phase);
+    pm_mp_pack_cstr(pk, "deposits");
+    msgpack_pack_int64(pk, inv->deposits);
     pm_mp_pack_cstr(pk, "reg_no");
     pm_mp_pack_cstr(pk, inv->reg_no);
     pm_mp_pack_cstr(pk, "principal");
@@ -452,7 +461,13 @@ static void s_pack_bank_payload(jobs_job_t *job, const invoice_t *inv, const cha
         pm_mp_pack_cstr(&pk, "language");
         msgpack_pack_nil(&pk);
         pm_mp_pack_cstr(&pk, "two_phase");
-        msgpack_pack_false(&pk);
+        rec_pack_bool(&pk, inv->two_phase);
+    } else if (strcmp(kind, S_DEPOSIT) == 0) {
+        msgpack_pack_map(&pk, 4);
+        pm_mp_pack_cstr(&pk, "order_id");
+        pm_mp_pack_cstr(&pk, inv->order_id);
+        pm_mp_pack_cstr(&pk, "amount_minor");
+        msgpack_pack_int64(&pk, inv->total_minor);
     } else {
         msgpack_pack_map(&pk, 3);
         pm_mp_pack_cstr(&pk, "order_id");
@@ -516,6 +531,7 @@ int orders_api_register(req_t *req)
     }
     if (desc[0] && !inv->desc[0])
         snprintf(inv->desc, sizeof inv->desc, "%s", desc);
+    inv->two_phase = inv->bank == BANK_HALKBANK && req->limits->halkbank_two_phase;
     inv->registrations++;
     s_pack_bank_payload(job, inv, ORDERS_REGISTER, req->limits);
     rc = jobs_enqueue(req->db, req->txn, ORDERS_REGISTER, job->payload, job->payload_len,
@@ -719,13 +735,58 @@ static int s_status_result(req_t *req, jobs_job_t *job, invoice_t *inv, jobs_out
         inv->state = INV_FAILED;
         pm_info("invoice %s: payment failed, the bank says %s", inv->reg_no, state);
         rc = s_job_end(req->db, req->txn, inv);
+    } else if (strcmp(state, "preauthorized") == 0 && inv->two_phase) {
+        /* The bank holds the amount: the deposit takes it, now (what the
+         * bank holds is known, so this is not a blind resend). The waiters
+         * hear the deposit's outcome. */
+        snprintf(job->kind, sizeof job->kind, "%s", S_DEPOSIT);
+        s_pack_bank_payload(job, inv, S_DEPOSIT, req->limits);
+        job->state = JOBS_QUEUED;
+        job->next_at_ms = req->now_ms;
+        job->lease_until_ms = 0;
+        job->gen++;
+        if ((rc = jobs_save(req->db, req->txn, job)) == 0)
+            rc = s_save(req->db, req->txn, inv);
+        return rc;
     } else {
-        /* registered, pending, preauthorized: not paid yet. */
+        /* registered, pending (or a one-phase preauthorized): not paid yet. */
         rc = jobs_to_retry(req->db, req->txn, job, JOBS_OUT_OK, "", state, req->now_ms);
     }
     if (rc == 0)
         rc = s_save(req->db, req->txn, inv);
     return rc == 0 ? s_answer(req, inv) : rc;
+}
+
+/* A deposit's report: ok takes the money (paid); anything else is followed
+ * by a status on retry-worker's schedule, never by a second deposit sent
+ * blind. */
+static int s_deposit_result(req_t *req, jobs_job_t *job, invoice_t *inv, jobs_outcome_t outcome,
+                            const char *reason)
+{
+    int rc;
+    inv->deposits++;
+    s_touch(inv, req->now_ms);
+    if (outcome == JOBS_OUT_OK) {
+        inv->state = INV_PAID;
+        inv->has_paid = true;
+        inv->paid_ms = req->now_ms;
+        snprintf(inv->bank_state, sizeof inv->bank_state, "paid");
+        pm_info("invoice %s paid: pre-authorization of order %s deposited", inv->reg_no,
+                inv->order_id);
+        if ((rc = s_job_end(req->db, req->txn, inv)) == 0)
+            rc = s_save(req->db, req->txn, inv);
+        return rc == 0 ? s_answer(req, inv) : rc;
+    }
+    pm_warn("invoice %s: deposit of order %s %s: %s; a status comes first", inv->reg_no,
+            inv->order_id, jobs_outcome_name(outcome), reason);
+    if ((rc = jobs_to_retry(req->db, req->txn, job, outcome, reason, NULL, req->now_ms)) != 0 ||
+        (rc = s_save(req->db, req->txn, inv)) != 0)
+        return rc;
+    char msg[REQ_MSG_MAX];
+    snprintf(msg, sizeof msg, "%s did not confirm the payment yet; validate again",
+             s_banks[inv->bank]);
+    s_answer_error(req, inv, PM_ERR_UNAVAILABLE, msg);
+    return 0;
 }
 
 int orders_job_result(req_t *req, jobs_job_t *job, jobs_outcome_t outcome, const char *reason,
@@ -741,10 +802,13 @@ int orders_job_result(req_t *req, jobs_job_t *job, jobs_outcome_t outcome, const
         if (inv->state != INV_AWAITING) {
             if ((rc = s_job_end(req->db, req->txn, inv)) == 0)
                 rc = s_save(req->db, req->txn, inv);
-        } else if (strcmp(job->kind, ORDERS_REGISTER) == 0)
+        } else if (strcmp(job->kind, ORDERS_REGISTER) == 0) {
             rc = s_register_result(req, job, inv, outcome, reason, data);
-        else
+        } else if (strcmp(job->kind, S_DEPOSIT) == 0) {
+            rc = s_deposit_result(req, job, inv, outcome, reason);
+        } else {
             rc = s_status_result(req, job, inv, outcome, reason, data);
+        }
     }
     free(inv);
     if (rc == S_STALE)
