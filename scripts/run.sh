@@ -197,9 +197,11 @@ BazaarPay checkout (the sandbox plays BazaarPay; open payment_url in a browser a
     -d '{"checkout_token":"<checkout_token>"}'                       # {"state":"delivered",...}
   bin/paymentctl --data-dir $VAR checkout show <checkout_token>      # state and every attempt
 
-Bank orders (seed 004; the bank leg arrives with the rest of that issue):
+Bank orders (seed 004; the sandbox plays Halkbank and TFEB; README.md has the five calls):
   curl -s $url/gen-reg-no/ -H "x_auth_token: \$ALICE_TOKEN" \\
     -d '{"RegNumTypeId": 9, "random_mode": 1, "RegNumTypeName": "sale_order_invoice_code"}'
+  then /checkout-sale-order-inv/, /order-payment-register-request/?online_payment_type=halkbank,
+  Pay on checkout_url, and /order-inv-validation/  # {"status":1,"message":"Validation success",...}
 
 Ctrl-C stops everything.
 EOF
