@@ -18,7 +18,7 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --home-dir /var/lib/paymesh --create-home paymesh
 # Every program: payment-core, api-gateway, paymentctl, provider-bazaar,
-# retry-worker and the sandbox (compose.yaml picks one per container with
+# provider-bank, retry-worker and the sandbox (compose.yaml picks one per container with
 # `command`).
 COPY --from=build /src/bin/ /usr/local/bin/
 USER paymesh
