@@ -154,15 +154,6 @@ static int s_token(json_object *body, const char **s, size_t *len, gw_build_t *b
     return 0;
 }
 
-static void s_pack_kv(msgpack_packer *pk, const char *key, const char *s, size_t len)
-{
-    pm_mp_pack_cstr(pk, key);
-    if (s)
-        pm_mp_pack_strn(pk, s, len);
-    else
-        msgpack_pack_nil(pk);
-}
-
 int gw_bazaarpay_checkout_build(const gw_input_t *in, gw_build_t *out)
 {
     static const char *const fields[] = {"serial_number", "redirect_url", "phone", NULL};
@@ -198,9 +189,9 @@ int gw_bazaarpay_checkout_build(const gw_input_t *in, gw_build_t *out)
     msgpack_packer pk;
     msgpack_packer_init(&pk, &out->body, msgpack_sbuffer_write);
     msgpack_pack_map(&pk, 3);
-    s_pack_kv(&pk, "sku", sku, sku_len);
-    s_pack_kv(&pk, "redirect_url", url, url_len);
-    s_pack_kv(&pk, "phone", phone, phone_len);
+    gw_pack_kv(&pk, "sku", sku, sku_len);
+    gw_pack_kv(&pk, "redirect_url", url, url_len);
+    gw_pack_kv(&pk, "phone", phone, phone_len);
     out->type = PM_MSG_BAZAARPAY_CHECKOUT;
     out->err = PM_OK;
     rc = 0;
@@ -224,7 +215,7 @@ int gw_bazaarpay_confirm_build(const gw_input_t *in, gw_build_t *out)
     msgpack_packer pk;
     msgpack_packer_init(&pk, &out->body, msgpack_sbuffer_write);
     msgpack_pack_map(&pk, 1);
-    s_pack_kv(&pk, "checkout_token", tok, tok_len);
+    gw_pack_kv(&pk, "checkout_token", tok, tok_len);
     out->type = PM_MSG_BAZAARPAY_CONFIRM;
     out->err = PM_OK;
     rc = 0;
@@ -244,7 +235,7 @@ int gw_bazaarpay_get_build(const gw_input_t *in, gw_build_t *out)
     msgpack_packer pk;
     msgpack_packer_init(&pk, &out->body, msgpack_sbuffer_write);
     msgpack_pack_map(&pk, 1);
-    s_pack_kv(&pk, "checkout_token", in->id, in->id_len);
+    gw_pack_kv(&pk, "checkout_token", in->id, in->id_len);
     out->type = PM_MSG_BAZAARPAY_GET;
     out->err = PM_OK;
     return 0;
@@ -273,8 +264,8 @@ int gw_bazaarpay_refund_build(const gw_input_t *in, gw_build_t *out)
     msgpack_packer pk;
     msgpack_packer_init(&pk, &out->body, msgpack_sbuffer_write);
     msgpack_pack_map(&pk, 2);
-    s_pack_kv(&pk, "checkout_token", tok, tok_len);
-    s_pack_kv(&pk, "reason", reason, reason_len);
+    gw_pack_kv(&pk, "checkout_token", tok, tok_len);
+    gw_pack_kv(&pk, "reason", reason, reason_len);
     out->type = PM_MSG_BAZAARPAY_REFUND;
     out->err = PM_OK;
     rc = 0;
@@ -386,21 +377,6 @@ static json_object *s_json_str(const s_str_t *s)
     return gw_json_new_strn(s->s, s->len);
 }
 
-/* Adds key: ISO-8601 UTC of ms, or null when unset. -1 when ms is out of
- * range. */
-static int s_add_time(json_object *o, const char *key, s_opt_t ms)
-{
-    char text[32];
-    if (!ms.set) {
-        json_object_object_add(o, key, NULL);
-        return 0;
-    }
-    if (gw_time_format(ms.v, text, sizeof text) != 0)
-        return -1;
-    json_object_object_add(o, key, json_object_new_string(text));
-    return 0;
-}
-
 static void s_add_opt_int(json_object *o, const char *key, s_opt_t v)
 {
     json_object_object_add(o, key, v.set ? json_object_new_int64(v.v) : NULL);
@@ -419,7 +395,7 @@ static json_object *s_attempt(const msgpack_object *a)
     json_object *o = json_object_new_object();
     if (!o)
         return NULL;
-    if (s_add_time(o, "at", at) != 0) {
+    if (gw_json_add_time(o, "at", at.set, at.v) != 0) {
         json_object_put(o);
         return NULL;
     }
@@ -462,12 +438,13 @@ static json_object *s_checkout_json(const s_checkout_t *c)
     json_object_object_add(o, "amount", json_object_new_int64(c->amount));
     json_object_object_add(o, "payment_url", s_json_str(&c->payment_url));
     json_object_object_add(o, "redirect_url", s_json_str(&c->redirect_url));
-    if (s_add_time(o, "created_at", (s_opt_t){true, c->created_ms}) != 0 ||
-        s_add_time(o, "updated_at", (s_opt_t){true, c->updated_ms}) != 0 ||
-        s_add_time(o, "delivered_at", c->delivered_ms) != 0)
+    if (gw_json_add_time(o, "created_at", true, c->created_ms) != 0 ||
+        gw_json_add_time(o, "updated_at", true, c->updated_ms) != 0 ||
+        gw_json_add_time(o, "delivered_at", c->delivered_ms.set, c->delivered_ms.v) != 0)
         goto fail;
     s_add_opt_int(o, "coins_after", c->coins_after);
-    if (s_add_time(o, "subscription_until", c->subscription_until_ms) != 0)
+    if (gw_json_add_time(o, "subscription_until", c->subscription_until_ms.set,
+                         c->subscription_until_ms.v) != 0)
         goto fail;
     json_object_object_add(o, "refund_requested", json_object_new_boolean(c->refund_requested));
     json_object_object_add(o, "refund_reason", s_json_str(&c->refund_reason));
@@ -524,7 +501,8 @@ int gw_bazaarpay_confirm_render(const msgpack_object *reply, gw_response_t *out)
                 goto fail;
             json_object_object_add(o, "coins", json_object_new_int64(c.coins_after.v));
         } else if (!c.subscription_until_ms.set ||
-                   s_add_time(o, "subscription_until", c.subscription_until_ms) != 0) {
+                   gw_json_add_time(o, "subscription_until", (c.subscription_until_ms).set,
+                                    (c.subscription_until_ms).v) != 0) {
             goto fail;
         }
     } else {

@@ -736,3 +736,25 @@ int gw_reply_str(const msgpack_object *map, const char *key, bool nullable, size
     *len = v->via.str.size;
     return 0;
 }
+
+void gw_pack_kv(msgpack_packer *pk, const char *key, const char *s, size_t len)
+{
+    pm_mp_pack_cstr(pk, key);
+    if (s)
+        pm_mp_pack_strn(pk, s, len);
+    else
+        msgpack_pack_nil(pk);
+}
+
+int gw_json_add_time(json_object *o, const char *key, bool set, int64_t ms)
+{
+    char text[32];
+    if (!set) {
+        json_object_object_add(o, key, NULL);
+        return 0;
+    }
+    if (gw_time_format(ms, text, sizeof text) != 0)
+        return -1;
+    json_object_object_add(o, key, json_object_new_string(text));
+    return 0;
+}

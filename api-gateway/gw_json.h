@@ -93,6 +93,13 @@ int gw_json_error(int err, const char *msg, gw_response_t *out);
  * message is always "Log in" (seed 000). */
 int gw_json_error_as(gw_errors_t errors, int err, const char *msg, gw_response_t *out);
 
+/* Packs key and s[0..len) as a msgpack str, or nil when s is NULL. */
+void gw_pack_kv(msgpack_packer *pk, const char *key, const char *s, size_t len);
+
+/* Adds key to o: ISO-8601 UTC of ms, or null when !set. Returns 0, or -1
+ * when ms is out of range. */
+int gw_json_add_time(json_object *o, const char *key, bool set, int64_t ms);
+
 /* ---- payment-core replies ------------------------------------------- */
 
 /* The "err" of a reply body (raw msgpack bytes, a map): a pm_err_t, or

@@ -274,15 +274,6 @@ static int s_desc(json_object *body, const char *key, const char **s, size_t *le
     return 0;
 }
 
-static void s_pack_kv(msgpack_packer *pk, const char *key, const char *s, size_t len)
-{
-    pm_mp_pack_cstr(pk, key);
-    if (s)
-        pm_mp_pack_strn(pk, s, len);
-    else
-        msgpack_pack_nil(pk);
-}
-
 /* The currency of every order invoice: seed 004's bank accounts hold
  * manat. */
 static const pm_currency_t *s_tmt(void)
@@ -367,22 +358,22 @@ int gw_order_checkout_build(const gw_input_t *in, gw_build_t *out)
     msgpack_packer pk;
     msgpack_packer_init(&pk, &out->body, msgpack_sbuffer_write);
     msgpack_pack_map(&pk, 6);
-    s_pack_kv(&pk, "reg_no", regno, regno_len);
-    s_pack_kv(&pk, "payment_type", type, type_len);
-    s_pack_kv(&pk, "currency", "TMT", 3);
+    gw_pack_kv(&pk, "reg_no", regno, regno_len);
+    gw_pack_kv(&pk, "payment_type", type, type_len);
+    gw_pack_kv(&pk, "currency", "TMT", 3);
     pm_mp_pack_cstr(&pk, "total_minor");
     msgpack_pack_int64(&pk, total);
     pm_mp_pack_cstr(&pk, "lines");
     msgpack_pack_array(&pk, n);
     for (size_t i = 0; i < n; i++) {
         msgpack_pack_map(&pk, 3);
-        s_pack_kv(&pk, "name", lines[i].name, lines[i].name_len);
+        gw_pack_kv(&pk, "name", lines[i].name, lines[i].name_len);
         pm_mp_pack_cstr(&pk, "count");
         msgpack_pack_int64(&pk, lines[i].count);
         pm_mp_pack_cstr(&pk, "price_minor");
         msgpack_pack_int64(&pk, lines[i].price_minor);
     }
-    s_pack_kv(&pk, "desc", desc_len > 0 ? desc : NULL, desc_len);
+    gw_pack_kv(&pk, "desc", desc_len > 0 ? desc : NULL, desc_len);
     out->type = PM_MSG_INVOICE_PUT;
     out->err = PM_OK;
     rc = 0;
@@ -413,11 +404,11 @@ int gw_order_register_build(const gw_input_t *in, gw_build_t *out)
     msgpack_packer pk;
     msgpack_packer_init(&pk, &out->body, msgpack_sbuffer_write);
     msgpack_pack_map(&pk, 4);
-    s_pack_kv(&pk, "reg_no", regno, regno_len);
-    s_pack_kv(&pk, "payment_type", type, strlen(type));
+    gw_pack_kv(&pk, "reg_no", regno, regno_len);
+    gw_pack_kv(&pk, "payment_type", type, strlen(type));
     pm_mp_pack_cstr(&pk, "total_minor");
     msgpack_pack_int64(&pk, total);
-    s_pack_kv(&pk, "desc", desc_len > 0 ? desc : NULL, desc_len);
+    gw_pack_kv(&pk, "desc", desc_len > 0 ? desc : NULL, desc_len);
     out->type = PM_MSG_ORDER_REGISTER;
     out->err = PM_OK;
     rc = 0;
@@ -463,10 +454,10 @@ int gw_order_validate_build(const gw_input_t *in, gw_build_t *out)
     msgpack_packer pk;
     msgpack_packer_init(&pk, &out->body, msgpack_sbuffer_write);
     msgpack_pack_map(&pk, 4);
-    s_pack_kv(&pk, "reg_no", regno, regno_len);
-    s_pack_kv(&pk, "order_id", order, order_len);
-    s_pack_kv(&pk, "payment_type", type, type_len);
-    s_pack_kv(&pk, "account", acc, acc_len);
+    gw_pack_kv(&pk, "reg_no", regno, regno_len);
+    gw_pack_kv(&pk, "order_id", order, order_len);
+    gw_pack_kv(&pk, "payment_type", type, type_len);
+    gw_pack_kv(&pk, "account", acc, acc_len);
     out->type = PM_MSG_ORDER_VALIDATE;
     out->err = PM_OK;
     rc = 0;
@@ -537,21 +528,6 @@ static int s_invoice_read(const msgpack_object *reply, s_invoice_t *inv)
     return 0;
 }
 
-/* Adds key: ISO-8601 UTC of ms, or null when !set. -1 when ms is out of
- * range. */
-static int s_add_time(json_object *o, const char *key, bool set, int64_t ms)
-{
-    char text[32];
-    if (!set) {
-        json_object_object_add(o, key, NULL);
-        return 0;
-    }
-    if (gw_time_format(ms, text, sizeof text) != 0)
-        return -1;
-    json_object_object_add(o, key, json_object_new_string(text));
-    return 0;
-}
-
 /* The invoice in the seed's PascalCase, amounts exact in manat. Caller owns;
  * NULL when the reply holds something the gateway cannot render. */
 static json_object *s_invoice_json(const s_invoice_t *inv)
@@ -600,9 +576,9 @@ static json_object *s_invoice_json(const s_invoice_t *inv)
                            gw_json_new_strn(inv->checkout_url.s, inv->checkout_url.len));
     json_object_object_add(o, "bank_state",
                            gw_json_new_strn(inv->bank_state.s, inv->bank_state.len));
-    if (s_add_time(o, "created_at", true, inv->created_ms) != 0 ||
-        s_add_time(o, "updated_at", true, inv->updated_ms) != 0 ||
-        s_add_time(o, "paid_at", inv->paid_set, inv->paid_ms) != 0)
+    if (gw_json_add_time(o, "created_at", true, inv->created_ms) != 0 ||
+        gw_json_add_time(o, "updated_at", true, inv->updated_ms) != 0 ||
+        gw_json_add_time(o, "paid_at", inv->paid_set, inv->paid_ms) != 0)
         goto fail;
     return o;
 fail:
