@@ -60,3 +60,32 @@ CREATE TABLE commit_queue (
     due_at     timestamptz NOT NULL
 );
 CREATE INDEX commit_queue_due ON commit_queue (due_at);
+
+-- The tables a PostgreSQL-backed service would write for one seed 004
+-- order validation once the bank said paid (bench/pg_order.sql): the
+-- invoice, awaiting payment with its bank order, marked paid, and a
+-- ledger-like row naming it, in one transaction. scripts/bench.sh fills
+-- invoices with awaiting ones before the case's runs; each transaction takes
+-- the next one (invoice_pick), so that none is paid twice.
+CREATE TABLE invoices (
+    reg_no       text PRIMARY KEY,
+    order_id     text NOT NULL UNIQUE,
+    principal    text NOT NULL,
+    bank         text NOT NULL,
+    total_minor  bigint NOT NULL,
+    state        text NOT NULL,
+    bank_state   text,
+    created_at   timestamptz NOT NULL,
+    updated_at   timestamptz NOT NULL,
+    paid_at      timestamptz
+);
+CREATE SEQUENCE invoice_pick;
+CREATE TABLE order_ledger (
+    seq          bigserial PRIMARY KEY,
+    principal    text NOT NULL,
+    kind         text NOT NULL,
+    reg_no       text NOT NULL REFERENCES invoices (reg_no),
+    order_id     text NOT NULL,
+    amount_minor bigint NOT NULL,
+    at           timestamptz NOT NULL
+);

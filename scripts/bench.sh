@@ -309,6 +309,24 @@ if ((HAVE_BAZAARPAY)); then
     wait_for retry-worker "$RW_PID" grep -q "retry-worker ready" "$TMP/log/retry-worker.log"
     RSS_PIDS+=("$RW_PID")
 fi
+# Seed 004 (bank orders): provider-bank registers orders with the sandbox's
+# Halkbank (RBS) and asks their state, as in make run; the order case needs
+# it and paymentctl's registration number types. Programs built before
+# seed 004 run without it, and the case is left out (the output says so).
+HAVE_BANK=0
+if [[ -x $BIN/provider-bank ]]; then
+    pbk_help=$("$BIN/provider-bank" --help 2>&1 || true)
+    ctl_help=$("$BIN/paymentctl" --help 2>&1 || true)
+    ctl_help+=$("$BIN/paymentctl" 2>&1 || true)
+    if [[ $pbk_help == *--halkbank-base-url* && $ctl_help == *"regno-type add"* ]]; then HAVE_BANK=1; fi
+fi
+if ((HAVE_BANK)); then
+    spawn provider-bank -- "$BIN/provider-bank" --core-worker-endpoint "tcp://127.0.0.1:$WORKER_PORT" \
+        --halkbank-base-url "http://127.0.0.1:$SB_PORT/payment/rest/"
+    PBK_PID=$LAST_PID
+    wait_for provider-bank "$PBK_PID" grep -q "provider-bank ready" "$TMP/log/provider-bank.log"
+    RSS_PIDS+=("$PBK_PID")
+fi
 rss_sampler &
 SAMPLER=$!
 pids+=("$SAMPLER")
@@ -319,6 +337,10 @@ ALICE=$(ctl token create --principal alice --role user)
 SERVICE=$(ctl token create --principal bench-service --role service)
 ctl package add --sku coins_100 --name "100 coins" --price 1000 --type coin --coins 100 \
     --platforms android,ios >/dev/null
+if ((HAVE_BANK)); then
+    ctl regno-type add --id 9 --name bench --prefix B --length 12 \
+        --alphabet 0123456789ABCDEFGHJKLMNPQRSTUVWXYZ >/dev/null || die "paymentctl regno-type add failed"
+fi
 GW="http://127.0.0.1:$GW_PORT"
 say "paymesh on $GW (core $CORE_PORT, sandbox $SB_PORT), LMDB map ${MAP_MB} MiB in $DATA"
 
@@ -507,6 +529,104 @@ if ((HAVE_BAZAARPAY)); then
         say "checkout: too few checkouts opened ($nopen); no checkout case"
     fi
 fi
+
+# Seed 004 order validation at Halkbank (the sandbox's RBS) beside
+# PostgreSQL's transaction of the same shape. Before each run, a fresh set
+# of BENCH_ORDERS orders (default 600 per second of BENCH_SECONDS): a
+# registration number (/gen-reg-no/), its invoice
+# (/checkout-sale-order-inv/) and its order at the bank
+# (/order-payment-register-request/, provider-bank registers it at the
+# sandbox), all through the gateway, 16 at a time (one curl each stage);
+# then the payer pays each at the sandbox's admin
+# (/sandbox/bank/orders/{id}/pay), and wrk validates them
+# (/order-inv-validation/: a status call at the bank through provider-bank,
+# then the invoice marked paid in one LMDB transaction before the answer).
+# The run ends when every order is answered (wrk/validate.lua sends wrk a
+# SIGINT) or after BENCH_SECONDS. Then pgbench runs bench/pg_order.sql, so
+# that the rounds interleave as above.
+ORDER_CASES=()
+NORDERS=${BENCH_ORDERS:-$((600 * D))}
+: >"$TMP/orders.runs.jsonl"
+# par_curl CFG: one curl over CFG, 16 transfers at a time; CFG's entries each
+# begin with their url line (a "next" goes before every url but the first).
+par_curl() {
+    awk 'NR > 1 && /^url = / { print "next" } { print }' "$1" >"$1.k"
+    timeout 300 curl -s --no-progress-meter --noproxy '*' --parallel --parallel-max 16 -K "$1.k" \
+        2>>"$TMP/log/prepare.log" || true
+}
+# orders_prepare N OUT: N Halkbank orders of alice, 17.50 TMT each; OUT gets
+# "ORDERID REGNO" for every order registered at the bank.
+orders_prepare() {
+    local dir="$TMP/orders.prep" i
+    local hdr='header = "x_auth_token: '"$ALICE"'"
+header = "Content-Type: application/json"'
+    rm -rf "$dir"
+    mkdir -p "$dir/reg" "$dir/ord"
+    for ((i = 1; i <= $1; i++)); do
+        printf 'url = "%s/gen-reg-no/"\n%s\ndata = "{\\"RegNumTypeId\\": 9, \\"random_mode\\": 1}"\noutput = "%s/reg/%d"\n' \
+            "$GW" "$hdr" "$dir" "$i"
+    done >"$dir/reg.curl"
+    par_curl "$dir/reg.curl" >/dev/null
+    { find "$dir/reg" -type f -exec cat {} + 2>/dev/null || true; } |
+        { grep -o '"data" *: *"[A-Za-z0-9_-]*"' || true; } | sed 's/.*"\([^"]*\)"$/\1/' >"$dir/regs"
+    awk -v gw="$GW" -v hdr="$hdr" '{
+        printf "url = \"%s/checkout-sale-order-inv/\"\n%s\noutput = \"/dev/null\"\n", gw, hdr
+        printf "data = \"{\\\"OInvRegNo\\\": \\\"%s\\\", \\\"online_payment_type\\\": \\\"halkbank\\\", \\\"OInvTotal\\\": 17.50, \\\"OrderInvLines\\\": [{\\\"ResName\\\": \\\"tea\\\", \\\"ItemCount\\\": 2, \\\"ResPrice\\\": 5.00}, {\\\"ResName\\\": \\\"cake\\\", \\\"ItemCount\\\": 1, \\\"ResPrice\\\": 7.50}]}\"\n", $1
+    }' "$dir/regs" >"$dir/inv.curl"
+    par_curl "$dir/inv.curl" >/dev/null
+    awk -v gw="$GW" -v hdr="$hdr" -v dir="$dir" '{
+        printf "url = \"%s/order-payment-register-request/?online_payment_type=halkbank\"\n%s\noutput = \"%s/ord/%s\"\n", gw, hdr, dir, $1
+        printf "data = \"{\\\"OInvRegNo\\\": \\\"%s\\\", \\\"TotalPrice\\\": 17.50}\"\n", $1
+    }' "$dir/regs" >"$dir/ord.curl"
+    par_curl "$dir/ord.curl" >/dev/null
+    { find "$dir/ord" -type f -exec cat {} + 2>/dev/null || true; echo; } | sed 's/}{/}\n{/g' |
+        sed -n 's/.*"OrderId" *: *"\([^"]*\)".*"OInvRegNo" *: *"\([^"]*\)".*/\1 \2/p' >"$2"
+}
+# orders_pay IN OUT: every order of IN paid at the sandbox's admin; OUT gets
+# the lines of IN whose pay answered 2xx.
+orders_pay() {
+    awk -v sb="http://127.0.0.1:$SB_PORT" '{
+        printf "url = \"%s/sandbox/bank/orders/%s/pay\"\nrequest = \"POST\"\nheader = \"Content-Type: application/json\"\ndata = \"{}\"\noutput = \"/dev/null\"\nwrite-out = \"%%{http_code} %s %s\\n\"\n", sb, $1, $1, $2
+    }' "$1" >"$TMP/orders.pay.curl"
+    par_curl "$TMP/orders.pay.curl" | awk '$1 ~ /^2/ { print $2, $3 }' >"$2"
+}
+if ((HAVE_BANK)); then
+    # PostgreSQL's invoices, all awaiting payment: more than its runs can pay.
+    npg=$((RUNS * D * 10000))
+    as_pg psql -q -h "$PG" -p "$PG_PORT" -U bench -d postgres -v ON_ERROR_STOP=1 -c "
+        INSERT INTO invoices (reg_no, order_id, principal, bank, total_minor, state, bank_state, created_at, updated_at)
+        SELECT 'B' || lpad(i::text, 12, '0'), md5(i::text), 'alice', 'halkbank', 1750, 'awaiting_payment',
+               'registered', now(), now() FROM generate_series(1, $npg) AS i" \
+        -c "VACUUM ANALYZE invoices" >>"$TMP/log/psql.log" 2>&1 || die "invoices: $(tail -n 5 "$TMP/log/psql.log")"
+    for ((r = 1; r <= RUNS; r++)); do
+        t0=$(date +%s%N)
+        orders_prepare "$NORDERS" "$TMP/orders.$r"
+        t1=$(date +%s%N)
+        pbk_from=$(stat -c %s "$TMP/log/provider-bank.log")
+        orders_pay "$TMP/orders.$r" "$TMP/orders.paid.$r"
+        # Paid by retry-worker's background sync of the open orders (a status
+        # call of its own) between the pay and the run: their validation
+        # only answers the stored invoice.
+        early=$(tail -c +"$((pbk_from + 1))" "$TMP/log/provider-bank.log" | grep -c ': ok paid' || true)
+        npaid=$(wc -l <"$TMP/orders.paid.$r")
+        say "validate run $r: $(wc -l <"$TMP/orders.$r") of $NORDERS orders registered in $(((t1 - t0) / 1000000)) ms, $npaid paid at the sandbox, $early of them already paid by the background sync"
+        if ((npaid < 100)); then
+            say "validate: too few orders prepared ($npaid); no validate case"
+            ORDER_CASES=()
+            break
+        fi
+        ORDER_CASES=(validate pgbench_order)
+        rm -f "$TMP/validate.$r".*
+        once "$r" validate "$GW" validate.lua BENCH_TOKEN="$ALICE" BENCH_LIST="$TMP/orders.paid.$r" \
+            BENCH_OUT="$TMP/validate.$r"
+        jq -nc --argjson prepared "$npaid" --argjson early "$early" \
+            --argjson prep_ms "$(((t1 - t0) / 1000000))" \
+            '{orders: $prepared, paid_before_run: $early, prepare_ms: $prep_ms}' >>"$TMP/orders.runs.jsonl"
+        pgbench_run "$r" pgbench_order pg_order.sql
+    done
+else
+    say "validate: no provider-bank or no paymentctl regno-type in these programs; no validate case"
+fi
 stop_pid "$PG_PID"
 
 # --- 4. scale: PRELOAD stored payments ----------------------------------------------
@@ -540,7 +660,7 @@ for pid in "${RSS_PIDS[@]}"; do
     anon[${pname[$pid]}]=$(awk -v p="$pid" '$1 == p {print $2}' "$TMP/rss.peak")
 done
 stop_all
-for p in payment-core api-gateway sandbox provider-bazaar $( ((HAVE_BAZAARPAY)) && echo retry-worker); do
+for p in payment-core api-gateway sandbox provider-bazaar $( ((HAVE_BAZAARPAY)) && echo retry-worker) $( ((HAVE_BANK)) && echo provider-bank); do
     grep -qE 'ERROR: AddressSanitizer|runtime error:' "$TMP/log/$p.log" && say "WARNING: sanitizer report in $p's log"
 done
 
@@ -548,19 +668,20 @@ done
 
 mem_json() {
     local p
-    for p in payment-core api-gateway provider-bazaar sandbox $( ((HAVE_BAZAARPAY)) && echo retry-worker); do
+    for p in payment-core api-gateway provider-bazaar sandbox $( ((HAVE_BAZAARPAY)) && echo retry-worker) $( ((HAVE_BANK)) && echo provider-bank); do
         printf '{"daemon":"%s","vm_hwm_kib":%s,"rss_anon_peak_kib":%s}\n' "$p" "${hwm[$p]:-0}" "${anon[$p]:-0}"
     done | jq -s .
 }
-for c in nginx_get nginx_post pgbench create retrieve replay "$REDEEM_CASE" "${CHECKOUT_CASES[@]}" create_scale retrieve_scale; do
+for c in nginx_get nginx_post pgbench create retrieve replay "$REDEEM_CASE" "${CHECKOUT_CASES[@]}" "${ORDER_CASES[@]}" create_scale retrieve_scale; do
     jq -s --arg c "$c" '{($c): .}' "$TMP/runs/$c.jsonl"
 done | jq -s 'add' >"$TMP/runs.json"
 
 out=$RESULTS/$stamp.json
 [[ -s $TMP/checkout.drain.jsonl ]] || : >"$TMP/checkout.drain.jsonl"
+((${#ORDER_CASES[@]})) || : >"$TMP/orders.runs.jsonl"
 jq -n \
     --slurpfile runs "$TMP/runs.json" --slurpfile load "$TMP/load.json" \
-    --slurpfile drain "$TMP/checkout.drain.jsonl" \
+    --slurpfile drain "$TMP/checkout.drain.jsonl" --slurpfile oruns "$TMP/orders.runs.jsonl" \
     --slurpfile dur "$TMP/durability.json" --slurpfile group "$TMP/group.json" \
     --argjson mem "$(mem_json)" \
     --arg stamp "$stamp" --arg host "$(uname -srm)" --argjson cpus "$(nproc)" \
@@ -578,6 +699,7 @@ jq -n \
         rps: (.value | map(.rps) | med), p50_ms: (.value | map(.p50_ms) | med),
         p99_ms: (.value | map(.p99_ms) | med), p999_ms: (.value | map(.p999_ms) | med),
         errors: (.value | map(.errors) | add), exhausted: (.value | map(.exhausted) | add),
+        unpaid: (.value | map(.unpaid // 0) | add),
         runs: .value})) as $c
     | ($mem | map(select(.daemon != "sandbox"))) as $pm
     | ($pm | map(.vm_hwm_kib) | add) as $hwm_sum
@@ -603,14 +725,21 @@ jq -n \
         checkout_confirm_vs_pgbench_checkout: (if $c.checkout_confirm then ratio($c.checkout_confirm.rps; $c.pgbench_checkout.rps) else null end),
         checkout_committed_vs_pgbench_checkout: (if $c.checkout_confirm and ($drain | length) > 0 and ($drain | all(.committed_rps != null))
             then ratio($drain | map(.committed_rps) | med; $c.pgbench_checkout.rps) else null end),
-        checkout_confirm_vs_nginx_post: (if $c.checkout_confirm then ratio($c.checkout_confirm.rps; $c.nginx_post.rps) else null end)
+        checkout_confirm_vs_nginx_post: (if $c.checkout_confirm then ratio($c.checkout_confirm.rps; $c.nginx_post.rps) else null end),
+        validate_vs_pgbench_order: (if $c.validate then ratio($c.validate.rps; $c.pgbench_order.rps) else null end),
+        validate_vs_nginx_post: (if $c.validate then ratio($c.validate.rps; $c.nginx_post.rps) else null end)
       },
       checkout: (if ($drain | length) > 0 then
         {runs: $drain, committed_rps: ($drain | map(.committed_rps // 0) | med),
          note: "checkout_confirm: each confirm traces at the sandbox (provider-bazaar, HTTP), then delivers and queues the commit in one durable LMDB transaction before its 200; committed_rps counts the confirmed checkouts over the run plus the time until the last of their commits (provider-bazaar, HTTP) was done. pgbench_checkout: bench/pg_checkout.sql, the same four writes in one transaction, no HTTP"}
         else null end),
+      orders: (if ($oruns | length) > 0 then
+        {runs: $oruns, orders_per_run: ($oruns | map(.orders) | med),
+         paid_before_run: ($oruns | map(.paid_before_run) | add),
+         note: "validate: each run validates a fresh set of Halkbank orders (gen-reg-no, invoice, register through the gateway, paid at the sandbox right before); each validation is a status call at the sandbox (provider-bank, HTTP) and the invoice marked paid in one durable LMDB transaction before its 200; paid_before_run counts the orders the background sync (retry-worker) found paid between the pay and the run, whose validation only answers the stored invoice. pgbench_order: bench/pg_order.sql, the invoice marked paid and a ledger row in one transaction, no HTTP"}
+        else null end),
       memory: {daemons: $mem, paymesh_vm_hwm_kib: $hwm_sum, paymesh_rss_anon_peak_kib: $anon_sum,
-               note: "paymesh = payment-core + api-gateway + provider-bazaar (+ retry-worker when built; the sandbox stands in for Cafe Bazaar and BazaarPay); VmHWM includes the LMDB pages mapped, RssAnon excludes them"},
+               note: "paymesh = payment-core + api-gateway + provider-bazaar (+ retry-worker and provider-bank when built; the sandbox stands in for Cafe Bazaar, BazaarPay and Halkbank); VmHWM includes the LMDB pages mapped, RssAnon excludes them"},
       lmdb: {stored_payments: $stored, data_mdb_bytes: $data_bytes, data_mdb_allocated_bytes: $data_used,
              bytes_per_payment: (if $stored > 0 then ($data_bytes / $stored | round) else null end),
              stored_after_scale_runs: $stored_end,
@@ -653,19 +782,24 @@ jq -r '
   {nginx_get: "nginx_get", nginx_post: "nginx_post", pgbench: "nginx_post", create: "nginx_post",
    retrieve: "nginx_get", replay: "nginx_post", redeem: "nginx_post", catalog: "nginx_get",
    create_scale: "nginx_post", retrieve_scale: "nginx_get", checkout_confirm: "nginx_post",
-   pgbench_checkout: "nginx_post"} as $vs |
-  {checkout_confirm: "pgbench_checkout", pgbench_checkout: "pgbench_checkout"} as $vspg |
+   pgbench_checkout: "nginx_post", validate: "nginx_post", pgbench_order: "nginx_post"} as $vs |
+  {checkout_confirm: "pgbench_checkout", pgbench_checkout: "pgbench_checkout",
+   validate: "pgbench_order", pgbench_order: "pgbench_order"} as $vspg |
   "paymesh make bench \($r.timestamp): \($r.cpus) CPUs (\($r.cpu)), load average \($r.loadavg_at_start) at start, \($r.settings.seconds)s x \($r.settings.runs) runs per case, median; nginx \($r.versions.nginx), PostgreSQL \($r.versions.postgresql)",
   "",
   "\("case" | pad(16)) \("req/s" | lpad(9)) \("p50 ms" | lpad(8)) \("p99 ms" | lpad(8)) \("p99.9 ms" | lpad(9)) \("errors" | lpad(7))  \("÷ nginx" | lpad(8)) \("÷ pgbench" | lpad(9))",
   ($r.cases | to_entries[] |
     "\(.key | pad(16)) \(f(.value.rps) | lpad(9)) \(f(.value.p50_ms) | lpad(8)) \(f(.value.p99_ms) | lpad(8)) \(f(.value.p999_ms) | lpad(9)) \(.value.errors | lpad(7))  \((if ($vs[.key] // null) == null then "-" else f(.value.rps / $r.cases[$vs[.key]].rps) end) | lpad(8)) \(f(.value.rps / $r.cases[$vspg[.key] // "pgbench"].rps) | lpad(9))" +
-    (if .value.exhausted > 0 then "  (pairs ran out: \(.value.exhausted) repeats)" else "" end)),
+    (if .value.exhausted > 0 then "  (\({checkout_confirm: "checkouts", validate: "orders"}[.key] // "pairs") ran out: \(.value.exhausted) repeats)" else "" end) +
+    (if .value.unpaid > 0 then "  (\(.value.unpaid) not answered paid)" else "" end)),
   "",
   "ratios: create/nginx POST \($r.ratios.create_vs_nginx_post), create/pgbench \($r.ratios.create_vs_pgbench), retrieve/nginx GET \($r.ratios.retrieve_vs_nginx_get), create at \($r.lmdb.stored_payments) stored/empty \($r.ratios.create_scale_vs_create), retrieve at \($r.lmdb.stored_payments) stored/empty \($r.ratios.retrieve_scale_vs_retrieve)",
   (if $r.checkout then
     "checkout confirm (trace + deliver + queued commit; ÷ pgbench is over pgbench_checkout, bench/pg_checkout.sql): confirm/pgbench_checkout \($r.ratios.checkout_confirm_vs_pgbench_checkout); with the commits done too \($r.checkout.committed_rps) checkouts/s = \($r.ratios.checkout_committed_vs_pgbench_checkout) x pgbench_checkout (commits done " + ([$r.checkout.runs[] | "\(.drain_s) s"] | join(", ")) + " after the runs)"
    else "checkout confirm: not measured (no BazaarPay in these programs, or too few checkouts prepared)" end),
+  (if $r.orders then
+    "order validation at Halkbank (status call through provider-bank + invoice paid; ÷ pgbench is over pgbench_order, bench/pg_order.sql): validate/pgbench_order \($r.ratios.validate_vs_pgbench_order), validate/nginx POST \($r.ratios.validate_vs_nginx_post); \($r.orders.orders_per_run) orders per run, " + ([$r.orders.runs[] | "\(.paid_before_run)"] | join(", ")) + " of them already paid by the background sync before the run"
+   else "order validation: not measured (no provider-bank in these programs, or too few orders prepared)" end),
   "peak memory (KiB): " + ([$r.memory.daemons[] | "\(.daemon) VmHWM \(.vm_hwm_kib) RssAnon \(.rss_anon_peak_kib)"] | join("; ")),
   "  paymesh daemons together (no sandbox): VmHWM \($r.memory.paymesh_vm_hwm_kib) KiB = \(f($r.memory.paymesh_vm_hwm_kib / 1024)) MiB (LMDB pages included), RssAnon \($r.memory.paymesh_rss_anon_peak_kib) KiB = \(f($r.memory.paymesh_rss_anon_peak_kib / 1024)) MiB (map excluded) = \(f($r.memory.paymesh_rss_anon_peak_kib / 65536)) x the 64 MiB target",
   "LMDB: data.mdb \($r.lmdb.data_mdb_bytes) bytes / \($r.lmdb.stored_payments) payments = \($r.lmdb.bytes_per_payment) bytes per payment (with its idempotency key); PostgreSQL (both tables + indexes, \($r.lmdb.postgresql_rows) rows) \($r.lmdb.postgresql_bytes_per_payment) bytes: ratio \($r.lmdb.vs_postgresql)",

@@ -32,9 +32,9 @@ function done(summary, latency, requests)
    io.write(string.format(
       'BENCHJSON {"requests":%d,"seconds":%.3f,"rps":%.1f,"p50_ms":%.3f,' ..
       '"p99_ms":%.3f,"p999_ms":%.3f,"max_ms":%.3f,"non2xx":%d,' ..
-      '"socket_errors":%d,"errors":%d,"exhausted":%d}\n',
+      '"socket_errors":%d,"errors":%d,"exhausted":%d,"unpaid":%d}\n',
       summary.requests, secs, summary.requests / secs,
       latency:percentile(50) / 1000, latency:percentile(99) / 1000,
       latency:percentile(99.9) / 1000, latency.max / 1000,
-      e.status, sock, e.status + sock, sum_thread("exhausted")))
+      e.status, sock, e.status + sock, sum_thread("exhausted"), sum_thread("unpaid")))
 end
