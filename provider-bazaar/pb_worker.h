@@ -1,14 +1,12 @@
 /*  pb_worker: provider-bazaar's one event loop.
  *
- *  One thread owns a DEALER to payment-core's worker socket and one libcurl
- *  multi handle. It asks for jobs (JOB_TAKE, at most as many as it has free
- *  slots), runs each job's HTTP call, to Cafe Bazaar's developer API
- *  (bazaar_validate, bazaar_consume) or to BazaarPay's merchant API
- *  (bazaarpay_init, _trace, _commit, _refund), concurrently on the multi
- *  handle (which keeps the connection cache, so connections are reused), and
- *  answers each job with JOB_RESULT. The socket's file descriptor is an
- *  extra descriptor of curl_multi_poll, so one wait serves both. No thread
- *  per job, no locks.
+ *  The loop is pm_worker's (one thread, one DEALER to payment-core's worker
+ *  socket, one libcurl multi handle). It asks for jobs (JOB_TAKE, at most
+ *  as many as it has free slots), runs each job's HTTP call, to Cafe
+ *  Bazaar's developer API (bazaar_validate, bazaar_consume) or to
+ *  BazaarPay's merchant API (bazaarpay_init, _trace, _commit, _refund),
+ *  concurrently on the multi handle (which keeps the connection cache, so
+ *  connections are reused), and answers each job with JOB_RESULT.
  *
  *  Nothing is kept on disk: a job leased to a worker that dies is offered
  *  again by payment-core after its lease, so a kill loses nothing. Every call
@@ -22,9 +20,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pm_worker.h"
+
 typedef struct {
-    const char *core_endpoint; /* payment-core's worker socket */
-    const char *base_url;      /* Bazaar devapi base, ending with '/' */
+    PM_WORKER_SETTINGS;   /* the loop's: endpoint, timeouts, limits */
+    const char *base_url; /* Bazaar devapi base, ending with '/' */
     const char *package_name;
     bool pishkhan;         /* auth by Pishkhan secret header, else OAuth */
     const char *client_id; /* OAuth */
@@ -35,15 +35,10 @@ typedef struct {
     const char *bazaarpay_base_url;    /* BazaarPay merchant API, ending with '/' */
     const char *bazaarpay_token;       /* merchant token (Authorization: Token ..) */
     const char *bazaarpay_destination; /* merchant name, init's "destination" */
-    int64_t http_timeout_ms;           /* whole HTTP exchange */
-    int64_t connect_timeout_ms;        /* TCP (and TLS) connect */
-    int max_concurrency;               /* jobs in flight, 1..256 */
-    int64_t take_wait_ms;              /* JOB_TAKE wait_ms */
-    size_t max_response_bytes;         /* larger answers are unknown */
-    int64_t max_msg_bytes;             /* largest ZeroMQ message */
 } pb_worker_config_t;
 
-typedef struct pb_worker_t pb_worker_t;
+/* The worker is pm_worker's loop with this daemon's jobs. */
+typedef pm_worker_t pb_worker_t;
 
 /* Connects (lazily: payment-core may start later) and prepares libcurl.
  * cfg's strings are borrowed and must outlive the worker. Returns a new
@@ -53,9 +48,10 @@ pb_worker_t *pb_worker_new(const pb_worker_config_t *cfg);
 /* Runs until pm_signal_stopping(): then stops taking jobs, lets the jobs in
  * flight finish for at most one http-timeout-ms and abandons the rest (their
  * leases expire). Returns 0, or -1 on a fatal error (logged). */
-int pb_worker_run(pb_worker_t *self);
+#define pb_worker_run pm_worker_run
 
-/* Frees everything. Safe twice; nulls *self_p. */
-void pb_worker_destroy(pb_worker_t **self_p);
+/* Frees it and the transfers in flight (pm_worker_destroy). Safe twice;
+ * nulls *self_p. */
+#define pb_worker_destroy pm_worker_destroy
 
 #endif
