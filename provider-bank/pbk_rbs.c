@@ -60,8 +60,8 @@ static int s_begin(const pbk_rbs_account_t *acct, pbk_call_t call, bool two_phas
     if (pbk_rbs_account_check(acct, why) != 0)
         return -1;
     size_t used = 0;
-    if (pbk_append(req->url, sizeof req->url, &used, acct->base_url) != 0 ||
-        pbk_append(req->url, sizeof req->url, &used, pbk_rbs_method(call, two_phase)) != 0) {
+    if (pm_text_append(req->url, sizeof req->url, &used, acct->base_url) != 0 ||
+        pm_text_append(req->url, sizeof req->url, &used, pbk_rbs_method(call, two_phase)) != 0) {
         *why = "the request URL does not fit";
         return -1;
     }

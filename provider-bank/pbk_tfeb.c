@@ -102,7 +102,7 @@ int pbk_tfeb_token_request(const pbk_tfeb_account_t *acct, pbk_request_t *req, c
     if (pbk_tfeb_account_check(acct, why) != 0)
         return -1;
     size_t used = 0;
-    if (pbk_append(req->url, sizeof req->url, &used, acct->token_url) != 0) {
+    if (pm_text_append(req->url, sizeof req->url, &used, acct->token_url) != 0) {
         *why = "the token URL does not fit";
         return -1;
     }
@@ -296,14 +296,14 @@ static int s_begin(const pbk_tfeb_account_t *acct, const char *path, const char 
         return -1;
     }
     size_t used = 0, aused = 0;
-    if (pbk_append(req->url, sizeof req->url, &used, acct->base_url) != 0 ||
-        pbk_append(req->url, sizeof req->url, &used, path) != 0 ||
+    if (pm_text_append(req->url, sizeof req->url, &used, acct->base_url) != 0 ||
+        pm_text_append(req->url, sizeof req->url, &used, path) != 0 ||
         (order_id &&
-         pbk_escape(req->url, sizeof req->url, &used, order_id, strlen(order_id)) != 0) ||
-        (tail && pbk_append(req->url, sizeof req->url, &used, tail) != 0) ||
-        pbk_append(req->authorization, sizeof req->authorization, &aused,
-                   "Authorization: Bearer ") != 0 ||
-        pbk_append(req->authorization, sizeof req->authorization, &aused, token) != 0) {
+         pm_url_escape(req->url, sizeof req->url, &used, order_id, strlen(order_id)) != 0) ||
+        (tail && pm_text_append(req->url, sizeof req->url, &used, tail) != 0) ||
+        pm_text_append(req->authorization, sizeof req->authorization, &aused,
+                       "Authorization: Bearer ") != 0 ||
+        pm_text_append(req->authorization, sizeof req->authorization, &aused, token) != 0) {
         memset(req, 0, sizeof *req);
         *why = "the request does not fit";
         return -1;

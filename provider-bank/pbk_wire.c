@@ -10,6 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "pm_text.h"
+
 static const char *const s_kinds[PBK_CALLS] = {
     [PBK_REGISTER] = "bank_register", [PBK_STATUS] = "bank_status", [PBK_DEPOSIT] = "bank_deposit",
     [PBK_REVERSE] = "bank_reverse",   [PBK_REFUND] = "bank_refund",
@@ -115,39 +117,6 @@ bool pbk_base_url_valid(const char *s)
            !memchr(s, '#', n);
 }
 
-/* Bytes of the well-formed UTF-8 sequence at s (n > 0 bytes left), or 0
- * when none starts there (the rules of payment-core's req_utf8_valid). */
-static size_t s_utf8_len(const unsigned char *s, size_t n)
-{
-    size_t k;
-    uint32_t cp;
-    if (s[0] < 0x80)
-        return 1;
-    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-        k = 2;
-        cp = s[0] & 0x1f;
-    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-        k = 3;
-        cp = s[0] & 0x0f;
-    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-        k = 4;
-        cp = s[0] & 0x07;
-    } else {
-        return 0;
-    }
-    if (n < k)
-        return 0;
-    for (size_t i = 1; i < k; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = cp << 6 | (s[i] & 0x3f);
-    }
-    if ((k == 3 && cp < 0x800) || (k == 4 && cp < 0x10000) || cp > 0x10ffff ||
-        (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return k;
-}
-
 /* True for the control character that starts at u (k bytes). */
 static bool s_control(const unsigned char *u, size_t k)
 {
@@ -161,7 +130,7 @@ bool pbk_text_valid(const char *s, size_t len)
     if (!s)
         return false;
     while (i < len) {
-        size_t k = s_utf8_len(u + i, len - i);
+        size_t k = pm_utf8_seq_len(u + i, len - i);
         if (k == 0 || s_control(u + i, k))
             return false;
         i += k;
@@ -227,7 +196,7 @@ static void s_text_put(s_text_t *t, const char *s, size_t n)
     const unsigned char *u = (const unsigned char *)s;
     size_t i = 0;
     while (i < n && !t->cut) {
-        size_t k = s_utf8_len(u + i, n - i);
+        size_t k = pm_utf8_seq_len(u + i, n - i);
         const char *c = s + i;
         size_t out = k;
         if (k == 0) {
@@ -290,42 +259,6 @@ void pbk_result_set(pbk_result_t *r, pbk_outcome_t o, const char *fmt, ...)
 
 /* ---- form bodies -------------------------------------------------------------- */
 
-int pbk_append(char *out, size_t cap, size_t *used, const char *s)
-{
-    assert(out && used && s);
-    size_t n = strlen(s);
-    if (*used + n + 1 > cap)
-        return -1;
-    memcpy(out + *used, s, n + 1);
-    *used += n;
-    return 0;
-}
-
-int pbk_escape(char *out, size_t cap, size_t *used, const char *s, size_t len)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    assert(out && used && (s || len == 0));
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        bool plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                     c == '-' || c == '.' || c == '_' || c == '~';
-        size_t need = plain ? 1 : 3;
-        if (*used + need + 1 > cap)
-            return -1;
-        if (plain) {
-            out[(*used)++] = (char)c;
-        } else {
-            out[(*used)++] = '%';
-            out[(*used)++] = hex[c >> 4];
-            out[(*used)++] = hex[c & 15];
-        }
-    }
-    if (*used + 1 > cap)
-        return -1;
-    out[*used] = '\0';
-    return 0;
-}
-
 /* Makes room for need more bytes and a NUL; false (f failed) past
  * PBK_FORM_MAX or on out of memory. */
 static bool s_form_room(pbk_form_t *f, size_t need)
@@ -354,10 +287,10 @@ static bool s_form_room(pbk_form_t *f, size_t need)
 /* Appends s[0..len) percent-encoded. */
 static void s_form_escaped(pbk_form_t *f, const char *s, size_t len)
 {
-    /* At most three bytes per byte; pbk_escape checks again. */
+    /* At most three bytes per byte; pm_url_escape checks again. */
     if (len > PBK_FORM_MAX || !s_form_room(f, 3 * len))
         return;
-    if (pbk_escape(f->p, f->cap, &f->len, s, len) != 0)
+    if (pm_url_escape(f->p, f->cap, &f->len, s, len) != 0)
         f->failed = true;
 }
 

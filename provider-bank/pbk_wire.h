@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pm_text.h"
+
 #define PBK_REASON_MAX 256        /* bytes of a reason (payment-core's JOB_RESULT limit) */
 #define PBK_ORDER_NUMBER_MAX 32   /* bytes of our order number (RBS AN..32, pm_proto.h) */
 #define PBK_ORDER_ID_MAX 64       /* bytes of a bank's order id (UUIDs are 36) */
@@ -187,14 +189,7 @@ void pbk_form_add_int(pbk_form_t *f, const char *name, int64_t value);
  * emptied) when an append failed or nothing was added. */
 char *pbk_form_take(pbk_form_t *f);
 
-/* Percent-encodes s[0..len) (the unreserved characters stay) and appends
- * it to out (cap bytes, NUL-terminated, *used updated). Returns 0, or -1
- * when it does not fit. */
-int pbk_escape(char *out, size_t cap, size_t *used, const char *s, size_t len);
-
-/* Appends s to out (cap bytes, NUL-terminated, *used updated). Returns 0, or
- * -1 when it does not fit. */
-int pbk_append(char *out, size_t cap, size_t *used, const char *s);
+/* Requests are built with pm_text_append and pm_url_escape (pm_text.h). */
 
 /* ---- JSON ------------------------------------------------------------------ */
 

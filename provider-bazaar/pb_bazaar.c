@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pm_text.h"
+
 const char *pb_outcome_name(pb_outcome_t o)
 {
     switch (o) {
@@ -163,59 +165,24 @@ void pb_classify_consume(long status, const char *body, size_t len, pb_result_t 
 
 /* ---- URLs ------------------------------------------------------------- */
 
-static int s_append(char *out, size_t cap, size_t *used, const char *s)
-{
-    size_t n = strlen(s);
-    if (*used + n + 1 > cap)
-        return -1;
-    memcpy(out + *used, s, n + 1);
-    *used += n;
-    return 0;
-}
-
-int pb_url_escape(char *out, size_t cap, size_t *used, const char *s, size_t len)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    assert(out && used && (s || len == 0));
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        bool plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                     c == '-' || c == '.' || c == '_' || c == '~';
-        size_t need = plain ? 1 : 3;
-        if (*used + need + 1 > cap)
-            return -1;
-        if (plain) {
-            out[(*used)++] = (char)c;
-        } else {
-            out[(*used)++] = '%';
-            out[(*used)++] = hex[c >> 4];
-            out[(*used)++] = hex[c & 15];
-        }
-    }
-    if (*used + 1 > cap)
-        return -1;
-    out[*used] = '\0';
-    return 0;
-}
-
 /* Appends the path segment s escaped, then '/'. "." and ".." would be
  * resolved away by the server, so they are escaped too. */
 static int s_segment(char *out, size_t cap, size_t *used, const char *s)
 {
     if (strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
-        return s_append(out, cap, used, strcmp(s, ".") == 0 ? "%2E/" : "%2E%2E/");
-    if (pb_url_escape(out, cap, used, s, strlen(s)) != 0)
+        return pm_text_append(out, cap, used, strcmp(s, ".") == 0 ? "%2E/" : "%2E%2E/");
+    if (pm_url_escape(out, cap, used, s, strlen(s)) != 0)
         return -1;
-    return s_append(out, cap, used, "/");
+    return pm_text_append(out, cap, used, "/");
 }
 
 static int s_access(char *out, size_t cap, size_t *used, const char *access)
 {
     if (!access)
         return 0;
-    if (s_append(out, cap, used, "?access_token=") != 0)
+    if (pm_text_append(out, cap, used, "?access_token=") != 0)
         return -1;
-    return pb_url_escape(out, cap, used, access, strlen(access));
+    return pm_url_escape(out, cap, used, access, strlen(access));
 }
 
 int pb_url_validate(char *out, size_t cap, const char *base, const char *pkg, const char *sku,
@@ -224,9 +191,11 @@ int pb_url_validate(char *out, size_t cap, const char *base, const char *pkg, co
     assert(out && cap > 0 && base && pkg && sku && token);
     size_t used = 0;
     out[0] = '\0';
-    if (s_append(out, cap, &used, base) != 0 || s_append(out, cap, &used, "api/validate/") != 0 ||
-        s_segment(out, cap, &used, pkg) != 0 || s_append(out, cap, &used, "inapp/") != 0 ||
-        s_segment(out, cap, &used, sku) != 0 || s_append(out, cap, &used, "purchases/") != 0 ||
+    if (pm_text_append(out, cap, &used, base) != 0 ||
+        pm_text_append(out, cap, &used, "api/validate/") != 0 ||
+        s_segment(out, cap, &used, pkg) != 0 || pm_text_append(out, cap, &used, "inapp/") != 0 ||
+        s_segment(out, cap, &used, sku) != 0 ||
+        pm_text_append(out, cap, &used, "purchases/") != 0 ||
         s_segment(out, cap, &used, token) != 0 || s_access(out, cap, &used, access) != 0)
         return -1;
     return 0;
@@ -237,8 +206,10 @@ int pb_url_consume(char *out, size_t cap, const char *base, const char *pkg, con
     assert(out && cap > 0 && base && pkg);
     size_t used = 0;
     out[0] = '\0';
-    if (s_append(out, cap, &used, base) != 0 || s_append(out, cap, &used, "api/consume/") != 0 ||
-        s_segment(out, cap, &used, pkg) != 0 || s_append(out, cap, &used, "purchases/") != 0 ||
+    if (pm_text_append(out, cap, &used, base) != 0 ||
+        pm_text_append(out, cap, &used, "api/consume/") != 0 ||
+        s_segment(out, cap, &used, pkg) != 0 ||
+        pm_text_append(out, cap, &used, "purchases/") != 0 ||
         s_access(out, cap, &used, access) != 0)
         return -1;
     return 0;
@@ -266,12 +237,12 @@ char *pb_token_form(const char *client_id, const char *client_secret, const char
         return NULL;
     size_t used = 0;
     out[0] = '\0';
-    if (s_append(out, cap, &used, "grant_type=refresh_token&client_id=") != 0 ||
-        pb_url_escape(out, cap, &used, client_id, strlen(client_id)) != 0 ||
-        s_append(out, cap, &used, "&client_secret=") != 0 ||
-        pb_url_escape(out, cap, &used, client_secret, strlen(client_secret)) != 0 ||
-        s_append(out, cap, &used, "&refresh_token=") != 0 ||
-        pb_url_escape(out, cap, &used, refresh, strlen(refresh)) != 0) {
+    if (pm_text_append(out, cap, &used, "grant_type=refresh_token&client_id=") != 0 ||
+        pm_url_escape(out, cap, &used, client_id, strlen(client_id)) != 0 ||
+        pm_text_append(out, cap, &used, "&client_secret=") != 0 ||
+        pm_url_escape(out, cap, &used, client_secret, strlen(client_secret)) != 0 ||
+        pm_text_append(out, cap, &used, "&refresh_token=") != 0 ||
+        pm_url_escape(out, cap, &used, refresh, strlen(refresh)) != 0) {
         free(out);
         return NULL;
     }

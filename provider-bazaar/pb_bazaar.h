@@ -52,11 +52,6 @@ void pb_classify_validate(long status, const char *body, size_t len, pb_result_t
 /* Classifies a consume answer. */
 void pb_classify_consume(long status, const char *body, size_t len, pb_result_t *r);
 
-/* Percent-encodes s[0..len) for a URL path segment or query value (only
- * A-Z a-z 0-9 - . _ ~ stay as they are) and appends it to out (cap bytes,
- * NUL-terminated, *used updated). Returns 0, or -1 when it does not fit. */
-int pb_url_escape(char *out, size_t cap, size_t *used, const char *s, size_t len);
-
 /* base + "api/validate/{pkg}/inapp/{sku}/purchases/{token}/" [+
  * "?access_token=" access]. base must end with '/'; access may be NULL.
  * Returns 0, or -1 when it does not fit in cap. */

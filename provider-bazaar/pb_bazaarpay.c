@@ -10,6 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "pm_text.h"
+
 static const char *const s_kinds[PBP_CALLS] = {
     [PBP_INIT] = "bazaarpay_init",
     [PBP_TRACE] = "bazaarpay_trace",
@@ -81,39 +83,6 @@ static void s_text_init(s_text_t *t, char *p, size_t cap)
     p[0] = '\0';
 }
 
-/* Bytes of the well-formed UTF-8 sequence at s (n > 0 bytes left), or 0
- * when none starts there (the rules of payment-core's req_utf8_valid). */
-static size_t s_utf8_len(const unsigned char *s, size_t n)
-{
-    size_t k;
-    uint32_t cp;
-    if (s[0] < 0x80)
-        return 1;
-    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-        k = 2;
-        cp = s[0] & 0x1f;
-    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-        k = 3;
-        cp = s[0] & 0x0f;
-    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-        k = 4;
-        cp = s[0] & 0x07;
-    } else {
-        return 0;
-    }
-    if (n < k)
-        return 0;
-    for (size_t i = 1; i < k; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = cp << 6 | (s[i] & 0x3f);
-    }
-    if ((k == 3 && cp < 0x800) || (k == 4 && cp < 0x10000) || cp > 0x10ffff ||
-        (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return k;
-}
-
 /* Appends s[0..n): a control character (C0, DEL, C1) becomes a space, a
  * byte that starts no well-formed sequence becomes '?'. */
 static void s_text_put(s_text_t *t, const char *s, size_t n)
@@ -121,7 +90,7 @@ static void s_text_put(s_text_t *t, const char *s, size_t n)
     const unsigned char *u = (const unsigned char *)s;
     size_t i = 0;
     while (i < n && !t->cut) {
-        size_t k = s_utf8_len(u + i, n - i);
+        size_t k = pm_utf8_seq_len(u + i, n - i);
         const char *c = s + i;
         if (k == 0) {
             c = "?";
@@ -245,27 +214,13 @@ int pbp_error_text(const char *body, size_t len, char *out, size_t cap)
 
 /* ---- URLs and bodies ------------------------------------------------------ */
 
-static int s_appendn(char *out, size_t cap, size_t *used, const char *s, size_t n)
-{
-    if (*used + n + 1 > cap)
-        return -1;
-    memcpy(out + *used, s, n);
-    *used += n;
-    out[*used] = '\0';
-    return 0;
-}
-
-static int s_append(char *out, size_t cap, size_t *used, const char *s)
-{
-    return s_appendn(out, cap, used, s, strlen(s));
-}
-
 int pbp_url(char *out, size_t cap, const char *base, pbp_call_t call)
 {
     assert(out && cap > 0 && base && call >= PBP_INIT && call < PBP_CALLS);
     size_t used = 0;
     out[0] = '\0';
-    if (s_append(out, cap, &used, base) != 0 || s_append(out, cap, &used, s_paths[call]) != 0)
+    if (pm_text_append(out, cap, &used, base) != 0 ||
+        pm_text_append(out, cap, &used, s_paths[call]) != 0)
         return -1;
     return 0;
 }
@@ -333,15 +288,16 @@ int pbp_payment_url(char *out, size_t cap, const char *payment_url, const char *
     const char *sep = "?";
     if (query) /* head >= 1 here */
         sep = payment_url[head - 1] == '?' || payment_url[head - 1] == '&' ? "" : "&";
-    if (s_appendn(out, cap, &used, payment_url, head) != 0 || s_append(out, cap, &used, sep) != 0 ||
-        s_append(out, cap, &used, "redirect_url=") != 0 ||
-        pb_url_escape(out, cap, &used, redirect_url, strlen(redirect_url)) != 0)
+    if (pm_text_appendn(out, cap, &used, payment_url, head) != 0 ||
+        pm_text_append(out, cap, &used, sep) != 0 ||
+        pm_text_append(out, cap, &used, "redirect_url=") != 0 ||
+        pm_url_escape(out, cap, &used, redirect_url, strlen(redirect_url)) != 0)
         goto fail;
     if (phone && phone[0] &&
-        (s_append(out, cap, &used, "&phone=") != 0 ||
-         pb_url_escape(out, cap, &used, phone, strlen(phone)) != 0))
+        (pm_text_append(out, cap, &used, "&phone=") != 0 ||
+         pm_url_escape(out, cap, &used, phone, strlen(phone)) != 0))
         goto fail;
-    if (hash && s_append(out, cap, &used, hash) != 0)
+    if (hash && pm_text_append(out, cap, &used, hash) != 0)
         goto fail;
     return 0;
 fail:

@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "pm_text.h"
 #include "../../provider-bazaar/pb_bazaar.h"
 
 #define BASE "http://127.0.0.1:8090/devapi/v2/"
@@ -157,9 +158,9 @@ static void test_urls_escape_every_part(void **state)
     assert_int_equal(pb_url_validate(small, sizeof small, BASE, "p", "s", "t", NULL), -1);
     size_t used = 0;
     char tiny[4];
-    assert_int_equal(pb_url_escape(tiny, sizeof tiny, &used, "/", 1), 0);
+    assert_int_equal(pm_url_escape(tiny, sizeof tiny, &used, "/", 1), 0);
     assert_string_equal(tiny, "%2F");
-    assert_int_equal(pb_url_escape(tiny, sizeof tiny, &used, "a", 1), -1);
+    assert_int_equal(pm_url_escape(tiny, sizeof tiny, &used, "a", 1), -1);
 }
 
 static void test_request_bodies(void **state)

@@ -380,9 +380,9 @@ static void test_form_and_escape(void **state)
 
     char out[8];
     size_t used = 0;
-    assert_int_equal(pbk_escape(out, sizeof out, &used, "a b", 3), 0);
+    assert_int_equal(pm_url_escape(out, sizeof out, &used, "a b", 3), 0);
     assert_string_equal(out, "a%20b");
-    assert_int_equal(pbk_escape(out, sizeof out, &used, "/", 1), -1); /* 5 + 3 + NUL > 8 */
+    assert_int_equal(pm_url_escape(out, sizeof out, &used, "/", 1), -1); /* 5 + 3 + NUL > 8 */
 }
 
 /* ---- register answers ------------------------------------------------------ */
