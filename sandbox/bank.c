@@ -12,6 +12,7 @@
 #include "pm_ids.h"
 #include "pm_log.h"
 #include "pm_money.h"
+#include "sb_html.h"
 #include "sb_index.h"
 
 /* An RBS orderNumber and where its order is: the second index. */
@@ -345,32 +346,6 @@ int sb_bank_return_url(const sb_bank_order_t *o, bool paid, char *out, size_t ca
 
 /* ---- the card pages ---------------------------------------------------------- */
 
-/* Writes s HTML-escaped (text and attribute values alike). */
-static void s_put_html(FILE *f, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '&':
-            fputs("&amp;", f);
-            break;
-        case '<':
-            fputs("&lt;", f);
-            break;
-        case '>':
-            fputs("&gt;", f);
-            break;
-        case '"':
-            fputs("&quot;", f);
-            break;
-        case '\'':
-            fputs("&#39;", f);
-            break;
-        default:
-            fputc(*s, f);
-        }
-    }
-}
-
 static const char s_page_style[] =
     "<style>\n"
     "body{font-family:system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 "
@@ -407,25 +382,13 @@ static void s_page_tail(FILE *f, const char *title)
             title);
 }
 
-/* Closes f, a memory stream writing to *buf, and hands *buf over; NULL
- * when writing failed (memory was short). */
-static char *s_close_page(FILE *f, char **buf)
-{
-    bool failed = ferror(f) != 0;
-    if (fclose(f) != 0 || failed) {
-        free(*buf);
-        *buf = NULL;
-    }
-    return *buf;
-}
-
 static void s_put_form(FILE *f, const char *action, const char *id, const char *label,
                        const char *order_id)
 {
     fputs("<form method=\"post\" action=\"", f);
-    s_put_html(f, action);
+    sb_html_put(f, action);
     fputs("\">\n<input type=\"hidden\" name=\"mdOrder\" value=\"", f);
-    s_put_html(f, order_id);
+    sb_html_put(f, order_id);
     fprintf(f, "\">\n<button type=\"submit\" id=\"%s\">%s</button>\n</form>\n", id, label);
 }
 
@@ -444,20 +407,20 @@ char *sb_bank_page_html(const sb_bank_order_t *o, const char *pay_action,
     s_page_head(f, title);
     if (o->description) {
         fputs("<p id=\"description\">", f);
-        s_put_html(f, o->description);
+        sb_html_put(f, o->description);
         fputs("</p>\n", f);
     }
     fprintf(f, "<p class=\"amount\"><span id=\"amount\" data-minor=\"%lld\">%s</span> TMT%s</p>\n",
             (long long)o->amount_minor, manat, o->two_phase ? " (held, taken later)" : "");
     fputs("<p class=\"note\">Order <span id=\"order-number\">", f);
-    s_put_html(f, o->order_number);
+    sb_html_put(f, o->order_number);
     fputs("</span>, bank order <span id=\"order-id\">", f);
-    s_put_html(f, o->order_id);
+    sb_html_put(f, o->order_id);
     fputs("</span></p>\n", f);
     s_put_form(f, pay_action, "pay", "Pay", o->order_id);
     s_put_form(f, decline_action, "decline", "Decline", o->order_id);
     s_page_tail(f, title);
-    return s_close_page(f, &buf);
+    return sb_html_close(f, &buf);
 }
 
 /* An error page of bank's card page: message. */
@@ -473,10 +436,10 @@ static void s_page_error(sb_resp_t *resp, sb_bank_kind_t bank, int status, const
     const char *title = s_bank_title(bank);
     s_page_head(f, title);
     fputs("<p id=\"error\">", f);
-    s_put_html(f, message);
+    sb_html_put(f, message);
     fputs("</p>\n", f);
     s_page_tail(f, title);
-    if (!s_close_page(f, &buf)) {
+    if (!sb_html_close(f, &buf)) {
         sb_resp_clear(resp);
         return;
     }

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "pm_log.h"
+#include "sb_html.h"
 #include "sb_index.h"
 
 struct sb_bp_t {
@@ -269,32 +270,6 @@ bool sb_bp_redirect_ok(const char *url)
     return true;
 }
 
-/* Writes s HTML-escaped (text and attribute values alike). */
-static void s_put_html(FILE *f, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '&':
-            fputs("&amp;", f);
-            break;
-        case '<':
-            fputs("&lt;", f);
-            break;
-        case '>':
-            fputs("&gt;", f);
-            break;
-        case '"':
-            fputs("&quot;", f);
-            break;
-        case '\'':
-            fputs("&#39;", f);
-            break;
-        default:
-            fputc(*s, f);
-        }
-    }
-}
-
 /* amount (>= 0) with thousands separators: 1,200,000. */
 static void s_grouped(int64_t amount, char out[32])
 {
@@ -345,27 +320,15 @@ static const char s_page_tail[] = "<p class=\"note\">No money moves: this page i
                                   "</body>\n"
                                   "</html>\n";
 
-/* Closes f, a memory stream writing to *buf, and hands *buf over; NULL
- * when writing failed (memory was short). */
-static char *s_close_page(FILE *f, char **buf)
-{
-    bool failed = ferror(f) != 0;
-    if (fclose(f) != 0 || failed) {
-        free(*buf);
-        *buf = NULL;
-    }
-    return *buf;
-}
-
 /* One of the two forms, with the checkout's token and redirect_url. */
 static void s_put_form(FILE *f, const char *action, const char *id, const char *label,
                        const char *token, const char *redirect_url)
 {
     fprintf(f, "<form method=\"post\" action=\"/bazaarpay/payment/%s\">\n", action);
     fputs("<input type=\"hidden\" name=\"token\" value=\"", f);
-    s_put_html(f, token);
+    sb_html_put(f, token);
     fputs("\">\n<input type=\"hidden\" name=\"redirect_url\" value=\"", f);
-    s_put_html(f, redirect_url);
+    sb_html_put(f, redirect_url);
     fprintf(f, "\">\n<button type=\"submit\" id=\"%s\">%s</button>\n</form>\n", id, label);
 }
 
@@ -381,20 +344,20 @@ char *sb_bp_page_html(const sb_bp_checkout_t *c, const char *redirect_url, const
     s_grouped(c->amount, grouped);
     fputs(s_page_head, f);
     fputs("<p id=\"service-name\">", f);
-    s_put_html(f, c->service_name);
+    sb_html_put(f, c->service_name);
     fprintf(f,
             "</p>\n<p class=\"amount\"><span id=\"amount\" data-rials=\"%lld\">%s</span> "
             "rials</p>\n",
             (long long)c->amount, grouped);
     fputs("<p class=\"note\">Merchant <span id=\"destination\">", f);
-    s_put_html(f, c->destination);
+    sb_html_put(f, c->destination);
     fprintf(f, "</span>, checkout <span id=\"token\">%s</span></p>\n", c->token);
     if (s_phone_ok(phone))
         fprintf(f, "<p class=\"note\">Signed in as <span id=\"phone\">%s</span></p>\n", phone);
     s_put_form(f, "pay", "pay", "Pay", c->token, redirect_url);
     s_put_form(f, "cancel", "cancel", "Cancel", c->token, redirect_url);
     fputs(s_page_tail, f);
-    return s_close_page(f, &buf);
+    return sb_html_close(f, &buf);
 }
 
 /* An error page: message, and a way back to the merchant when there is one. */
@@ -409,15 +372,15 @@ static void s_page_error(sb_resp_t *resp, int status, const char *message, const
     }
     fputs(s_page_head, f);
     fputs("<p id=\"error\">", f);
-    s_put_html(f, message);
+    sb_html_put(f, message);
     fputs("</p>\n", f);
     if (redirect_url) {
         fputs("<p><a id=\"back\" href=\"", f);
-        s_put_html(f, redirect_url);
+        sb_html_put(f, redirect_url);
         fputs("\">Back to the merchant</a></p>\n", f);
     }
     fputs(s_page_tail, f);
-    if (!s_close_page(f, &buf)) {
+    if (!sb_html_close(f, &buf)) {
         sb_resp_clear(resp);
         return;
     }
