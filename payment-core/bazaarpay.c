@@ -12,7 +12,6 @@
 #include "pm_log.h"
 #include "rec.h"
 
-#define S_DECIDE_AHEAD_MAX_MS 86400000LL /* a retry is due within a day at most */
 #define S_PAID "paid_not_committed"
 #define S_COMMITTED "paid_committed"
 
@@ -138,9 +137,7 @@ static int s_job_set(db_t *db, MDB_txn *txn, jobs_job_t *job, const checkout_t *
                      const char *kind, int64_t at_ms)
 {
     snprintf(job->kind, sizeof job->kind, "%s", kind);
-    job->state = JOBS_QUEUED;
-    job->next_at_ms = at_ms;
-    job->lease_until_ms = 0;
+    jobs_requeue(job, at_ms);
     job->gen++;
     s_payload_token(job, co);
     return jobs_save(db, txn, job);
@@ -258,11 +255,6 @@ static int s_read_checkout(req_t *req, checkout_t *co)
     return 0;
 }
 
-static bool s_http_url(const char *url)
-{
-    return strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0;
-}
-
 int bazaarpay_api_checkout(req_t *req)
 {
     char sku[CATALOG_SKU_MAX + 1], redirect[CHECKOUT_URL_MAX + 1], phone[CHECKOUT_PHONE_MAX + 1];
@@ -273,7 +265,7 @@ int bazaarpay_api_checkout(req_t *req)
         req_text(req, "phone", "phone", 1, CHECKOUT_PHONE_MAX, REQ_ASCII | REQ_OPTIONAL, phone,
                  sizeof phone) != 0)
         return -1;
-    if (!s_http_url(redirect) || strchr(redirect, ' '))
+    if (!req_http_url(redirect) || strchr(redirect, ' '))
         return req_reject(req, PM_ERR_VALIDATION, "redirect_url must be an http(s) URL");
     catalog_package_t pkg;
     int rc = catalog_sku_valid(sku, strlen(sku)) ? catalog_load(req->db, req->txn, sku, &pkg)
@@ -424,14 +416,6 @@ int bazaarpay_api_refund(req_t *req)
 
 /* ---- provider reports ----------------------------------------------------- */
 
-static const char *s_data_str(const msgpack_object *data, const char *key, char *buf, size_t cap)
-{
-    buf[0] = '\0';
-    if (!data || data->type != MSGPACK_OBJECT_MAP || pm_mp_copy_str(data, key, buf, cap) != 0)
-        buf[0] = '\0';
-    return buf;
-}
-
 static int s_init_result(req_t *req, jobs_job_t *job, checkout_t *co, jobs_outcome_t outcome,
                          const char *reason, const msgpack_object *data)
 {
@@ -442,12 +426,12 @@ static int s_init_result(req_t *req, jobs_job_t *job, checkout_t *co, jobs_outco
     assert(url);
     char token[CHECKOUT_TOKEN_MAX + 1];
     if (outcome == JOBS_OUT_OK) {
-        s_data_str(data, "checkout_token", token, sizeof token);
-        s_data_str(data, "payment_url", url, CHECKOUT_PAY_URL_MAX + 1);
+        req_data_str(data, "checkout_token", token, sizeof token);
+        req_data_str(data, "payment_url", url, CHECKOUT_PAY_URL_MAX + 1);
         snprintf(co->token, sizeof co->token, "%s", token);
         snprintf(co->payment_url, sizeof co->payment_url, "%s", url);
         rc = MDB_KEYEXIST;
-        if (checkout_token_valid(token, strlen(token)) && s_http_url(url))
+        if (checkout_token_valid(token, strlen(token)) && req_http_url(url))
             rc = checkout_token_put(req->db, req->txn, co);
         if (rc == MDB_KEYEXIST) {
             pm_error("checkout %s: BazaarPay's init answer is unusable or its token is taken",
@@ -590,7 +574,7 @@ int bazaarpay_job_result(req_t *req, jobs_job_t *job, jobs_outcome_t outcome, co
     checkout_call_t call = s_call_of(job->kind);
     char status[JOBS_STATUS_MAX + 1] = "";
     if (outcome == JOBS_OUT_OK && call == CHECKOUT_CALL_TRACE) {
-        s_data_str(data, "status", status, sizeof status);
+        req_data_str(data, "status", status, sizeof status);
         if (!s_status_known(status)) {
             outcome = JOBS_OUT_UNKNOWN;
             reason = "trace answered an unknown status";
@@ -747,10 +731,6 @@ int bazaarpay_decide(req_t *req, jobs_job_t *job, const char *action, const char
         *why = "a checkout's next call is a trace, a commit or a refund";
         return 1;
     }
-    if (at_ms < req->now_ms)
-        at_ms = req->now_ms;
-    if (at_ms > req->now_ms + S_DECIDE_AHEAD_MAX_MS)
-        at_ms = req->now_ms + S_DECIDE_AHEAD_MAX_MS;
     rc = s_job_set(req->db, req->txn, job, &co, kind, at_ms);
     return rc == 0 ? 0 : req_store_error(req, rc, "job reschedule");
 }

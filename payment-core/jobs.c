@@ -215,3 +215,11 @@ int jobs_to_retry(db_t *db, MDB_txn *txn, jobs_job_t *job, jobs_outcome_t outcom
     job->failed_ms = now_ms;
     return jobs_save(db, txn, job);
 }
+
+void jobs_requeue(jobs_job_t *job, int64_t at_ms)
+{
+    assert(job);
+    job->state = JOBS_QUEUED;
+    job->next_at_ms = at_ms;
+    job->lease_until_ms = 0;
+}

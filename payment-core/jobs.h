@@ -106,6 +106,10 @@ int jobs_first(db_t *db, MDB_txn *txn, const char *kind, jobs_job_t *job, int64_
 int jobs_to_retry(db_t *db, MDB_txn *txn, jobs_job_t *job, jobs_outcome_t outcome,
                   const char *reason, const char *status, int64_t now_ms);
 
+/* Sets job queued for a provider from at_ms, with no lease (the caller
+ * saves it, and bumps gen when a decision in flight must become stale). */
+void jobs_requeue(jobs_job_t *job, int64_t at_ms);
+
 /* When job is due (INT64_MAX for a parked job). */
 int64_t jobs_due_ms(const jobs_job_t *job);
 

@@ -26,7 +26,6 @@
 #define S_COUNT_MAX 1000000
 #define S_FP_LEN 16
 #define S_BANK_MAX 24
-#define S_DECIDE_AHEAD_MAX_MS 86400000LL
 #define S_DEPOSIT "bank_deposit"
 #define S_RETURN_URL_DEFAULT "http://127.0.0.1:8090/sandbox/icons/returned.png"
 /* Outside LMDB's and errno's ranges: */
@@ -593,9 +592,7 @@ int orders_api_validate(req_t *req)
         /* Ask now, whatever retry-worker had planned. */
         snprintf(job->kind, sizeof job->kind, "%s", ORDERS_STATUS);
         s_pack_bank_payload(job, inv, ORDERS_STATUS, req->limits);
-        job->state = JOBS_QUEUED;
-        job->next_at_ms = req->now_ms;
-        job->lease_until_ms = 0;
+        jobs_requeue(job, req->now_ms);
         job->gen++;
         rc = jobs_save(req->db, req->txn, job);
     }
@@ -644,19 +641,6 @@ static int s_job_end(db_t *db, MDB_txn *txn, invoice_t *inv)
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-static const char *s_data_str(const msgpack_object *data, const char *key, char *buf, size_t cap)
-{
-    buf[0] = '\0';
-    if (!data || data->type != MSGPACK_OBJECT_MAP || pm_mp_copy_str(data, key, buf, cap) != 0)
-        buf[0] = '\0';
-    return buf;
-}
-
-static bool s_http_url(const char *url)
-{
-    return strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0;
-}
-
 static int s_register_result(req_t *req, jobs_job_t *job, invoice_t *inv, jobs_outcome_t outcome,
                              const char *reason, const msgpack_object *data)
 {
@@ -664,9 +648,9 @@ static int s_register_result(req_t *req, jobs_job_t *job, invoice_t *inv, jobs_o
     if (outcome == JOBS_OUT_OK) {
         char *url = malloc(S_URL_MAX + 1);
         assert(url);
-        s_data_str(data, "order_id", inv->order_id, sizeof inv->order_id);
-        s_data_str(data, "checkout_url", url, S_URL_MAX + 1);
-        if (inv->order_id[0] && s_http_url(url)) {
+        req_data_str(data, "order_id", inv->order_id, sizeof inv->order_id);
+        req_data_str(data, "checkout_url", url, S_URL_MAX + 1);
+        if (inv->order_id[0] && req_http_url(url)) {
             snprintf(inv->checkout_url, sizeof inv->checkout_url, "%s", url);
         } else {
             inv->order_id[0] = '\0';
@@ -722,7 +706,7 @@ static int s_status_result(req_t *req, jobs_job_t *job, invoice_t *inv, jobs_out
         s_answer_error(req, inv, PM_ERR_UNAVAILABLE, msg);
         return 0;
     }
-    s_data_str(data, "state", state, sizeof state);
+    req_data_str(data, "state", state, sizeof state);
     snprintf(inv->bank_state, sizeof inv->bank_state, "%s", state);
     if (strcmp(state, "paid") == 0) {
         inv->state = INV_PAID;
@@ -741,9 +725,7 @@ static int s_status_result(req_t *req, jobs_job_t *job, invoice_t *inv, jobs_out
          * hear the deposit's outcome. */
         snprintf(job->kind, sizeof job->kind, "%s", S_DEPOSIT);
         s_pack_bank_payload(job, inv, S_DEPOSIT, req->limits);
-        job->state = JOBS_QUEUED;
-        job->next_at_ms = req->now_ms;
-        job->lease_until_ms = 0;
+        jobs_requeue(job, req->now_ms);
         job->gen++;
         if ((rc = jobs_save(req->db, req->txn, job)) == 0)
             rc = s_save(req->db, req->txn, inv);
@@ -842,7 +824,6 @@ int orders_lease_expired(db_t *db, MDB_txn *txn, jobs_job_t *job, int64_t now_ms
 
 int orders_pack_ctx(db_t *db, MDB_txn *txn, const jobs_job_t *job, msgpack_packer *pk)
 {
-    (void)db, (void)txn;
     invoice_t *inv = calloc(1, sizeof *inv);
     assert(inv);
     char reg_no[S_REGNO_MAX + 1];
@@ -898,13 +879,7 @@ int orders_decide(req_t *req, jobs_job_t *job, const char *action, const char *k
         *why = "an order's next call is a status";
         rc = S_REFUSED;
     } else {
-        if (at_ms < req->now_ms)
-            at_ms = req->now_ms;
-        if (at_ms > req->now_ms + S_DECIDE_AHEAD_MAX_MS)
-            at_ms = req->now_ms + S_DECIDE_AHEAD_MAX_MS;
-        job->state = JOBS_QUEUED;
-        job->next_at_ms = at_ms;
-        job->lease_until_ms = 0;
+        jobs_requeue(job, at_ms);
         rc = jobs_save(req->db, req->txn, job);
     }
 done:

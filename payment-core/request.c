@@ -281,3 +281,16 @@ void req_park_waiter(req_t *req, const char *serial)
     int64_t d = req->header->deadline_ms;
     req->park_until_ms = d != 0 ? d - S_WAIT_MARGIN_MS : req->now_ms + S_WAIT_NO_DEADLINE_MS;
 }
+
+const char *req_data_str(const msgpack_object *map, const char *key, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    if (!map || map->type != MSGPACK_OBJECT_MAP || pm_mp_copy_str(map, key, buf, cap) != 0)
+        buf[0] = '\0';
+    return buf;
+}
+
+bool req_http_url(const char *url)
+{
+    return strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0;
+}

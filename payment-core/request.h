@@ -89,6 +89,13 @@ void req_park_waiter(req_t *req, const char *serial);
  * transaction is in (req->answer, req->answer_body). */
 void req_answer_error(req_t *req, const char *serial, int err, const char *msg);
 
+/* The str under key of map (a provider's result data) copied into buf,
+ * "" when map is not a map, the key is absent or the value does not fit. */
+const char *req_data_str(const msgpack_object *map, const char *key, char *buf, size_t cap);
+
+/* True when url starts with http:// or https://. */
+bool req_http_url(const char *url);
+
 /* Packs {"err": 0, key: [ (n items follow, packed by the caller) } into pk. */
 void req_pack_list_head(msgpack_packer *pk, const char *key, uint32_t n);
 

@@ -142,13 +142,7 @@ static int s_decide_plain(req_t *req, jobs_job_t *job, const char *action, const
         *why = "a store job is retried as the same call";
         return 1;
     }
-    if (at_ms < req->now_ms)
-        at_ms = req->now_ms;
-    if (at_ms > req->now_ms + S_DECIDE_AHEAD_MAX_MS)
-        at_ms = req->now_ms + S_DECIDE_AHEAD_MAX_MS;
-    job->state = JOBS_QUEUED;
-    job->next_at_ms = at_ms;
-    job->lease_until_ms = 0;
+    jobs_requeue(job, at_ms);
     rc = jobs_save(req->db, req->txn, job);
     return rc == 0 ? 0 : req_store_error(req, rc, "job reschedule");
 }
@@ -183,6 +177,11 @@ int retry_api_decide(req_t *req)
     }
     if (strcmp(action, "retry") == 0 && !kind[0])
         snprintf(kind, sizeof kind, "%s", job->kind);
+    /* A retry is due from now, and within a day at most, whatever asked. */
+    if (at_ms < req->now_ms)
+        at_ms = req->now_ms;
+    if (at_ms > req->now_ms + S_DECIDE_AHEAD_MAX_MS)
+        at_ms = req->now_ms + S_DECIDE_AHEAD_MAX_MS;
     pm_info("job %s (%s): retry-worker says %s%s%s in %lld ms%s%s", job->id, job->kind, action,
             strcmp(action, "retry") == 0 ? " as " : "", strcmp(action, "retry") == 0 ? kind : "",
             (long long)(at_ms - req->now_ms), note[0] ? ": " : "", note);
@@ -351,9 +350,7 @@ int retry_admin_now(req_t *req)
         snprintf(job->kind, sizeof job->kind, "%s", BAZAARPAY_TRACE);
     if (orders_kind(job->kind) && strcmp(job->kind, ORDERS_REGISTER) != 0)
         snprintf(job->kind, sizeof job->kind, "%s", ORDERS_STATUS);
-    job->state = JOBS_QUEUED;
-    job->next_at_ms = req->now_ms;
-    job->lease_until_ms = 0;
+    jobs_requeue(job, req->now_ms);
     job->attempt = 0;
     job->gen++;
     if ((rc = jobs_save(req->db, req->txn, job)) != 0) {
