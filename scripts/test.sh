@@ -24,6 +24,7 @@ cd "$(dirname "$0")/.." || exit 2
 passed=0
 failed=0
 failures=()
+failed_outs=() # outputs of failed integration tests, printed again at the end
 read -ra variants <<<"${PAYMESH_VARIANTS:-release asan}"
 work=$(mktemp -d "${TMPDIR:-/tmp}/pm-test.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -66,6 +67,7 @@ run_units() {
             f=1
         fi
         record "$t ($variant)" "$p" "$f"
+        ((f == 0)) || failed_outs+=("$out")
     done
 }
 
@@ -79,11 +81,13 @@ run_integration() {
         echo "-- $name ($variant)"
         local before
         before=$(wc -l <"$results")
-        PAYMESH_BIN=$bin PM_RESULTS=$results timeout -k 10 300 bash "$t"
-        local rc=$?
+        PAYMESH_BIN=$bin PM_RESULTS=$results timeout -k 10 300 bash "$t" 2>&1 |
+            tee "$work/$name.$variant.out"
+        local rc=${PIPESTATUS[0]}
         if (($(wc -l <"$results") == before)); then
             echo "  $name ended (status $rc) without reporting its counts"
             record "$name ($variant)" 0 1
+            failed_outs+=("$work/$name.$variant.out")
             continue
         fi
         local line p f
@@ -91,6 +95,7 @@ run_integration() {
         read -r _ p f <<<"$line"
         ((rc == 0 || f > 0)) || f=1
         record "$name ($variant)" "$p" "$f"
+        ((f == 0)) || failed_outs+=("$work/$name.$variant.out")
     done
 }
 
@@ -146,6 +151,13 @@ for v in "${variants[@]}"; do
 done
 (($#)) || check_format
 
+# A failed test's output again, last, so that the tail of a long log (all a
+# CI page may show) says what failed and why.
+for out in "${failed_outs[@]}"; do
+    echo
+    echo "== output of $(basename "$out" .out), again (last 80 lines)"
+    tail -n 80 "$out"
+done
 echo
 if ((${#failures[@]})); then
     echo "failed: ${failures[*]}"

@@ -1129,6 +1129,15 @@ pm_exit() {
     fi
     printf '%s: %d passed, %d failed\n' "$PM_TEST" "$PM_PASSED" "$PM_FAILED"
     [[ -z ${PM_RESULTS:-} ]] || printf '%s %d %d\n' "$PM_TEST" "$PM_PASSED" "$PM_FAILED" >>"$PM_RESULTS"
+    if ((PM_FAILED > 0)); then
+        # The daemons' last warnings and errors, for a log read from afar (CI).
+        local log
+        for log in "$PM_TMP"/*.log; do
+            [[ -f $log ]] || continue
+            grep -E ' (warn|error|fatal):|Sanitizer|runtime error' "$log" | tail -n 4 |
+                sed "s|^|    $(basename "$log"): |"
+        done
+    fi
     if [[ $PM_FAILED -gt 0 || -n ${PM_KEEP:-} || -n ${PM_KEEP_TMP:-} ]]; then
         printf '  logs kept in %s\n' "$PM_TMP"
     else
