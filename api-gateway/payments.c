@@ -360,6 +360,25 @@ static json_object *s_party(const char *user, size_t user_len, const char *metho
     return o;
 }
 
+/* The bank leg of an accepted payment: {"name", "order_id", "payment_url",
+ * "state"}, null where not known yet (payment_url: while it can be paid). */
+static json_object *s_bank(const msgpack_object *bank)
+{
+    static const char *const keys[] = {"name", "order_id", "payment_url", "state"};
+    static const size_t caps[] = {32, 64, 2048, 64};
+    json_object *b = json_object_new_object();
+    for (size_t i = 0; b && i < sizeof keys / sizeof keys[0]; i++) {
+        const char *v;
+        size_t len;
+        if (gw_reply_str(bank, keys[i], i > 0, caps[i], &v, &len) != 0) {
+            json_object_put(b);
+            return NULL;
+        }
+        json_object_object_add(b, keys[i], gw_json_new_strn(v, len));
+    }
+    return b;
+}
+
 int gw_payment_retrieve_render(const msgpack_object *reply, gw_response_t *out)
 {
     const char *id, *status, *s_id, *s_method, *r_id, *r_method, *cur_code, *reason;
@@ -400,6 +419,16 @@ int gw_payment_retrieve_render(const msgpack_object *reply, gw_response_t *out)
     json_object_object_add(pay, "cancel_reason", gw_json_new_strn(reason, reason_len));
     json_object_object_add(pay, "created_at", json_object_new_string(created));
     json_object_object_add(pay, "updated_at", json_object_new_string(updated));
+    const msgpack_object *bank = pm_mp_get(reply, "bank");
+    if (bank && bank->type == MSGPACK_OBJECT_MAP) {
+        json_object *b = s_bank(bank);
+        if (!b) {
+            json_object_put(o);
+            json_object_put(pay);
+            return -1;
+        }
+        json_object_object_add(pay, "bank", b);
+    }
     json_object_object_add(o, "payment", pay);
     return gw_json_finish(o, 200, out);
 }

@@ -4,7 +4,10 @@
  *  over one DEALER, keeping up to --inflight requests outstanding (pipelined),
  *  so payment-core's group commit sees full batches. The auth field carries
  *  the BLAKE2b-256 of a service token (paymentctl token create --role
- *  service), which may create payments for any sender.
+ *  service), which may create payments for any sender. Every payment goes
+ *  to bench-merchant by its payment method card-1 in USD, which the operator
+ *  registers first (paymentctl method add --id card-1 --principal
+ *  bench-merchant --bank none --currency USD).
  *
  *      pm-load --endpoint tcp://127.0.0.1:7100 --token pmk_... --count 1000000
  *              [--inflight 1000] [--tag run1] [--ids-out FILE] [--ids-every N]
@@ -160,9 +163,9 @@ int main(int argc, char **argv)
             pm_header_t partial;
             bool header_ok = false;
             char why[128];
-            pm_envelope_t *env = pm_envelope_decode(zmq_msg_data(&msg), zmq_msg_size(&msg),
-                                                    S_MAX_MSG, &partial, &header_ok, why,
-                                                    sizeof why);
+            pm_envelope_t *env =
+                pm_envelope_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), S_MAX_MSG, &partial,
+                                   &header_ok, why, sizeof why);
             zmq_msg_close(&msg);
             done++;
             int64_t err = -1;

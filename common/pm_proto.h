@@ -32,6 +32,13 @@
  *      PAYMENT = {id, sender_id, sender_method (str|nil), recipient_id,
  *                 recipient_method, currency, amount_minor, status,
  *                 cancel_reason (str|nil), created_ms, updated_ms}
+ *      CREATE and EDIT: recipient_method must be a method of recipient_id
+ *      (ADMIN_METHOD_PUT) taking currency, else validation_error. ACCEPT
+ *      of a bank method answers status "bank_processing" (the bank leg is
+ *      queued). GET of a payment in bank_processing, succeeded or failed
+ *      adds "bank": {name, reg_no, order_id (str|nil), payment_url
+ *      (str|nil: while it can be paid), state (str|nil), registrations}
+ *      when it has a bank leg.
  *    ADMIN_TOKEN_CREATE  principal, role ("user"|"service")
  *      reply {"err": 0, "token": str, "principal": str, "role": str}
  *    ADMIN_STATS  {} -> {"err": 0, "payments": n, "idempotency_keys": n,
@@ -110,6 +117,13 @@
  *      once it gave a number (VALIDATION), only its name.
  *    ADMIN_REGNO_TYPE_LIST {} -> {"err": 0, "types": [REGNO_TYPE ...]}
  *      REGNO_TYPE = {id, name, prefix, length, alphabet, issued (int)}
+ *    ADMIN_METHOD_PUT  principal, id (1..128), bank ("none" | "halkbank" |
+ *      "foreign_affairs_bank"), currencies ("TMT,USD": known codes, 1..16,
+ *      TMT only for a bank) -> {"err": 0, "method": METHOD}; insert or
+ *      replace
+ *    ADMIN_METHOD_LIST principal? -> {"err": 0, "methods": [METHOD ...]}
+ *      (at most 1000, by principal then id)
+ *      METHOD = {principal, id, bank, currencies, created_ms, updated_ms}
  *
  *  Worker socket (provider daemons; trusted, no auth):
  *    JOB_TAKE  kinds ([str]), max (int 1..64), wait_ms (int 0..30000)
@@ -252,7 +266,10 @@
  *              ctx (map)}
  *      ctx of bank_* items: {phase ("open": registered, not paid yet |
  *              "final": paid or failed), created_ms (the invoice's),
- *              registered_ms (int|nil)}.
+ *              registered_ms (int|nil), resend_register (bool: true for
+ *              a payment's bank leg, whose lost register may go again as
+ *              a new order number; false for an order invoice, whose
+ *              client was answered)}.
  *      ctx of bazaarpay_* items: {phase ("open": not paid yet | "settle":
  *              delivered, to be committed | "refund": a refund was asked),
  *              created_ms, delivered_ms (int|nil), window_end_ms (int|nil:
@@ -336,6 +353,8 @@ typedef enum {
     PM_MSG_ADMIN_RETRY_PARK = 109,
     PM_MSG_ADMIN_REGNO_TYPE_PUT = 110,
     PM_MSG_ADMIN_REGNO_TYPE_LIST = 111,
+    PM_MSG_ADMIN_METHOD_PUT = 112,
+    PM_MSG_ADMIN_METHOD_LIST = 113,
 } pm_msg_type_t;
 
 /* A decoded header. Fixed-size copies, so it outlives the frame it came from. */

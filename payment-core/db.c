@@ -39,6 +39,7 @@ static const char *s_db_names[DB__COUNT] = {
     [DB_REGNOS] = "regnos",
     [DB_INVOICES] = "invoices",
     [DB_INVOICE_LINES] = "invoice_lines",
+    [DB_METHODS] = "methods",
 };
 
 struct db_t {

@@ -56,6 +56,7 @@ typedef enum {
     DB_REGNOS,
     DB_INVOICES,
     DB_INVOICE_LINES,
+    DB_METHODS,
     DB__COUNT
 } db_name_t;
 

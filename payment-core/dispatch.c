@@ -18,6 +18,7 @@
 #include "pm_time.h"
 #include "request.h"
 #include "orders.h"
+#include "methods.h"
 #include "regno.h"
 #include "retry.h"
 #include "store_api.h"
@@ -77,6 +78,8 @@ static const s_route_t s_routes[] = {
     {PM_MSG_ADMIN_RETRY_PARK, DISPATCH_SRC_ADMIN, false, false, retry_admin_park},
     {PM_MSG_ADMIN_REGNO_TYPE_PUT, DISPATCH_SRC_ADMIN, false, false, regno_admin_type_put},
     {PM_MSG_ADMIN_REGNO_TYPE_LIST, DISPATCH_SRC_ADMIN, false, true, regno_admin_type_list},
+    {PM_MSG_ADMIN_METHOD_PUT, DISPATCH_SRC_ADMIN, false, false, methods_admin_put},
+    {PM_MSG_ADMIN_METHOD_LIST, DISPATCH_SRC_ADMIN, false, true, methods_admin_list},
 };
 
 struct dispatch_t {

@@ -12,9 +12,10 @@
 #include "pm_err.h"
 #include "pm_log.h"
 #include "rec.h"
+#include "payment.h"
 #include "regno.h"
 
-#define INVOICE_RECORD_VERSION 2
+#define INVOICE_RECORD_VERSION 3
 #define LINE_RECORD_VERSION 1
 #define S_REGNO_MAX REGNO_MAX
 #define S_ORDER_NUMBER_MAX 32 /* RBS orderNumber */
@@ -60,6 +61,9 @@ typedef struct {
     int64_t paid_ms;
     bool two_phase;   /* registered as a pre-authorization: paid once deposited */
     int64_t deposits; /* deposit calls made */
+    /* version 3 */
+    char payment_id[PM_UUID_LEN + 1]; /* "" = an order invoice; else the bank leg of
+                                         this accepted payment (orders_payment_begin) */
 } invoice_t;
 
 #define F(kind, field, min, max)                                                                   \
@@ -92,11 +96,16 @@ static const rec_field_t s_invoice_fields[] = {
     F_OPT(paid_ms, has_paid),
     F(REC_BOOL, two_phase, 0, 0),
     F(REC_I64, deposits, 0, INT64_MAX),
+    /* version 3 */
+    F(REC_STR_OPT, payment_id, PM_UUID_LEN, PM_UUID_LEN),
 };
+#define S_V2_FIELDS 20
 #undef F
 #undef F_OPT
 static const rec_schema_t s_invoice_schema = {"invoice", INVOICE_RECORD_VERSION, sizeof(invoice_t),
                                               REC_FIELDS(s_invoice_fields)};
+static const rec_schema_t s_invoice_schema_v2 = {"invoice", 2, sizeof(invoice_t), s_invoice_fields,
+                                                 S_V2_FIELDS};
 _Static_assert(sizeof(inv_state_t) == sizeof(int), "stored as REC_ENUM");
 _Static_assert(sizeof(bank_t) == sizeof(int), "stored as REC_ENUM");
 
@@ -133,17 +142,54 @@ static int s_bank_parse(const char *text, bank_t *out)
 
 static int s_load(db_t *db, MDB_txn *txn, const char *reg_no, invoice_t *inv)
 {
-    int rc = rec_load(db, txn, DB_INVOICES, reg_no, strlen(reg_no), &s_invoice_schema, inv);
-    if (rc == 0 && strcmp(inv->reg_no, reg_no) != 0) {
+    MDB_val val;
+    int rc = db_get(db, txn, DB_INVOICES, reg_no, strlen(reg_no), &val);
+    if (rc != 0)
+        return rc;
+    const char *why = NULL;
+    if (rec_decode(&s_invoice_schema, val.mv_data, val.mv_size, inv, &why) != 0 &&
+        rec_decode(&s_invoice_schema_v2, val.mv_data, val.mv_size, inv, &why) != 0) {
+        pm_error("invoice record %s does not decode: %s", reg_no, why);
+        return DB_ECORRUPT;
+    }
+    if (strcmp(inv->reg_no, reg_no) != 0) {
         pm_error("invoice record %s holds %s", reg_no, inv->reg_no);
         return DB_ECORRUPT;
     }
     return rc;
 }
 
+/* The payment behind a payment invoice follows the invoice once it is final:
+ * succeeded when paid, failed when failed; only from bank_processing, so
+ * applying it again changes nothing. */
+static int s_settle_payment(db_t *db, MDB_txn *txn, const invoice_t *inv)
+{
+    if (!inv->payment_id[0] || inv->state == INV_AWAITING)
+        return 0;
+    payment_t *p = malloc(sizeof *p);
+    assert(p);
+    int rc = payment_load(db, txn, inv->payment_id, p);
+    if (rc == MDB_NOTFOUND) {
+        pm_warn("invoice %s: its payment %s is gone", inv->reg_no, inv->payment_id);
+        rc = 0;
+    } else if (rc == 0 && p->status == PAYMENT_BANK_PROCESSING) {
+        p->status = inv->state == INV_PAID ? PAYMENT_SUCCEEDED : PAYMENT_FAILED;
+        p->updated_ms = inv->updated_ms > p->updated_ms ? inv->updated_ms : p->updated_ms;
+        pm_info("payment %s %s (order %s, %s says %s)", p->id, payment_status_name(p->status),
+                inv->order_id[0] ? inv->order_id : "none", s_banks[inv->bank],
+                inv->bank_state[0] ? inv->bank_state : "nothing");
+        rc = payment_save(db, txn, p);
+    }
+    free(p);
+    return rc;
+}
+
+/* Writes the invoice, and the payment behind it when it became final. */
 static int s_save(db_t *db, MDB_txn *txn, const invoice_t *inv)
 {
-    return rec_save(db, txn, DB_INVOICES, inv->reg_no, strlen(inv->reg_no), &s_invoice_schema, inv);
+    int rc =
+        rec_save(db, txn, DB_INVOICES, inv->reg_no, strlen(inv->reg_no), &s_invoice_schema, inv);
+    return rc == 0 ? s_settle_payment(db, txn, inv) : rc;
 }
 
 static size_t s_line_key(uint8_t *key, const char *reg_no, int64_t i)
@@ -608,6 +654,99 @@ done:
     return rc;
 }
 
+/* ---- the core payment API's bank leg --------------------------------------- */
+
+/* "P-" and the payment id's 16 bytes in URL-safe base64: 24 characters, so
+ * the order numbers "<reg_no>-<n>" fit RBS's 32, and no registration number
+ * type can make one (their prefixes and alphabets are letters and digits). */
+static int s_payment_reg_no(const char *payment_id, char out[S_REGNO_MAX + 1])
+{
+    uint8_t b[16];
+    size_t n = 0;
+    if (sodium_hex2bin(b, sizeof b, payment_id, strlen(payment_id), "-", &n, NULL) != 0 ||
+        n != sizeof b)
+        return -1;
+    memcpy(out, "P-", 2);
+    sodium_bin2base64(out + 2, S_REGNO_MAX - 1, b, sizeof b,
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    return 0;
+}
+
+int orders_payment_begin(req_t *req, const payment_t *p, bool tfeb)
+{
+    invoice_t *inv = calloc(1, sizeof *inv);
+    jobs_job_t *job = calloc(1, sizeof *job);
+    assert(inv && job);
+    int rc = s_payment_reg_no(p->id, inv->reg_no) == 0 ? 0 : DB_ECORRUPT;
+    if (rc == 0) {
+        invoice_t old;
+        rc = s_load(req->db, req->txn, inv->reg_no, &old);
+        if (rc == 0) {
+            pm_error("payment %s: its bank invoice %s exists already", p->id, inv->reg_no);
+            rc = DB_ECORRUPT;
+        } else if (rc == MDB_NOTFOUND) {
+            rc = 0;
+        }
+    }
+    if (rc != 0)
+        goto done;
+    snprintf(inv->principal, sizeof inv->principal, "%s", p->sender_id);
+    snprintf(inv->payment_id, sizeof inv->payment_id, "%s", p->id);
+    inv->state = INV_AWAITING;
+    inv->bank = tfeb ? BANK_TFEB : BANK_HALKBANK;
+    snprintf(inv->currency, sizeof inv->currency, "%s", p->currency);
+    inv->total_minor = p->amount_minor;
+    inv->nlines = 1;
+    snprintf(inv->desc, sizeof inv->desc, "paymesh payment %s", p->id);
+    crypto_generichash(inv->fp, S_FP_LEN, (const unsigned char *)p->id, strlen(p->id), NULL, 0);
+    inv->fp_len = S_FP_LEN;
+    inv->created_ms = inv->updated_ms = req->now_ms;
+    inv->two_phase = !tfeb && req->limits->halkbank_two_phase;
+    inv->registrations = 1;
+    s_line_t line = {.count = 1, .price_minor = p->amount_minor};
+    snprintf(line.name, sizeof line.name, "payment %s", p->id);
+    uint8_t key[S_REGNO_MAX + 3];
+    s_pack_bank_payload(job, inv, ORDERS_REGISTER, req->limits);
+    if ((rc = rec_save(req->db, req->txn, DB_INVOICE_LINES, key, s_line_key(key, inv->reg_no, 0),
+                       &s_line_schema, &line)) != 0 ||
+        (rc = jobs_enqueue(req->db, req->txn, ORDERS_REGISTER, job->payload, job->payload_len,
+                           req->now_ms, inv->job_id)) != 0 ||
+        (rc = s_save(req->db, req->txn, inv)) != 0)
+        goto done;
+    pm_info("payment %s: registering order %s-1 with %s (trace %s)", p->id, inv->reg_no,
+            s_banks[inv->bank], req->header->trace_id);
+done:
+    free(job);
+    free(inv);
+    return rc;
+}
+
+int orders_payment_pack_bank(db_t *db, MDB_txn *txn, const char *payment_id, msgpack_packer *pk)
+{
+    invoice_t *inv = calloc(1, sizeof *inv);
+    assert(inv);
+    int rc = s_payment_reg_no(payment_id, inv->reg_no) == 0 ? 0 : MDB_NOTFOUND;
+    if (rc == 0)
+        rc = s_load(db, txn, inv->reg_no, inv);
+    if (rc == 0) {
+        msgpack_pack_map(pk, 6);
+        pm_mp_pack_cstr(pk, "name");
+        pm_mp_pack_cstr(pk, s_banks[inv->bank]);
+        pm_mp_pack_cstr(pk, "reg_no");
+        pm_mp_pack_cstr(pk, inv->reg_no);
+        pm_mp_pack_cstr(pk, "order_id");
+        rec_pack_opt(pk, inv->order_id);
+        pm_mp_pack_cstr(pk, "payment_url");
+        rec_pack_opt(pk, inv->state == INV_AWAITING ? inv->checkout_url : "");
+        pm_mp_pack_cstr(pk, "state");
+        rec_pack_opt(pk, inv->bank_state);
+        pm_mp_pack_cstr(pk, "registrations");
+        msgpack_pack_int64(pk, inv->registrations);
+    }
+    free(inv);
+    return rc;
+}
+
 /* ---- provider-bank's reports ---------------------------------------------- */
 
 /* The invoice job belongs to: 0, S_STALE when the job is stale (then it
@@ -675,6 +814,21 @@ static int s_register_result(req_t *req, jobs_job_t *job, invoice_t *inv, jobs_o
             (rc = s_save(req->db, req->txn, inv)) != 0)
             return rc;
         return s_answer(req, inv);
+    }
+    if (inv->payment_id[0]) {
+        /* No client waits: a payment's order is registered again (a new
+         * order number, on retry-worker's schedule) until the bank refuses
+         * it, which fails the payment. */
+        pm_warn("payment %s: order not registered with %s: %s %s", inv->payment_id,
+                s_banks[inv->bank], jobs_outcome_name(outcome), reason);
+        if (outcome == JOBS_OUT_REJECTED) {
+            inv->state = INV_FAILED;
+            snprintf(inv->bank_state, sizeof inv->bank_state, "refused");
+            rc = s_job_end(req->db, req->txn, inv);
+        } else {
+            rc = jobs_to_retry(req->db, req->txn, job, outcome, reason, NULL, req->now_ms);
+        }
+        return rc == 0 ? s_save(req->db, req->txn, inv) : rc;
     }
     if ((rc = s_job_end(req->db, req->txn, inv)) != 0 || (rc = s_save(req->db, req->txn, inv)) != 0)
         return rc;
@@ -807,7 +961,7 @@ int orders_lease_expired(db_t *db, MDB_txn *txn, jobs_job_t *job, int64_t now_ms
         pm_warn("invoice %s: the %s call of attempt %lld got no report in its lease", inv->reg_no,
                 job->kind, (long long)job->attempt);
         s_touch(inv, now_ms);
-        if (strcmp(job->kind, ORDERS_REGISTER) == 0) {
+        if (strcmp(job->kind, ORDERS_REGISTER) == 0 && !inv->payment_id[0]) {
             /* Its client was answered 503; the next register is a new
              * order number, so nothing can be paid twice. */
             rc = s_job_end(db, txn, inv);
@@ -833,9 +987,14 @@ int orders_pack_ctx(db_t *db, MDB_txn *txn, const jobs_job_t *job, msgpack_packe
         msgpack_pack_map(pk, 0);
         rc = 0;
     } else if (rc == 0) {
-        msgpack_pack_map(pk, 3);
+        msgpack_pack_map(pk, 4);
         pm_mp_pack_cstr(pk, "phase");
         pm_mp_pack_cstr(pk, inv->state == INV_AWAITING ? "open" : "final");
+        /* A payment's register may be sent again as a new order: nobody
+         * holds the lost one's payment URL. An invoice's client was
+         * answered instead. */
+        pm_mp_pack_cstr(pk, "resend_register");
+        rec_pack_bool(pk, inv->payment_id[0] != '\0');
         pm_mp_pack_cstr(pk, "created_ms");
         msgpack_pack_int64(pk, inv->created_ms);
         pm_mp_pack_cstr(pk, "registered_ms");
@@ -864,16 +1023,32 @@ int orders_decide(req_t *req, jobs_job_t *job, const char *action, const char *k
                  inv->reg_no, job->kind, job->id, (long long)job->attempt);
         rc = jobs_save(req->db, req->txn, job);
     } else if (strcmp(action, "expire") == 0) {
-        if (!inv->order_id[0] || job->outcome != JOBS_OUT_OK) {
+        bool unregistered = inv->payment_id[0] && !inv->order_id[0];
+        if (!unregistered && (!inv->order_id[0] || job->outcome != JOBS_OUT_OK)) {
             *why = "an order expires only when the bank said it was not paid";
             rc = S_REFUSED;
             goto done;
         }
         inv->state = INV_FAILED;
-        snprintf(inv->bank_state, sizeof inv->bank_state, "abandoned");
+        snprintf(inv->bank_state, sizeof inv->bank_state,
+                 unregistered ? "not_registered" : "abandoned");
         s_touch(inv, req->now_ms);
-        pm_info("invoice %s: the payer never paid order %s; failed", inv->reg_no, inv->order_id);
+        if (unregistered)
+            pm_info("payment %s: no order could be registered with %s; failed", inv->payment_id,
+                    s_banks[inv->bank]);
+        else
+            pm_info("invoice %s: the payer never paid order %s; failed", inv->reg_no,
+                    inv->order_id);
         if ((rc = s_job_end(req->db, req->txn, inv)) == 0)
+            rc = s_save(req->db, req->txn, inv);
+    } else if (strcmp(kind, ORDERS_REGISTER) == 0 && inv->payment_id[0] && !inv->order_id[0]) {
+        /* A payment's order again, under the next order number. */
+        inv->registrations++;
+        snprintf(job->kind, sizeof job->kind, "%s", ORDERS_REGISTER);
+        s_pack_bank_payload(job, inv, ORDERS_REGISTER, req->limits);
+        jobs_requeue(job, at_ms);
+        s_touch(inv, req->now_ms);
+        if ((rc = jobs_save(req->db, req->txn, job)) == 0)
             rc = s_save(req->db, req->txn, inv);
     } else if (strcmp(kind, ORDERS_STATUS) != 0 || !inv->order_id[0]) {
         *why = "an order's next call is a status";

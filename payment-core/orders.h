@@ -27,6 +27,7 @@
 #include <stdbool.h>
 
 #include "jobs.h"
+#include "payment.h"
 #include "request.h"
 
 #define ORDERS_REGISTER "bank_register"
@@ -43,6 +44,22 @@ bool orders_kind(const char *kind);
 int orders_api_invoice_put(req_t *req);
 int orders_api_register(req_t *req);
 int orders_api_validate(req_t *req);
+
+/* The bank leg of payment p, just accepted (its status bank_processing, in
+ * this transaction): an invoice of one line for p's sender, under "P-" and
+ * the payment id in URL-safe base64, registered with halkbank (or tfeb)
+ * by a bank_register job. Its syncs, deposit and end are an order
+ * invoice's, except that no client waits for the register: an unknown
+ * outcome registers again, as a new order number, on retry-worker's
+ * schedule, and a refusal fails it. When the invoice ends paid the payment
+ * is succeeded, when it ends failed the payment is failed, in the same
+ * transaction. Returns an LMDB code. */
+int orders_payment_begin(req_t *req, const payment_t *p, bool tfeb);
+
+/* Packs the BANK map of payment_id's bank leg {name, reg_no, order_id,
+ * payment_url (while it can be paid), state, registrations}: 0, or
+ * MDB_NOTFOUND when the payment has none (or an LMDB code, nothing packed). */
+int orders_payment_pack_bank(db_t *db, MDB_txn *txn, const char *payment_id, msgpack_packer *pk);
 
 /* Applies provider-bank's report for job (a bank_* job, loaded). */
 int orders_job_result(req_t *req, jobs_job_t *job, jobs_outcome_t outcome, const char *reason,

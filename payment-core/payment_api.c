@@ -6,6 +6,8 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "methods.h"
+#include "orders.h"
 #include "payment.h"
 #include "pm_envelope.h"
 #include "pm_err.h"
@@ -36,6 +38,29 @@ static int s_reply_payment(req_t *req, const payment_t *p)
     pm_mp_pack_cstr(&req->pk, "payment");
     payment_pack(&req->pk, p);
     return 0;
+}
+
+/* A payment with a bank leg: the reply with its BANK map beside it. */
+static int s_reply_with_bank(req_t *req, const payment_t *p)
+{
+    msgpack_sbuffer bank;
+    msgpack_sbuffer_init(&bank);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &bank, msgpack_sbuffer_write);
+    int rc = orders_payment_pack_bank(req->db, req->txn, p->id, &pk);
+    if (rc == 0) {
+        msgpack_pack_map(&req->pk, 3);
+        pm_mp_pack_cstr(&req->pk, "err");
+        msgpack_pack_int(&req->pk, PM_OK);
+        pm_mp_pack_cstr(&req->pk, "payment");
+        payment_pack(&req->pk, p);
+        pm_mp_pack_cstr(&req->pk, "bank");
+        msgpack_sbuffer_write(req->out, bank.data, bank.size);
+    }
+    msgpack_sbuffer_destroy(&bank);
+    if (rc == MDB_NOTFOUND)
+        return s_reply_payment(req, p);
+    return rc == 0 ? 0 : req_store_error(req, rc, "payment bank leg");
 }
 
 /* Reads the "id" field: any text up to 128 bytes; whether it names a
@@ -143,6 +168,9 @@ int payment_api_create(req_t *req)
         return claim < 0 ? -1 : 0;
     if (!s_is_service(req) && strcmp(p.sender_id, req->caller->principal) != 0)
         return req_refuse(req, PM_ERR_ACCESS, "sender.sender_id must be the caller's principal");
+    if (method_check(req, p.recipient_id, p.recipient_method, p.currency, "money_info.method_id",
+                     NULL) != 0)
+        return -1;
     s_payment_id_new(p.id, req->now_ms);
     p.status = PAYMENT_CREATED;
     p.created_ms = req->now_ms;
@@ -156,6 +184,9 @@ int payment_api_get(req_t *req)
     payment_t p;
     if (s_read_id(req, id) != 0 || s_load_visible(req, id, &p) != 0)
         return -1;
+    if (p.status == PAYMENT_BANK_PROCESSING || p.status == PAYMENT_SUCCEEDED ||
+        p.status == PAYMENT_FAILED)
+        return s_reply_with_bank(req, &p);
     return s_reply_payment(req, &p);
 }
 
@@ -201,6 +232,9 @@ int payment_api_edit(req_t *req)
     p.amount_minor = amount_minor;
     if (method[0])
         strcpy(p.recipient_method, method);
+    if (method_check(req, p.recipient_id, p.recipient_method, p.currency, "money_info.method_id",
+                     NULL) != 0)
+        return -1;
     /* The edited payment needs a new acceptance; the old one's info goes. */
     p.accept_info[0] = '\0';
     return s_save_and_reply(req, &p);
@@ -221,5 +255,20 @@ int payment_api_accept(req_t *req)
     if (s_begin_action(req, id, PAYMENT_ACTION_ACCEPT, &p) != 0)
         return -1;
     strcpy(p.accept_info, info);
+    /* The recipient's method says who settles it: a bank registers the
+     * payment now and the payment follows the bank (bank_processing until
+     * succeeded or failed); none (or a method of a payment made before
+     * methods were checked, since removed) leaves it accepted. */
+    method_t m;
+    int rc = method_load(req->db, req->txn, p.recipient_id, p.recipient_method, &m);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return req_store_error(req, rc, "method load");
+    if (rc == 0 && m.bank != METHOD_BANK_NONE) {
+        p.status = PAYMENT_BANK_PROCESSING;
+        if ((rc = payment_save(req->db, req->txn, &p)) != 0 ||
+            (rc = orders_payment_begin(req, &p, m.bank == METHOD_BANK_TFEB)) != 0)
+            return req_store_error(req, rc, "payment bank leg");
+        return s_reply_payment(req, &p);
+    }
     return s_save_and_reply(req, &p);
 }

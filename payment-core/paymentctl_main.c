@@ -17,6 +17,9 @@
  *      retry park ID                                        park a job for later
  *      regno-type add --id N --name NAME --length N --alphabet CHARS [--prefix P]
  *      regno-type list                                      registration number types
+ *      method add --id ID --principal P[,P...] --bank halkbank|foreign_affairs_bank|none
+ *             --currency CUR[,CUR...]                       a recipient's payment method
+ *      method list [--principal P]                          payment methods
  *
  *  It talks to payment-core's admin socket (by default ipc://<data-dir>/
  *  admin.sock, reachable only through the file system, which is the access
@@ -76,6 +79,10 @@ static int s_usage(const char *why)
                     "  retry park ID\n"
                     "  regno-type add --id N --name NAME --length N --alphabet CHARS [--prefix P]\n"
                     "  regno-type list\n"
+                    "  method add --id ID --principal P[,P...] --bank halkbank|"
+                    "foreign_affairs_bank|none\n"
+                    "      --currency CUR[,CUR...]\n"
+                    "  method list [--principal P]\n"
                     "(" S_PROGRAM " --help lists the settings)\n");
     return 2;
 }
@@ -766,6 +773,79 @@ static int s_build_regno_cmd(int argc, char **argv, int rest, uint32_t *type, ms
     return 0;
 }
 
+/* method add --id ID --principal P[,P...] --bank B --currency C[,C...] |
+ * method list [--principal P]: sends one ADMIN_METHOD_PUT per principal (or
+ * one list) and prints each answer as a JSON line. Returns the exit status:
+ * 0, 1 when payment-core refused or did not answer, 2 on a usage error. */
+static int s_method_cmd(int argc, char **argv, int rest)
+{
+    const char *sub = rest + 1 < argc ? argv[rest + 1] : "";
+    bool add = strcmp(sub, "add") == 0;
+    if (!add && strcmp(sub, "list") != 0) {
+        fprintf(stderr, S_PROGRAM ": usage: method add ... | method list [--principal P]\n");
+        return 2;
+    }
+    static const char *names[] = {"id", "principal", "bank", "currency"};
+    const char *vals[4] = {NULL, NULL, NULL, NULL};
+    for (int i = rest + 2; i < argc; i++) {
+        const char *v = NULL;
+        size_t k = 0;
+        for (; k < 4; k++)
+            if ((add || k == 1) && s_flag(argc, argv, &i, names[k], &v))
+                break;
+        if (k == 4 || !v || !v[0]) {
+            fprintf(stderr, S_PROGRAM ": method %s: unexpected or empty argument '%s'\n", sub,
+                    argv[i]);
+            return 2;
+        }
+        vals[k] = v;
+    }
+    if (add && (!vals[0] || !vals[1] || !vals[2] || !vals[3])) {
+        fprintf(stderr, S_PROGRAM ": method add: --id, --principal, --bank and --currency are "
+                                  "required\n");
+        return 2;
+    }
+    char endpoint[256];
+    s_endpoint(endpoint, sizeof endpoint);
+    pm_log_init(S_PROGRAM, PM_LOG_WARN);
+    pm_sock_init();
+    int status = 0;
+    /* add: one call per principal of the comma-separated list. */
+    const char *p = vals[1] ? vals[1] : "";
+    do {
+        size_t n = add ? strcspn(p, ",") : strlen(p);
+        msgpack_sbuffer body;
+        msgpack_sbuffer_init(&body);
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &body, msgpack_sbuffer_write);
+        msgpack_pack_map(&pk, add ? 4 : (n ? 1 : 0));
+        if (n) {
+            pm_mp_pack_cstr(&pk, "principal");
+            msgpack_pack_str(&pk, n);
+            msgpack_pack_str_body(&pk, p, n);
+        }
+        if (add) {
+            pm_mp_pack_cstr(&pk, "id");
+            pm_mp_pack_cstr(&pk, vals[0]);
+            pm_mp_pack_cstr(&pk, "bank");
+            pm_mp_pack_cstr(&pk, vals[2]);
+            pm_mp_pack_cstr(&pk, "currencies");
+            pm_mp_pack_cstr(&pk, vals[3]);
+        }
+        pm_envelope_t *reply =
+            s_call(endpoint, s_cfg[CFG_TIMEOUT_MS].ival,
+                   add ? PM_MSG_ADMIN_METHOD_PUT : PM_MSG_ADMIN_METHOD_LIST, &body);
+        msgpack_sbuffer_destroy(&body);
+        if (!reply || s_check(reply) != 0 ||
+            s_print_json(pm_envelope_body(reply), add ? "method" : "methods") != 0)
+            status = 1;
+        pm_envelope_destroy(&reply);
+        p += n;
+    } while (status == 0 && *p++ == ',' && add);
+    zsys_shutdown();
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     int rest = argc;
@@ -789,7 +869,12 @@ int main(int argc, char **argv)
             "  retry list [--max N] [--json]                        retries due and parked, "
             "oldest first\n"
             "  retry now ID                                         queue a job now\n"
-            "  retry park ID                                        park a job for an operator\n");
+            "  retry park ID                                        park a job for an operator\n"
+            "  regno-type add --id N --name NAME --length N --alphabet CHARS [--prefix P]\n"
+            "  regno-type list                                      registration number types\n"
+            "  method add --id ID --principal P[,P...] --bank halkbank|foreign_affairs_bank|none\n"
+            "          --currency CUR[,CUR...]                      a recipient's payment method\n"
+            "  method list [--principal P]                          payment methods, as JSON\n");
         return 0;
     }
     if (rc < 0)
@@ -858,6 +943,11 @@ int main(int argc, char **argv)
             zsys_shutdown();
             goto destroy_body;
         }
+    } else if (strcmp(cmd, "method") == 0) {
+        status = s_method_cmd(argc, argv, rest);
+        if (status == 2)
+            goto usage;
+        goto destroy_body;
     } else if (strcmp(cmd, "regno-type") == 0) {
         if (s_build_regno_cmd(argc, argv, rest, &type, &pk) != 0)
             goto usage;

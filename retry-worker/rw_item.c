@@ -166,6 +166,11 @@ static const char *s_bank_ctx(const msgpack_object *ctx, rw_item_t *item)
         return "ctx.created_ms is not a time";
     if (s_opt_time(ctx, "registered_ms", &item->ctx.has_registered, &item->ctx.registered_ms) != 0)
         return "ctx.registered_ms is neither a time nor nil";
+    const msgpack_object *resend = pm_mp_get(ctx, "resend_register");
+    if (resend && resend->type == MSGPACK_OBJECT_BOOLEAN)
+        item->ctx.resend_register = resend->via.boolean;
+    else if (resend && resend->type != MSGPACK_OBJECT_NIL)
+        return "ctx.resend_register is neither a bool nor nil";
     return NULL;
 }
 

@@ -6,7 +6,8 @@
  *  kinds ctx.phase, ctx.created_ms, ctx.commits and ctx.refunds; for bank_*
  *  kinds ctx.phase and ctx.created_ms) must be there with their documented
  *  types and ranges, or the item is refused. ctx.window_end_ms and
- *  ctx.registered_ms may be nil (or absent), read as "not known"; reason,
+ *  ctx.registered_ms may be nil (or absent), read as "not known", and
+ *  ctx.resend_register absent (or nil) reads as false; reason,
  *  created_ms, failed_ms and ctx.delivered_ms may be absent (or nil), since
  *  they only go to logs. When present, each must have its type, and a long
  *  reason is cut. Nothing payment-core sends reaches an assert. */
@@ -57,6 +58,10 @@ typedef struct {
         int64_t created_ms;    /* the checkout's, or the bank order's invoice's,
                                   Unix ms */
         bool has_registered;   /* bank_*: the order was registered */
+        bool resend_register;  /* bank_*: a register whose outcome is not known
+                                  may go again as a new order (a payment's:
+                                  nobody holds the lost one's URL); absent is
+                                  false */
         int64_t registered_ms; /* with the bank, Unix ms */
         bool has_delivered;
         int64_t delivered_ms;

@@ -45,7 +45,7 @@ static const rw_row_t s_rows[RW_KIND__COUNT] = {
     [RW_KIND_BAZAARPAY_TRACE] = {"bazaarpay_trace", 2000, 30000, 200, 50},
     [RW_KIND_BAZAARPAY_COMMIT] = {"bazaarpay_commit", 2000, 30000, 20, 50},
     [RW_KIND_BAZAARPAY_REFUND] = {"bazaarpay_refund", 2000, 30000, 8, 50},
-    [RW_KIND_BANK_REGISTER] = {"bank_register", 2000, 60000, 1, 50},
+    [RW_KIND_BANK_REGISTER] = {"bank_register", 2000, 60000, 8, 50},
     [RW_KIND_BANK_STATUS] = {"bank_status", 2000, 30000, RW_COUNT_MAX, 50}, /* max not read */
     [RW_KIND_BANK_DEPOSIT] = {"bank_deposit", 2000, 30000, 300, 50},
     [RW_KIND_BANK_REVERSE] = {"bank_reverse", 2000, 30000, 300, 50},
@@ -461,11 +461,26 @@ static void s_bank(const rw_policy_t *self, const rw_item_t *item, int64_t now_m
 {
     switch (s_kind(self, item->kind)) {
     case RW_KIND_BANK_REGISTER:
-        /* payment-core answered its client; a second register would make a
-         * second order at the bank. */
-        s_park(out);
-        s_note(out, "register %s: its client was answered, a second order is not made",
-               rw_outcome_name(item->outcome));
+        if (!item->ctx.resend_register) {
+            /* payment-core answered its client; a second register would
+             * make a second order at the bank. */
+            s_park(out);
+            s_note(out, "register %s: its client was answered, a second order is not made",
+                   rw_outcome_name(item->outcome));
+        } else if (item->outcome == RW_OK) {
+            s_park(out);
+            s_note(out, "a register that succeeded is the core's to apply: parked as an anomaly");
+        } else if (item->attempt < s_max(self, RW_KIND_BANK_REGISTER)) {
+            /* A payment's order: the lost one cannot be paid (nobody holds
+             * its URL), so a new order number goes after the backoff. */
+            s_retry_later(self, item, now_ms, "bank_register", out);
+            s_note(out, "register %s: a new order after the backoff",
+                   rw_outcome_name(item->outcome));
+        } else {
+            out->action = RW_EXPIRE;
+            s_note(out, "register %s and %lld attempts spent: no order, nothing paid, expire",
+                   rw_outcome_name(item->outcome), (long long)item->attempt);
+        }
         return;
     case RW_KIND_BANK_DEPOSIT:
     case RW_KIND_BANK_REVERSE:

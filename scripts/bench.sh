@@ -335,6 +335,11 @@ pname[$SAMPLER]=rss-sampler
 ctl() { timeout 30 "$BIN/paymentctl" --data-dir "$DATA" "$@"; }
 ALICE=$(ctl token create --principal alice --role user)
 SERVICE=$(ctl token create --principal bench-service --role service)
+# A payment names a payment method of its recipient (issue 11): pm-load pays
+# bench-merchant, the create and replay cases (wrk/create.lua, REPLAY_BODY)
+# pay bob, all by card-1 in USD.
+ctl method add --id card-1 --principal bench-merchant,bob --bank none --currency USD >/dev/null ||
+    die "paymentctl method add failed"
 ctl package add --sku coins_100 --name "100 coins" --price 1000 --type coin --coins 100 \
     --platforms android,ios >/dev/null
 if ((HAVE_BANK)); then

@@ -160,6 +160,19 @@ if ! bin/paymentctl --data-dir "$VAR" regno-type list 2>/dev/null | jq -e 'any(.
         --prefix ANS --length 8 --alphabet 0123456789ABCDEFGHJKLMNPQRSTUVWXYZ >/dev/null ||
         echo "paymesh: could not add the demo registration number type 9 (see above)" >&2
 fi
+# The demo payment methods of the core payment API (paymentctl method add is
+# insert-or-replace, so this runs every time): bob takes card-1 (settled
+# outside paymesh, as in the README) and btc-wallet (the seed's BTC example),
+# and TMT through either bank's sandbox: halk-card and tfeb-card.
+method() { # method ID BANK CURRENCIES
+    bin/paymentctl --data-dir "$VAR" method add --id "$1" --principal bob,alice --bank "$2" \
+        --currency "$3" >/dev/null ||
+        echo "paymesh: could not add the demo payment method $1 (see above)" >&2
+}
+method card-1 none USD,EUR,TMT
+method btc-wallet none BTC
+method halk-card halkbank TMT
+method tfeb-card foreign_affairs_bank TMT
 # shellcheck source=/dev/null
 . "$tokens"
 

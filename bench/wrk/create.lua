@@ -1,6 +1,8 @@
 -- POST /api/v1/payment/create with a fresh idempotency token per request:
 -- "<BENCH_TAG>-<thread>-<counter>", so every request is a new durable write.
--- BENCH_TOKEN: a user token whose principal is BENCH_SENDER.
+-- BENCH_TOKEN: a user token whose principal is BENCH_SENDER. Each pays bob by
+-- card-1 in USD, a payment method registered for bob first (paymentctl
+-- method add).
 --
 -- The request text is put together by plain concatenation from parts made
 -- once in init (not wrk.format per request, which rebuilds every header

@@ -5,6 +5,7 @@
 #
 #     . "$(dirname "$0")/lib.sh"
 #     pm_start_core
+#     pm_methods bob                           # bob takes card-1 etc. (issue 11)
 #     pm_start_gateway
 #     alice=$(pm_token alice)
 #     http POST /api/v1/payment/create -t "$alice" -d "$body"
@@ -538,6 +539,28 @@ pm_token() {
     t=$(pm_ctl token create --principal "$1" --role "${2:-user}") || pm_fatal "paymentctl token create --principal $1 failed: $(tail -n 3 "$PM_TMP/paymentctl.log")"
     [[ -n $t ]] || pm_fatal "paymentctl token create printed nothing"
     printf '%s' "$t"
+}
+
+# The free-form payment method ids the payment tests use (create_body's
+# default card-1 among them) and every currency payment-core knows.
+PM_METHOD_IDS=(card-1 card-2 card-a iban-9 m)
+PM_METHOD_CURRENCIES=BTC,EUR,GBP,IRR,IRT,RUB,TMT,TRY,USD
+
+# pm_methods PRINCIPAL...: registers the methods of PM_METHOD_IDS (bank
+# none, every currency in PM_METHOD_CURRENCIES) for each PRINCIPAL with
+# paymentctl, one call per method id (issue 11: a payment's
+# money_info.method_id must name a method of its recipient). Needs a running
+# core; repeating it is harmless (insert or replace). The principals go to
+# paymentctl comma-joined, so none may hold a comma.
+pm_methods() {
+    (($#)) || pm_fatal "pm_methods: no principal"
+    local principals id
+    principals=$(IFS=,; printf '%s' "$*")
+    for id in "${PM_METHOD_IDS[@]}"; do
+        pm_ctl method add --id "$id" --principal "$principals" --bank none \
+            --currency "$PM_METHOD_CURRENCIES" >/dev/null ||
+            pm_fatal "paymentctl method add --id $id --principal $principals failed: $(tail -n 3 "$PM_TMP/paymentctl.log")"
+    done
 }
 
 # pm_stat NAME: prints one counter of `paymentctl stats` (payments,

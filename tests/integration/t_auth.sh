@@ -6,6 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 
 pm_start_core
+pm_methods bob
 pm_start_gateway
 alice=$(pm_token alice)
 bob=$(pm_token bob)

@@ -5,6 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 
 pm_start_core
+pm_methods bob
 pm_start_gateway
 alice=$(pm_token alice)
 bob=$(pm_token bob)
@@ -60,6 +61,7 @@ bad "idempotency_token is an object" idempotency_token "{\"idempotency_token\":{
 # --- ids ----------------------------------------------------------------------------
 long128=$(printf 'r%.0s' {1..128})
 long129=$(printf 'r%.0s' {1..129})
+pm_methods "$long128" 'Бob-🙂' # the recipients of the two creates below that succeed
 bad "empty recipcient_id" recipcient_id "{\"idempotency_token\":\"$(U)\",$MI,\"recipcient\":{\"recipcient_id\":\"\"},$SD}"
 bad "129-byte recipcient_id" recipcient_id "{\"idempotency_token\":\"$(U)\",$MI,\"recipcient\":{\"recipcient_id\":\"$long129\"},$SD}"
 bad "recipcient_id with a newline" recipcient_id "{\"idempotency_token\":\"$(U)\",$MI,\"recipcient\":{\"recipcient_id\":\"b\\nob\"},$SD}"

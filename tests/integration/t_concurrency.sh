@@ -10,6 +10,7 @@
 CLIENTS=8
 PER_CLIENT=25
 pm_start_core
+pm_methods bob $(for ((i = 1; i <= PER_CLIENT; i++)); do printf 'r%s ' "$i"; done)
 pm_start_gateway
 svc=$(pm_token concurrency-test service)
 payments0=$(pm_stat payments)

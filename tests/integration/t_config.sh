@@ -41,6 +41,7 @@ refused "paymentctl unknown command" frobnicate "$PM_BIN/paymentctl" --data-dir 
 # Settings from the environment; a flag wins over the environment.
 CORE_PORT=$(pm_free_port)
 pm_start_core
+pm_methods bob
 gwp=$(pm_free_port)
 pm_spawn api-gateway "$PM_TMP/gateway.env.log" /usr/bin/env PAYMESH_HTTP_PORT="$gwp" PAYMESH_HTTP_HOST=127.0.0.1 \
     PAYMESH_CORE_ENDPOINT="tcp://127.0.0.1:$CORE_PORT" "$PM_BIN/api-gateway"

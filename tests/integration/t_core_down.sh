@@ -5,6 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 
 pm_start_core
+pm_methods bob # kept in the data directory across the restarts below
 pm_start_gateway --core-timeout-ms 500
 alice=$(pm_token alice)
 bob=$(pm_token bob)

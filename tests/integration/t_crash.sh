@@ -17,6 +17,7 @@ PER_LOOP=${PM_CRASH_PER_LOOP:-100}
 TOTAL=$((LOOPS * PER_LOOP))
 
 pm_start_core
+pm_methods $(for ((i = 1; i <= PER_LOOP; i++)); do printf 'recipient-%s ' "$i"; done)
 pm_start_gateway --core-timeout-ms 1000
 svc=$(pm_token crash-test service)
 

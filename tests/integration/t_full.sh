@@ -19,6 +19,7 @@ LOAD=${PM_LOAD:-bin/pm-load}
 [[ -x $LOAD ]] || pm_fatal "$LOAD is missing (make test builds it)"
 
 pm_start_core --map-size-mb 16
+pm_methods bench-merchant bob # pm-load pays bench-merchant by card-1
 pm_start_gateway
 svc=$(pm_token full-test service)
 alice=$(pm_token alice)

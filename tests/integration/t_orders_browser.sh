@@ -5,7 +5,9 @@
 # order-payment-register-request answered, clicks Pay and lands on the
 # return URL paymesh gave the bank; order-inv-validation then says
 # "Validation success". Then Decline on Halkbank's page: validation says
-# declined. Screenshots go to the test's directory (kept with PM_KEEP_TMP=1).
+# declined. And a seed 001 payment accepted to a bank method: Chromium opens
+# the payment_url that retrieve shows, clicks Pay, and the payment ends
+# succeeded. Screenshots go to the test's directory (kept with PM_KEEP_TMP=1).
 . "$(dirname "$0")/lib.sh"
 
 pm_browser_deps
@@ -48,4 +50,27 @@ pm_browse "$URL" "$RETURN_URL" decline "halkbank-decline"
 validate halkbank
 expect_status 406 "halkbank: validation after the browser declined"
 expect_jq '.status == 0 and (.message | test("declined"; "i"))' "halkbank: says declined"
+
+# The core payment API's bank leg: alice pays bob's halk-card payment.
+bob=$(pm_token bob)
+pm_ctl method add --id halk-card --principal bob --bank halkbank --currency TMT >/dev/null
+http POST /api/v1/payment/create -t "$alice" -d "$(create_body "$(pm_uuid)" alice bob 17.50 TMT halk-card)"
+expect_status 200 "payment: create to halk-card"
+pay=$(jq -r .transaction_id "$PM_TMP/resp.body")
+http POST "/api/v1/payment/$pay/accept" -t "$bob" -d "{\"idempotency_token\":\"$(pm_uuid)\"}"
+expect_jq '.payment_status == "bank_processing"' "payment: accepted -> bank_processing"
+payment_url() {
+    http GET "/api/v1/payment/$pay/retrieve" -t "$alice"
+    URL=$(jq -r '.payment.bank.payment_url // empty' "$PM_TMP/resp.body")
+    [[ -n $URL ]]
+}
+wait_until 15 payment_url
+check $? "payment: retrieve shows the payment_url" "$RESP_BODY"
+pm_browse "$URL" "$RETURN_URL" pay "payment-pay"
+succeeded() {
+    http GET "/api/v1/payment/$pay/retrieve/status" -t "$alice"
+    jq -e '.payment_status == "succeeded"' "$PM_TMP/resp.body" >/dev/null
+}
+wait_until 20 succeeded
+check $? "payment: paid in the browser -> succeeded" "$RESP_BODY"
 expect_alive "after the browser"

@@ -1,6 +1,7 @@
 /*  Unit tests of payment-core's dispatch layer, driven with real envelopes
  *  and a real LMDB store but without sockets: the core payment API end to
- *  end (create, get, cancel, edit, accept), auth and permissions,
+ *  end (create, get, cancel, edit, accept), payment methods (a create names
+ *  one of its recipient's, in a currency it takes), auth and permissions,
  *  idempotency, validation, socket rules, deadlines, and group commit (one
  *  transaction per batch, a failing request leaving no trace, a failed
  *  commit acknowledging nothing). */
@@ -58,6 +59,10 @@ static void s_issue(fixture_t *fx, MDB_txn *txn, const char *principal, auth_rol
     pm_token_hash(token, strlen(token), hash);
 }
 
+#define S_ALL_CURRENCIES "BTC,EUR,GBP,IRR,IRT,RUB,TMT,TRY,USD"
+static void s_method_put_ok(fixture_t *fx, const char *principal, const char *id,
+                            const char *currencies);
+
 static int s_setup(void **state)
 {
     fixture_t *fx = calloc(1, sizeof *fx);
@@ -74,6 +79,13 @@ static int s_setup(void **state)
     s_issue(fx, txn, "carol", AUTH_ROLE_USER, fx->carol);
     s_issue(fx, txn, "billing", AUTH_ROLE_SERVICE, fx->svc);
     assert_int_equal(db_commit(fx->db, txn), 0);
+    /* The recipients the tests pay take card-1 and card-2 in every currency
+     * (issue 11: a create names a payment method of its recipient). */
+    static const char *const recipients[] = {"bob", "b\xc3\xa9\xe2\x82\xac"};
+    for (size_t i = 0; i < sizeof recipients / sizeof recipients[0]; i++) {
+        s_method_put_ok(fx, recipients[i], "card-1", S_ALL_CURRENCIES);
+        s_method_put_ok(fx, recipients[i], "card-2", S_ALL_CURRENCIES);
+    }
     *state = fx;
     return 0;
 }
@@ -394,6 +406,71 @@ static const pm_envelope_t *s_edit(fixture_t *fx, const uint8_t *auth, const cha
     return s_call(fx, &r);
 }
 
+/* ADMIN_METHOD_PUT of principal's method id; a NULL field is left out. */
+static const pm_envelope_t *s_method_put(fixture_t *fx, const char *principal, const char *id,
+                                         const char *bank, const char *currencies)
+{
+    call_t r;
+    r_init(&r, PM_MSG_ADMIN_METHOD_PUT, NULL);
+    if (principal)
+        r_str(&r, "principal", principal);
+    if (id)
+        r_str(&r, "id", id);
+    if (bank)
+        r_str(&r, "bank", bank);
+    if (currencies)
+        r_str(&r, "currencies", currencies);
+    return s_call(fx, &r);
+}
+
+/* A method settled outside paymesh (bank none), which must be stored. */
+static void s_method_put_ok(fixture_t *fx, const char *principal, const char *id,
+                            const char *currencies)
+{
+    assert_reply(s_method_put(fx, principal, id, "none", currencies), PM_OK, "");
+}
+
+/* ADMIN_METHOD_LIST (of one principal unless NULL); the reply's array. */
+static const msgpack_object_array *s_method_list(fixture_t *fx, const char *principal)
+{
+    call_t r;
+    r_init(&r, PM_MSG_ADMIN_METHOD_LIST, NULL);
+    if (principal)
+        r_str(&r, "principal", principal);
+    const pm_envelope_t *reply = s_call(fx, &r);
+    assert_reply(reply, PM_OK, "");
+    const msgpack_object *list = pm_mp_get(pm_envelope_body(reply), "methods");
+    assert_non_null(list);
+    assert_int_equal(list->type, MSGPACK_OBJECT_ARRAY);
+    return &list->via.array;
+}
+
+/* A string field of a METHOD map, in a static buffer. */
+static const char *s_method_str(const msgpack_object *m, const char *key)
+{
+    static char buf[4][256];
+    static int next;
+    char *out = buf[next++ % 4];
+    assert_non_null(m);
+    assert_int_equal(pm_mp_copy_str(m, key, out, 256), 0);
+    return out;
+}
+
+/* alice pays 1.00 to recipient by method, in currency. */
+static const pm_envelope_t *s_create_to(fixture_t *fx, const char *idem, const char *recipient,
+                                        const char *method, const char *currency)
+{
+    call_t r;
+    r_init(&r, PM_MSG_PAYMENT_CREATE, fx->alice);
+    r_str(&r, "idem", idem);
+    r_str(&r, "sender_id", "alice");
+    r_str(&r, "recipient_id", recipient);
+    r_str(&r, "recipient_method", method);
+    r_str(&r, "currency", currency);
+    r_int(&r, "amount_minor", 100);
+    return s_call(fx, &r);
+}
+
 /* ---- the payment API ------------------------------------------------------ */
 
 static void test_create_returns_the_payment_and_both_parties_can_get_it(void **state)
@@ -564,6 +641,173 @@ static void test_accept_info_must_be_a_json_object_of_at_most_4_kib(void **state
     assert_int_equal(payment_load(fx->db, txn, id, &p), 0);
     db_abort(&txn);
     assert_string_equal(p.accept_info, "{\"device\": \"pos-7\"}");
+}
+
+/* ---- payment methods (issue 11) ---------------------------------------------- */
+
+static void test_a_create_must_name_a_method_of_its_recipient(void **state)
+{
+    fixture_t *fx = *state;
+    assert_reply(s_create_to(fx, "k1", "carol", "card-1", "USD"), PM_ERR_VALIDATION,
+                 "money_info.method_id: carol has no payment method card-1");
+    assert_reply(s_create_to(fx, "k2", "bob", "card-9", "USD"), PM_ERR_VALIDATION,
+                 "money_info.method_id: bob has no payment method card-9");
+    /* A method of that id registered for someone else (here the sender) is
+     * not the recipient's. */
+    s_method_put_ok(fx, "alice", "iban-1", "USD");
+    assert_reply(s_create_to(fx, "k3", "carol", "iban-1", "USD"), PM_ERR_VALIDATION,
+                 "money_info.method_id: carol has no payment method iban-1");
+    assert_int_equal(s_count(fx, DB_PAYMENTS), 0);
+
+    /* The check comes after the idempotency token is claimed: the refusal is
+     * that token's answer, also once the method exists. A new token goes
+     * through. */
+    s_method_put_ok(fx, "carol", "card-1", "USD");
+    assert_reply(s_create_to(fx, "k1", "carol", "card-1", "USD"), PM_ERR_VALIDATION,
+                 "money_info.method_id: carol has no payment method card-1");
+    const pm_envelope_t *created = s_create_to(fx, "k4", "carol", "card-1", "USD");
+    assert_reply(created, PM_OK, "");
+    assert_string_equal(s_pay(created, "recipient_id"), "carol");
+    assert_string_equal(s_pay(created, "recipient_method"), "card-1");
+    assert_int_equal(s_count(fx, DB_PAYMENTS), 1);
+}
+
+static void test_a_create_or_edit_must_be_in_a_currency_its_method_takes(void **state)
+{
+    fixture_t *fx = *state;
+    s_method_put_ok(fx, "carol", "usd-only", "USD");
+    s_method_put_ok(fx, "carol", "fx", "EUR,USD");
+    assert_reply(s_create_to(fx, "k1", "carol", "usd-only", "EUR"), PM_ERR_VALIDATION,
+                 "money_info.method_id: payment method usd-only takes USD, not EUR");
+    assert_int_equal(s_count(fx, DB_PAYMENTS), 0);
+    const pm_envelope_t *created = s_create_to(fx, "k2", "carol", "usd-only", "USD");
+    assert_reply(created, PM_OK, "");
+    char id[PM_UUID_LEN + 1];
+    strcpy(id, s_pay(created, "id"));
+
+    /* An edit is checked against the method the payment is left with: the
+     * one it has when the edit names none. */
+    assert_reply(s_edit(fx, fx->alice, "e1", id, "EUR", 5, NULL), PM_ERR_VALIDATION,
+                 "money_info.method_id: payment method usd-only takes USD, not EUR");
+    assert_reply(s_edit(fx, fx->alice, "e2", id, "EUR", 5, "card-7"), PM_ERR_VALIDATION,
+                 "money_info.method_id: carol has no payment method card-7");
+    const pm_envelope_t *got = s_get(fx, fx->alice, id);
+    assert_string_equal(s_pay(got, "currency"), "USD");
+    assert_string_equal(s_pay(got, "recipient_method"), "usd-only");
+    assert_int_equal(s_pay_int(got, "amount_minor"), 100);
+
+    const pm_envelope_t *edited = s_edit(fx, fx->alice, "e3", id, "EUR", 5, "fx");
+    assert_reply(edited, PM_OK, "");
+    assert_string_equal(s_pay(edited, "currency"), "EUR");
+    assert_string_equal(s_pay(edited, "recipient_method"), "fx");
+    assert_reply(s_edit(fx, fx->alice, "e4", id, "GBP", 5, NULL), PM_ERR_VALIDATION,
+                 "money_info.method_id: payment method fx takes EUR,USD, not GBP");
+    assert_string_equal(s_pay(s_get(fx, fx->carol, id), "currency"), "EUR");
+}
+
+static void test_admin_method_put_checks_its_fields_and_replaces(void **state)
+{
+    fixture_t *fx = *state;
+    const pm_envelope_t *reply = s_method_put(fx, "dave", "hb", "halkbank", "tmt");
+    assert_reply(reply, PM_OK, "");
+    const msgpack_object *m = pm_mp_get(pm_envelope_body(reply), "method");
+    assert_string_equal(s_method_str(m, "principal"), "dave");
+    assert_string_equal(s_method_str(m, "id"), "hb");
+    assert_string_equal(s_method_str(m, "bank"), "halkbank");
+    assert_string_equal(s_method_str(m, "currencies"), "TMT");
+    int64_t ms = 0;
+    assert_int_equal(pm_mp_get_int(m, "created_ms", &ms), 0);
+    assert_int_equal(ms, NOW);
+    assert_int_equal(pm_mp_get_int(m, "updated_ms", &ms), 0);
+    assert_int_equal(ms, NOW);
+    /* Currencies are normalized: upper case, ',' between, no blanks. */
+    reply = s_method_put(fx, "dave", "card", "none", " usd,eur ,TRY");
+    assert_reply(reply, PM_OK, "");
+    m = pm_mp_get(pm_envelope_body(reply), "method");
+    assert_string_equal(s_method_str(m, "bank"), "none");
+    assert_string_equal(s_method_str(m, "currencies"), "USD,EUR,TRY");
+    reply = s_method_put(fx, "dave", "tf", "foreign_affairs_bank", "TMT");
+    assert_reply(reply, PM_OK, "");
+    assert_string_equal(s_method_str(pm_mp_get(pm_envelope_body(reply), "method"), "bank"),
+                        "foreign_affairs_bank");
+
+    struct {
+        const char *principal, *id, *bank, *currencies, *msg;
+    } cases[] = {
+        {"dave", "x", "halkbank", "USD", "halkbank takes TMT only"},
+        {"dave", "x", "halkbank", "TMT,USD", "halkbank takes TMT only"},
+        {"dave", "x", "foreign_affairs_bank", "EUR", "foreign_affairs_bank takes TMT only"},
+        {"dave", "x", "visa", "USD", "bank must be halkbank, foreign_affairs_bank or none"},
+        {"dave", "x", "none", "DOGE", "currencies must be 3-letter codes separated by commas"},
+        {"dave", "x", "none", "XXX", "currencies holds a currency paymesh does not know"},
+        {"dave", "x", "none", "USD,usd", "currencies names a currency twice"},
+        {"dave", "x", "none", " , ,", "currencies must name at least one currency"},
+        {NULL, "x", "none", "USD", "principal is required"},
+        {"dave", NULL, "none", "USD", "id is required"},
+        {"dave", "x", NULL, "USD", "bank is required"},
+        {"dave", "x", "none", NULL, "currencies is required"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        reply =
+            s_method_put(fx, cases[i].principal, cases[i].id, cases[i].bank, cases[i].currencies);
+        if (strcmp(s_msg(reply), cases[i].msg) != 0)
+            fail_msg("case %zu: got \"%s\"", i, s_msg(reply));
+        assert_int_equal(s_err(reply), PM_ERR_VALIDATION);
+    }
+    /* None of those was stored; a put of an existing id replaces it. */
+    assert_int_equal(s_method_list(fx, "dave")->size, 3);
+    s_method_put_ok(fx, "dave", "card", "GBP");
+    const msgpack_object_array *list = s_method_list(fx, "dave");
+    assert_int_equal(list->size, 3);
+    assert_string_equal(s_method_str(&list->ptr[0], "id"), "card");
+    assert_string_equal(s_method_str(&list->ptr[0], "currencies"), "GBP");
+    /* The api socket does not take it. */
+    call_t r;
+    r_init(&r, PM_MSG_ADMIN_METHOD_PUT, NULL);
+    r.src = DISPATCH_SRC_API;
+    r_str(&r, "principal", "dave");
+    assert_reply(s_call(fx, &r), PM_ERR_VALIDATION,
+                 "message type 112 is not accepted on the api socket");
+}
+
+static void test_admin_method_list_is_by_principal_then_id(void **state)
+{
+    fixture_t *fx = *state;
+    s_method_put_ok(fx, "bobby", "a", "USD");
+    s_method_put_ok(fx, "bo", "z", "USD");
+    s_method_put_ok(fx, "bo", "y", "EUR,IRR");
+    /* A principal's list holds its own methods only, not those of a
+     * principal its name is a prefix of. */
+    const msgpack_object_array *list = s_method_list(fx, "bob");
+    assert_int_equal(list->size, 2);
+    assert_string_equal(s_method_str(&list->ptr[0], "principal"), "bob");
+    assert_string_equal(s_method_str(&list->ptr[0], "id"), "card-1");
+    assert_string_equal(s_method_str(&list->ptr[0], "bank"), "none");
+    assert_string_equal(s_method_str(&list->ptr[0], "currencies"), S_ALL_CURRENCIES);
+    assert_string_equal(s_method_str(&list->ptr[1], "id"), "card-2");
+    list = s_method_list(fx, "bo");
+    assert_int_equal(list->size, 2);
+    assert_string_equal(s_method_str(&list->ptr[0], "id"), "y");
+    assert_string_equal(s_method_str(&list->ptr[0], "currencies"), "EUR,IRR");
+    assert_string_equal(s_method_str(&list->ptr[1], "id"), "z");
+    assert_int_equal(s_method_list(fx, "nobody")->size, 0);
+    /* All of them: the fixture's four and these three, in byte order of
+     * principal, then id. */
+    static const char *const want[][2] = {
+        {"bo", "y"},
+        {"bo", "z"},
+        {"bob", "card-1"},
+        {"bob", "card-2"},
+        {"bobby", "a"},
+        {"b\xc3\xa9\xe2\x82\xac", "card-1"},
+        {"b\xc3\xa9\xe2\x82\xac", "card-2"},
+    };
+    list = s_method_list(fx, NULL);
+    assert_int_equal(list->size, sizeof want / sizeof want[0]);
+    for (size_t i = 0; i < list->size; i++) {
+        assert_string_equal(s_method_str(&list->ptr[i], "principal"), want[i][0]);
+        assert_string_equal(s_method_str(&list->ptr[i], "id"), want[i][1]);
+    }
 }
 
 /* ---- validation of peer input ------------------------------------------------ */
@@ -1228,6 +1472,10 @@ int main(void)
         T(test_cancel_and_edit_are_refused_while_the_bank_is_processing),
         T(test_cancel_reason_defaults_to_requested_by_sender_and_must_be_known),
         T(test_accept_info_must_be_a_json_object_of_at_most_4_kib),
+        T(test_a_create_must_name_a_method_of_its_recipient),
+        T(test_a_create_or_edit_must_be_in_a_currency_its_method_takes),
+        T(test_admin_method_put_checks_its_fields_and_replaces),
+        T(test_admin_method_list_is_by_principal_then_id),
         T(test_bad_body_fields_are_refused_naming_the_field),
         T(test_missing_or_unknown_token_is_unauthorized_even_with_a_bad_body),
         T(test_auth_message_resolves_a_token_to_principal_and_role),

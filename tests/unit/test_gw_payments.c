@@ -311,12 +311,13 @@ static void test_accept_info_is_an_optional_small_object(void **state)
 
 /* ---- replies ------------------------------------------------------------ */
 
-static void s_pack_payment(msgpack_sbuffer *buf, const char *currency, int64_t amount,
-                           const char *status)
+/* A reply {"err", "payment", and `extra` more keys the caller packs}. */
+static void s_pack_payment_with(msgpack_sbuffer *buf, const char *currency, int64_t amount,
+                                const char *status, uint32_t extra)
 {
     msgpack_packer pk;
     msgpack_packer_init(&pk, buf, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 2);
+    msgpack_pack_map(&pk, 2 + extra);
     pm_mp_pack_cstr(&pk, "err");
     msgpack_pack_int(&pk, 0);
     pm_mp_pack_cstr(&pk, "payment");
@@ -346,6 +347,12 @@ static void s_pack_payment(msgpack_sbuffer *buf, const char *currency, int64_t a
     msgpack_pack_int64(&pk, 1795420800123LL);
     pm_mp_pack_cstr(&pk, "updated_ms");
     msgpack_pack_int64(&pk, 1795420801000LL);
+}
+
+static void s_pack_payment(msgpack_sbuffer *buf, const char *currency, int64_t amount,
+                           const char *status)
+{
+    s_pack_payment_with(buf, currency, amount, status, 0);
 }
 
 static void s_render(gw_render_fn fn, const msgpack_sbuffer *buf, int status, const char *want)
@@ -378,6 +385,67 @@ static void test_retrieve_renders_the_seed_shape_with_exact_amount(void **state)
     assert_int_equal(gw_reply_render(gw_payment_retrieve_render, buf.data, buf.size, &r), 0);
     assert_non_null(strstr(r.json, "\"currency\":\"USD\",\"amount\":1.10,\"status\":\"cancelled\","
                                    "\"cancel_reason\":\"duplicate\""));
+    gw_response_clear(&r);
+    msgpack_sbuffer_destroy(&buf);
+}
+
+static void test_retrieve_renders_the_bank_leg(void **state)
+{
+    (void)state;
+    msgpack_sbuffer buf;
+    msgpack_sbuffer_init(&buf);
+    s_pack_payment_with(&buf, "TMT", 1750, "bank_processing", 1);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &buf, msgpack_sbuffer_write);
+    pm_mp_pack_cstr(&pk, "bank");
+    msgpack_pack_map(&pk, 6);
+    pm_mp_pack_cstr(&pk, "name");
+    pm_mp_pack_cstr(&pk, "halkbank");
+    pm_mp_pack_cstr(&pk, "reg_no");
+    pm_mp_pack_cstr(&pk, "P-AaIzvc8Tfm6-BC4if4kk8A");
+    pm_mp_pack_cstr(&pk, "order_id");
+    pm_mp_pack_cstr(&pk, "o-1");
+    pm_mp_pack_cstr(&pk, "payment_url");
+    pm_mp_pack_cstr(&pk, "http://127.0.0.1:8090/pay?mdOrder=o-1");
+    pm_mp_pack_cstr(&pk, "state");
+    pm_mp_pack_cstr(&pk, "registered");
+    pm_mp_pack_cstr(&pk, "registrations");
+    msgpack_pack_int(&pk, 1);
+    gw_response_t r = {0};
+    assert_int_equal(gw_reply_render(gw_payment_retrieve_render, buf.data, buf.size, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.json, "\"status\":\"bank_processing\""));
+    assert_non_null(strstr(r.json, "\"bank\":{\"name\":\"halkbank\",\"order_id\":\"o-1\","
+                                   "\"payment_url\":\"http://127.0.0.1:8090/pay?mdOrder=o-1\","
+                                   "\"state\":\"registered\"}}}"));
+    gw_response_clear(&r);
+    /* Not registered yet: order_id and payment_url are null. */
+    msgpack_sbuffer_clear(&buf);
+    s_pack_payment_with(&buf, "TMT", 1750, "bank_processing", 1);
+    pm_mp_pack_cstr(&pk, "bank");
+    msgpack_pack_map(&pk, 4);
+    pm_mp_pack_cstr(&pk, "name");
+    pm_mp_pack_cstr(&pk, "foreign_affairs_bank");
+    pm_mp_pack_cstr(&pk, "order_id");
+    msgpack_pack_nil(&pk);
+    pm_mp_pack_cstr(&pk, "payment_url");
+    msgpack_pack_nil(&pk);
+    pm_mp_pack_cstr(&pk, "state");
+    msgpack_pack_nil(&pk);
+    assert_int_equal(gw_reply_render(gw_payment_retrieve_render, buf.data, buf.size, &r), 0);
+    assert_non_null(strstr(r.json, "\"bank\":{\"name\":\"foreign_affairs_bank\",\"order_id\":null,"
+                                   "\"payment_url\":null,\"state\":null}"));
+    gw_response_clear(&r);
+    /* A bank map without its name is a malformed reply. */
+    msgpack_sbuffer_clear(&buf);
+    s_pack_payment_with(&buf, "TMT", 1750, "bank_processing", 1);
+    pm_mp_pack_cstr(&pk, "bank");
+    msgpack_pack_map(&pk, 1);
+    pm_mp_pack_cstr(&pk, "state");
+    pm_mp_pack_cstr(&pk, "paid");
+    assert_int_equal(gw_reply_render(gw_payment_retrieve_render, buf.data, buf.size, &r), 0);
+    assert_int_equal(r.status, 500);
+    assert_non_null(strstr(r.json, "malformed reply"));
     gw_response_clear(&r);
     msgpack_sbuffer_destroy(&buf);
 }
@@ -482,6 +550,7 @@ int main(void)
         cmocka_unit_test(test_edit_needs_currency_and_amount_method_optional),
         cmocka_unit_test(test_accept_info_is_an_optional_small_object),
         cmocka_unit_test(test_retrieve_renders_the_seed_shape_with_exact_amount),
+        cmocka_unit_test(test_retrieve_renders_the_bank_leg),
         cmocka_unit_test(test_create_status_and_action_render),
         cmocka_unit_test(test_core_errors_become_code_and_message),
         cmocka_unit_test(test_malformed_replies_are_internal_errors),

@@ -272,8 +272,9 @@ static void test_defaults_fit_a_bank_payment_session(void **state)
     assert_int_equal(status->base_ms, 2000);
     assert_int_equal(status->cap_ms, 30000);
     assert_true(p.sync_limit_ms >= 1200000 + 5 * MIN_MS);
-    /* A register is never retried; the money calls have a count. */
-    assert_int_equal(p.rows[RW_KIND_BANK_REGISTER].max_attempts, 1);
+    /* An invoice's register is never retried, a payment's goes at most 8
+     * times; the money calls have a count. */
+    assert_int_equal(p.rows[RW_KIND_BANK_REGISTER].max_attempts, 8);
     /* The order's one job brings the syncs of its whole open phase, at the
      * fastest backoff, to its deposit, reverse or refund: at least half of
      * their count is left for those. */
@@ -764,6 +765,36 @@ static void test_register_is_parked_whatever_happened(void **state)
         }
 }
 
+static void test_payment_register_goes_again_as_a_new_order_then_expires(void **state)
+{
+    (void)state;
+    rw_policy_t p = s_policy(s_high);
+    for (int o = RW_REJECTED; o <= RW_LEASE_EXPIRED; o++) {
+        rw_item_t it = s_bank("bank_register", (rw_outcome_t)o, RW_PHASE_OPEN, NULL);
+        it.ctx.has_registered = false;
+        it.ctx.resend_register = true;
+        for (int64_t a = 1; a < 8; a++) {
+            it.attempt = a;
+            rw_decision_t d = s_decide(&p, &it);
+            if (d.action != RW_RETRY)
+                fail_msg("attempt %lld: want retry, got %s (%s)", (long long)a,
+                         rw_action_name(d.action), d.note);
+            assert_string_equal(d.kind, "bank_register");
+            assert_true(d.delay_ms > 0 && d.delay_ms <= 60000);
+            assert_int_equal(d.at_ms, NOW + d.delay_ms);
+            assert_non_null(strstr(d.note, "a new order"));
+        }
+        it.attempt = 8;
+        rw_decision_t d = s_decide(&p, &it);
+        s_assert_expire(&d, "attempts spent");
+    }
+    /* An ok register is the core's to apply, never a second order. */
+    rw_item_t ok = s_bank("bank_register", RW_OK, RW_PHASE_OPEN, NULL);
+    ok.ctx.resend_register = true;
+    rw_decision_t d = s_decide(&p, &ok);
+    s_assert_park(&d, "anomaly");
+}
+
 static void test_open_order_is_synced_until_the_limit(void **state)
 {
     (void)state;
@@ -1230,6 +1261,7 @@ int main(void)
         cmocka_unit_test(test_refund_phase_failures_are_traced),
         cmocka_unit_test(test_refund_phase_with_nothing_to_refund_is_parked),
         cmocka_unit_test(test_register_is_parked_whatever_happened),
+        cmocka_unit_test(test_payment_register_goes_again_as_a_new_order_then_expires),
         cmocka_unit_test(test_open_order_is_synced_until_the_limit),
         cmocka_unit_test(test_the_limit_counts_from_registration_else_creation),
         cmocka_unit_test(test_sync_limit_setting_moves_the_end),
