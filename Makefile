@@ -64,6 +64,23 @@ $(call lib,$(1)): $(call obj,$(call mods,$(1)))
 endef
 $(foreach d,common $(DAEMONS),$(eval $(call ARCHIVE_RULE,$(d))))
 
+# GET /openapi.json serves docs/openapi.yaml (JSON syntax) from a byte array
+# compiled into libapi-gateway.a; od and awk are in every Debian base system.
+OPENAPI_DOC := $(O)/gen/openapi_doc.c
+$(OPENAPI_DOC): docs/openapi.yaml
+	@mkdir -p $(dir $@)
+	@{ echo '/* generated from docs/openapi.yaml by the Makefile: do not edit */'; \
+	  echo '#include <stddef.h>'; \
+	  echo 'extern const unsigned char gw_openapi_doc[];'; \
+	  echo 'extern const size_t gw_openapi_doc_len;'; \
+	  echo 'const unsigned char gw_openapi_doc[] = {'; \
+	  od -An -v -tx1 $< | awk '{ s = ""; for (i = 1; i <= NF; i++) s = s "0x" $$i ","; print s }'; \
+	  echo '0x00};'; \
+	  echo "const size_t gw_openapi_doc_len = $$(wc -c <$<);"; } >$@.tmp && mv $@.tmp $@
+$(O)/gen/openapi_doc.o: $(OPENAPI_DOC)
+	$(CC) $(CFLAGS) -c -o $@ $<
+$(call lib,api-gateway): $(O)/gen/openapi_doc.o
+
 define PROGRAM_RULE
 $(BINDIR)/$(1): $(call obj,$(1)/main.c) $(if $(call mods,$(1)),$(call lib,$(1))) $(LIBCOMMON)
 	@mkdir -p $$(dir $$@)
@@ -71,7 +88,7 @@ $(BINDIR)/$(1): $(call obj,$(1)/main.c) $(if $(call mods,$(1)),$(call lib,$(1)))
 endef
 $(foreach d,$(DAEMONS),$(eval $(call PROGRAM_RULE,$(d))))
 
-$(BINDIR)/paymentctl: $(call obj,payment-core/paymentctl_main.c) $(LIBCOMMON)
+$(BINDIR)/paymentctl: $(call obj,payment-core/paymentctl_main.c) $(call lib,payment-core) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -101,10 +118,11 @@ FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O1 -Icommon $(PKGCF) \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 # The modules a fuzzer links besides common/ (default: the gateway's).
 FUZZ_MODS_fuzz_records := payment-core
-build/fuzz/%: tests/fuzz/%.c $(wildcard common/*.[ch] api-gateway/*.[ch] payment-core/*.[ch])
+build/fuzz/%: tests/fuzz/%.c $(wildcard common/*.[ch] api-gateway/*.[ch] payment-core/*.[ch]) \
+              $(OPENAPI_DOC)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(wildcard common/*.c) \
-	    $(call mods,$(or $(FUZZ_MODS_$*),api-gateway)) $(LDLIBS)
+	    $(call mods,$(or $(FUZZ_MODS_$*),api-gateway)) $(if $(FUZZ_MODS_$*),,$(OPENAPI_DOC)) $(LDLIBS)
 
 fuzz: deps
 	@scripts/deps.sh clang libclang-rt-14-dev

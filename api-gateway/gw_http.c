@@ -23,7 +23,19 @@
  *  accepting, drains its link (every call waiting on payment-core ends with
  *  503 and resumes its connection, and later ones are refused at once), keeps
  *  running until the requests in progress are answered (bounded by
- *  S_STOP_GRACE_MS), then stops its daemon. */
+ *  S_STOP_GRACE_MS), then stops its daemon.
+ *
+ *  Reconnects: each loop's DEALER finds a restarted payment-core on its own
+ *  timer (pm_sock: 100 ms, then every 250 ms), so one loop may still be
+ *  unconnected while another already has its answers. Each loop publishes
+ *  (atomics, nothing else is shared) when its link last got a reply and
+ *  when it last found payment-core unreachable. A request whose submit is
+ *  refused for want of a connection while another loop's link serves
+ *  (its last reply is newer than its last refusal, and recent) is parked
+ *  instead of answered 503: it stays suspended on its own loop, which tries
+ *  the submit again every S_PARK_POLL_MS until its link connects or
+ *  S_PARK_MS pass (then the 503). While payment-core is really down every
+ *  loop finds it unreachable, nothing is parked, and 503 comes at once. */
 #include "gw_http.h"
 
 #include <arpa/inet.h>
@@ -71,6 +83,14 @@
  * often (a stop wakes the loops at once through stop_fd). */
 #define S_POLL_MAX_MS 500
 
+/* A request refused for want of a connection while another loop serves
+ * waits this long at most for its own link to connect (the reconnect
+ * interval is at most 250 ms), trying again this often; "serves" means a
+ * reply within S_PEER_FRESH_MS. */
+#define S_PARK_MS 400
+#define S_PARK_POLL_MS 5
+#define S_PEER_FRESH_MS 2000
+
 /* One event loop: a thread, its MHD daemon and its link. Every field but
  * `thread` is touched only by the loop's thread once it runs. */
 typedef struct {
@@ -83,6 +103,10 @@ typedef struct {
     int active;           /* requests begun and not completed */
     struct s_req_t *pool; /* idle request records */
     int pool_len;
+    struct s_req_t *parked, *parked_tail; /* waiting for the link to connect */
+    /* Written by the loop's thread, read by the others (see the top). */
+    _Atomic int64_t last_reply_mono;   /* the link last got a reply */
+    _Atomic int64_t last_refused_mono; /* the link last found no connection */
 } s_loop_t;
 
 struct gw_http_t {
@@ -100,7 +124,9 @@ struct gw_http_t {
 typedef enum { S_READ, S_WAIT_AUTH, S_WAIT_CORE, S_DONE } s_state_t;
 
 typedef struct s_req_t {
-    struct s_req_t *next_idle; /* in the loop's pool */
+    struct s_req_t *next_idle;   /* in the loop's pool */
+    struct s_req_t *next_parked; /* in the loop's parked list */
+    int64_t park_until;          /* pm_mono_ms: then 503 */
     gw_http_t *http;
     s_loop_t *loop;
     struct MHD_Connection *conn;
@@ -240,7 +266,75 @@ static enum MHD_Result s_render(s_req_t *req, bool with_route)
 static void s_on_call_done(gw_call_t *call)
 {
     s_req_t *req = call->arg;
+    if (call->err == PM_OK)
+        atomic_store_explicit(&req->loop->last_reply_mono, pm_mono_ms(), memory_order_relaxed);
     MHD_resume_connection(req->conn);
+}
+
+/* True when another loop's link serves: its last reply is recent and newer
+ * than its last "unreachable". */
+static bool s_peer_serves(const s_loop_t *loop, int64_t now)
+{
+    const gw_http_t *self = loop->http;
+    for (int i = 0; i < self->n_loops; i++) {
+        const s_loop_t *o = &self->loops[i];
+        if (o == loop)
+            continue;
+        int64_t ok = atomic_load_explicit(&o->last_reply_mono, memory_order_relaxed);
+        int64_t down = atomic_load_explicit(&o->last_refused_mono, memory_order_relaxed);
+        if (ok > down && now - ok <= S_PEER_FRESH_MS)
+            return true;
+    }
+    return false;
+}
+
+/* After a refused submit: parks the request (true) when the refusal was
+ * only this link's missing connection while another loop serves. */
+static bool s_park(s_req_t *req)
+{
+    s_loop_t *loop = req->loop;
+    if (!gw_link_unreachable(loop->link))
+        return false;
+    int64_t now = pm_mono_ms();
+    atomic_store_explicit(&loop->last_refused_mono, now, memory_order_relaxed);
+    if (atomic_load(&req->http->stopping) || !s_peer_serves(loop, now))
+        return false;
+    int64_t wait =
+        req->http->link_cfg.timeout_ms < S_PARK_MS ? req->http->link_cfg.timeout_ms : S_PARK_MS;
+    req->park_until = now + wait;
+    req->next_parked = NULL;
+    if (loop->parked_tail)
+        loop->parked_tail->next_parked = req;
+    else
+        loop->parked = req;
+    loop->parked_tail = req;
+    return true;
+}
+
+/* Submits the parked requests again, oldest first: one the link takes
+ * waits for its reply as usual; one whose time is up (or every one, when
+ * the loop stops) resumes with the refusal's 503. All park for the same
+ * time, so the list is in deadline order. */
+static void s_retry_parked(s_loop_t *loop, bool stopping)
+{
+    int64_t now = pm_mono_ms();
+    while (loop->parked) {
+        s_req_t *req = loop->parked;
+        bool taken = !stopping && gw_link_submit(loop->link, &req->call) == 0;
+        if (!taken && !stopping && gw_link_unreachable(loop->link) && now < req->park_until)
+            break;
+        loop->parked = req->next_parked;
+        if (!loop->parked)
+            loop->parked_tail = NULL;
+        req->next_parked = NULL;
+        if (!taken) {
+            if (stopping) {
+                req->call.err = PM_ERR_UNAVAILABLE;
+                snprintf(req->call.msg, sizeof req->call.msg, "api-gateway is shutting down");
+            }
+            MHD_resume_connection(req->conn);
+        }
+    }
 }
 
 static enum MHD_Result s_submit(s_req_t *req, s_state_t state, uint32_t type, const void *body,
@@ -256,7 +350,7 @@ static enum MHD_Result s_submit(s_req_t *req, s_state_t state, uint32_t type, co
     call->done = s_on_call_done;
     call->arg = req;
     req->state = state;
-    if (gw_link_submit(req->loop->link, call) != 0)
+    if (gw_link_submit(req->loop->link, call) != 0 && !s_park(req))
         return s_error(req, call->err, call->msg, NULL);
     MHD_suspend_connection(req->conn);
     return MHD_YES;
@@ -338,6 +432,13 @@ static enum MHD_Result s_begin(s_req_t *req, const char *url, const char *method
         return s_error(req, PM_ERR_METHOD, msg, m.allow);
     }
     req->route = m.route;
+    if (!m.route->build) { /* answered by the gateway alone: no token, no core */
+        gw_response_t r = {0};
+        gw_input_t in = s_input(req);
+        if (!m.route->render_req || m.route->render_req(&in, NULL, &r) != 0)
+            return s_error(req, PM_ERR_INTERNAL, "cannot render the answer", NULL);
+        return s_respond(req, &r, NULL);
+    }
     if (m.id) {
         req->id = m.id_len < sizeof req->id_buf ? req->id_buf : malloc(m.id_len + 1);
         if (!req->id)
@@ -582,6 +683,7 @@ static void *s_loop_main(void *arg)
             if (fd != MHD_INVALID_SOCKET)
                 close(fd); /* this daemon's duplicate of the listening socket */
             gw_link_drain(loop->link);
+            s_retry_parked(loop, true);
             grace_until = pm_mono_ms() + S_STOP_GRACE_MS;
         }
         if (draining) {
@@ -593,7 +695,7 @@ static void *s_loop_main(void *arg)
                 break;
             }
         }
-        long timeout = draining ? 10 : S_POLL_MAX_MS;
+        long timeout = draining ? 10 : loop->parked ? S_PARK_POLL_MS : S_POLL_MAX_MS;
         MHD_UNSIGNED_LONG_LONG mhd_ms;
         if (MHD_get_timeout(loop->daemon, &mhd_ms) == MHD_YES && mhd_ms < (uint64_t)timeout)
             timeout = (long)mhd_ms;
@@ -609,6 +711,7 @@ static void *s_loop_main(void *arg)
         }
         gw_link_process(loop->link);
         gw_link_expire(loop->link, pm_mono_ms());
+        s_retry_parked(loop, draining);
         MHD_run(loop->daemon);
     }
     /* Nothing is suspended now (the link is drained: every call ended, new
@@ -656,6 +759,8 @@ static int s_loop_init(gw_http_t *self, s_loop_t *loop, int index, bool ipv6)
 {
     loop->http = self;
     loop->index = index;
+    atomic_init(&loop->last_reply_mono, 0);
+    atomic_init(&loop->last_refused_mono, 0);
     gw_link_config_t link_cfg = self->link_cfg;
     /* The in-flight bound is the gateway's: each loop gets its share. */
     link_cfg.max_inflight = link_cfg.max_inflight / (uint32_t)self->n_loops;

@@ -36,6 +36,7 @@ struct gw_link_t {
     uint32_t n_free;
     uint32_t head, tail; /* oldest and newest sent call */
     bool draining;
+    bool unreachable;      /* the last send found no connection */
     msgpack_sbuffer frame; /* reused for each request frame */
 };
 
@@ -145,8 +146,11 @@ int gw_link_submit(gw_link_t *self, gw_call_t *call)
     if ((int64_t)self->frame.size > self->cfg.max_msg_bytes)
         return s_refuse(call, PM_ERR_INTERNAL, "request of %zu bytes exceeds max-msg-bytes",
                         self->frame.size);
-    if (pm_sock_send(self->dealer, self->frame.data, self->frame.size) != 0)
+    if (pm_sock_send(self->dealer, self->frame.data, self->frame.size) != 0) {
+        self->unreachable = true;
         return s_refuse(call, PM_ERR_UNAVAILABLE, "payment-core is not reachable");
+    }
+    self->unreachable = false;
     self->n_free--;
     s->gen++;
     call->corr_id = corr_id;
@@ -244,6 +248,12 @@ uint32_t gw_link_inflight(const gw_link_t *self)
 {
     assert(self);
     return self->cfg.max_inflight - self->n_free;
+}
+
+bool gw_link_unreachable(const gw_link_t *self)
+{
+    assert(self);
+    return self->unreachable && !self->draining;
 }
 
 void *gw_link_socket(gw_link_t *self)

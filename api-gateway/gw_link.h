@@ -93,6 +93,13 @@ int64_t gw_link_next_deadline(const gw_link_t *self);
 /* Calls in flight. */
 uint32_t gw_link_inflight(const gw_link_t *self);
 
+/* True when the last gw_link_submit that got as far as sending was refused
+ * because the DEALER has no completed connection to payment-core (it is
+ * down, or this socket has not reconnected yet), and no send succeeded
+ * since; false while draining. Lets the caller tell "not connected" from
+ * the other refusals. */
+bool gw_link_unreachable(const gw_link_t *self);
+
 /* Ends every pending call with 503 ("api-gateway is shutting down") and
  * from now on refuses each new one the same way. */
 void gw_link_drain(gw_link_t *self);

@@ -89,7 +89,9 @@ typedef struct {
     gw_build_fn build;
     gw_render_fn render;
     gw_errors_t errors;          /* 0 (core) unless the family's seed says otherwise */
-    gw_render_req_fn render_req; /* used instead of render when set */
+    gw_render_req_fn render_req; /* used instead of render when set; with build NULL,
+                                  * the gateway answers render_req(in, NULL) alone,
+                                  * without a token or payment-core (/openapi.json) */
 } gw_route_t;
 
 /* The gateway's routing table (gw_routes.c). */

@@ -3,6 +3,7 @@
  *  One row per endpoint; one file of build/render functions per API family.
  *  A path works with and without a trailing slash; an unknown path is 404,
  *  a known path with another method 405 (gw_route_match). */
+#include "gw_openapi.h"
 #include "gw_route.h"
 #include "orders.h"
 #include "bazaarpay.h"
@@ -49,6 +50,8 @@ const gw_route_t gw_routes[] = {
      gw_order_register_render},
     {"POST", "/order-inv-validation", gw_order_validate_build, gw_order_validate_render, ORDER,
      NULL},
+    /* this API's OpenAPI document (docs/openapi.yaml): no build, so no token, no core */
+    {"GET", "/openapi.json", NULL, NULL, CORE, gw_openapi_render},
 };
 
 const size_t gw_route_count = sizeof gw_routes / sizeof gw_routes[0];

@@ -3,11 +3,14 @@
  *  Translates each REST request into an envelope for payment-core over
  *  ZeroMQ (gw_link) and the reply back into JSON (gw_http, gw_routes). Any
  *  number of gateways can run against one payment-core. */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "gw_http.h"
 #include "gw_link.h"
+#include "gw_route.h"
 #include "pm_config.h"
 #include "pm_ids.h"
 #include "pm_log.h"
@@ -55,6 +58,12 @@ static pm_setting_t s_cfg[CFG__COUNT] = {
 
 int main(int argc, char **argv)
 {
+    /* --print-routes: the routing table, "METHOD PATTERN" a line (tests/openapi) */
+    if (argc == 2 && strcmp(argv[1], "--print-routes") == 0) {
+        for (size_t i = 0; i < gw_route_count; i++)
+            printf("%s %s\n", gw_routes[i].method, gw_routes[i].pattern);
+        return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    }
     int status;
     if (!pm_config_daemon(s_cfg, CFG__COUNT, CFG_LOG_LEVEL, argc, argv, "api-gateway", &status))
         return status;

@@ -300,6 +300,30 @@
  *    ADMIN_RETRY_NOW   id -> the job is queued, due now, its attempts reset
  *    ADMIN_RETRY_PARK  id -> the job is parked
  *
+ *  Admin socket, daily operations (ops_admin.h; each reads at most 100000
+ *  records, so it never holds the core's loop for long):
+ *    ADMIN_TOKEN_LIST  principal? (str), max? (int 1..1000, default 1000)
+ *      -> {"err": 0, "tokens": [TOKEN ...] oldest first, "truncated": bool
+ *      (more tokens match than the reply holds)}
+ *      TOKEN = {id (16 hex digits: a keyed BLAKE2b of the token's hash; it
+ *               names the token for revoke and reveals neither the token nor
+ *               its hash), principal, role, created_ms}
+ *    ADMIN_TOKEN_REVOKE  id? | principal? (exactly one, else VALIDATION)
+ *      -> {"err": 0, "revoked": [TOKEN ...]}: that token, or every token of
+ *      principal (at most 1000 a call); NOT_FOUND when none matches. The
+ *      next request carrying a revoked token is UNAUTHORIZED.
+ *    ADMIN_PAYMENT_SHOW  id -> {"err": 0, "payment": PAYMENT, "bank": BANK
+ *      (only for a payment with a bank leg)}: any payment; NOT_FOUND
+ *    ADMIN_PAYMENT_LIST  status? (a PAYMENT status), max? (int 1..1000,
+ *      default 100), before? (a payment id: start below it)
+ *      -> {"err": 0, "payments": [PAYMENT ...] newest first, "scanned": int
+ *      (records read), "next": str|nil (nil: the store was read to its
+ *      oldest payment; else pass it as before for the rest)}
+ *    ADMIN_STATS also answers (absent from older cores) purchases,
+ *      checkouts, jobs (counts), jobs_queued, jobs_leased, jobs_retry (retry
+ *      and deciding), jobs_parked, and jobs_counted (bool: false when there
+ *      are more jobs than the state counts read).
+ *
  *    AUTH  {} -> {"err": 0, "principal": str, "role": str}; resolves the
  *          header's auth (the gateway asks this only when it already has a
  *          4xx for the request, so that 401 still wins over 400)
@@ -355,6 +379,10 @@ typedef enum {
     PM_MSG_ADMIN_REGNO_TYPE_LIST = 111,
     PM_MSG_ADMIN_METHOD_PUT = 112,
     PM_MSG_ADMIN_METHOD_LIST = 113,
+    PM_MSG_ADMIN_TOKEN_LIST = 120,
+    PM_MSG_ADMIN_TOKEN_REVOKE = 121,
+    PM_MSG_ADMIN_PAYMENT_SHOW = 122,
+    PM_MSG_ADMIN_PAYMENT_LIST = 123,
 } pm_msg_type_t;
 
 /* A decoded header. Fixed-size copies, so it outlives the frame it came from. */

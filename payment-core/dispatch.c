@@ -19,6 +19,7 @@
 #include "request.h"
 #include "orders.h"
 #include "methods.h"
+#include "ops_admin.h"
 #include "regno.h"
 #include "retry.h"
 #include "store_api.h"
@@ -80,6 +81,10 @@ static const s_route_t s_routes[] = {
     {PM_MSG_ADMIN_REGNO_TYPE_LIST, DISPATCH_SRC_ADMIN, false, true, regno_admin_type_list},
     {PM_MSG_ADMIN_METHOD_PUT, DISPATCH_SRC_ADMIN, false, false, methods_admin_put},
     {PM_MSG_ADMIN_METHOD_LIST, DISPATCH_SRC_ADMIN, false, true, methods_admin_list},
+    {PM_MSG_ADMIN_TOKEN_LIST, DISPATCH_SRC_ADMIN, false, true, ops_admin_token_list},
+    {PM_MSG_ADMIN_TOKEN_REVOKE, DISPATCH_SRC_ADMIN, false, false, ops_admin_token_revoke},
+    {PM_MSG_ADMIN_PAYMENT_SHOW, DISPATCH_SRC_ADMIN, false, true, ops_admin_payment_show},
+    {PM_MSG_ADMIN_PAYMENT_LIST, DISPATCH_SRC_ADMIN, false, true, ops_admin_payment_list},
 };
 
 struct dispatch_t {
@@ -157,7 +162,10 @@ static int s_admin_stats(req_t *req)
         (rc = db_count(req->db, req->txn, DB_IDEM, &keys)) != 0 ||
         (rc = db_count(req->db, req->txn, DB_TOKENS, &tokens)) != 0)
         return req_store_error(req, rc, "stats");
-    s_pack_ok(&req->pk, 9);
+    ops_stats_t ops; /* purchases, checkouts, jobs by state (ops_admin.h) */
+    if ((rc = ops_stats_read(req->db, req->txn, &ops)) != 0)
+        return req_store_error(req, rc, "stats");
+    s_pack_ok(&req->pk, 9 + OPS_STATS_FIELDS);
     pm_mp_pack_cstr(&req->pk, "payments");
     msgpack_pack_uint64(&req->pk, payments);
     pm_mp_pack_cstr(&req->pk, "idempotency_keys");
@@ -174,6 +182,7 @@ static int s_admin_stats(req_t *req)
     msgpack_pack_uint64(&req->pk, req->stats->commit_us_max);
     pm_mp_pack_cstr(&req->pk, "batches_redone");
     msgpack_pack_uint64(&req->pk, req->stats->batches_redone);
+    ops_stats_pack(&req->pk, &ops);
     return 0;
 }
 

@@ -2,7 +2,11 @@
  *
  *    paymentctl [--data-dir DIR] [--core-admin ENDPOINT] [--timeout-ms N] COMMAND ...
  *      token create --principal ID [--role user|service]   prints the new token
- *      stats                                                prints counts as JSON
+ *      token list [--principal P] [--json]                  tokens (never a token or hash)
+ *      token revoke (--principal P | --id ID)               revoke tokens
+ *      payment show ID [--json]                             any payment
+ *      payment list [--state S] [--max N] [--before ID] [--json]   newest first
+ *      stats [--table]                                      prints counts as JSON
  *      ping                                                 prints "ok"
  *      package add --sku SKU --name NAME --price N --type coin|time
  *              (--coins N | --days N) [--icon URL] [--platforms android,ios]
@@ -20,10 +24,13 @@
  *      method add --id ID --principal P[,P...] --bank halkbank|foreign_affairs_bank|none
  *             --currency CUR[,CUR...]                       a recipient's payment method
  *      method list [--principal P]                          payment methods
+ *      backup --to FILE                                     a compacted copy of the store
  *
  *  It talks to payment-core's admin socket (by default ipc://<data-dir>/
  *  admin.sock, reachable only through the file system, which is the access
  *  control) with one request and waits at most --timeout-ms for the answer.
+ *  backup is the exception: it reads the store in --data-dir itself
+ *  (backup.h), so that payment-core's writer never waits for it.
  *  Exit status: 0 done, 1 payment-core refused or did not answer, 2 usage. */
 #include <inttypes.h>
 #include <json.h>
@@ -41,6 +48,8 @@
 #include "pm_log.h"
 #include "pm_sock.h"
 #include "pm_time.h"
+
+#include "backup.h"
 
 #define S_PROGRAM "paymentctl"
 #define S_MAX_REPLY_BYTES (64 << 20) /* a whole catalog fits */
@@ -64,7 +73,11 @@ static int s_usage(const char *why)
                     "[--timeout-ms N] COMMAND\n"
                     "commands:\n"
                     "  token create --principal ID [--role user|service]\n"
-                    "  stats\n"
+                    "  token list [--principal P] [--json]\n"
+                    "  token revoke (--principal P | --id ID)\n"
+                    "  payment show ID [--json]\n"
+                    "  payment list [--state S] [--max N] [--before ID] [--json]\n"
+                    "  stats [--table]\n"
                     "  ping\n"
                     "  package add --sku SKU --name NAME --price N --type coin|time\n"
                     "      (--coins N | --days N) [--icon URL] [--platforms android,ios]\n"
@@ -83,6 +96,7 @@ static int s_usage(const char *why)
                     "foreign_affairs_bank|none\n"
                     "      --currency CUR[,CUR...]\n"
                     "  method list [--principal P]\n"
+                    "  backup --to FILE\n"
                     "(" S_PROGRAM " --help lists the settings)\n");
     return 2;
 }
@@ -208,12 +222,18 @@ static int s_print_stats(const msgpack_object *body)
            payments, keys, tokens);
     /* Group commit since payment-core started (absent from older cores). */
     static const char *const extra[] = {"batches", "batch_requests", "commit_us_total",
-                                        "commit_us_max", "batches_redone"};
+                                        "commit_us_max", "batches_redone",
+                                        /* store and job queue (ops_admin.h) */
+                                        "purchases", "checkouts", "jobs", "jobs_queued",
+                                        "jobs_leased", "jobs_retry", "jobs_parked"};
     for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++) {
         int64_t v;
         if (pm_mp_get_int(body, extra[i], &v) == 0)
             printf(",\"%s\":%" PRId64, extra[i], v);
     }
+    const msgpack_object *counted = pm_mp_get(body, "jobs_counted");
+    if (counted && counted->type == MSGPACK_OBJECT_BOOLEAN)
+        printf(",\"jobs_counted\":%s", counted->via.boolean ? "true" : "false");
     printf("}\n");
     return 0;
 }
@@ -719,6 +739,211 @@ static int s_build_ops_cmd(int argc, char **argv, int rest, uint32_t *type, msgp
     return 2;
 }
 
+/* ---- daily operations: tokens, payments, stats --------------------------- */
+
+static int s_print_tokens(const msgpack_object *body, const char *key)
+{
+    const msgpack_object *list = pm_mp_get(body, key);
+    if (!list || list->type != MSGPACK_OBJECT_ARRAY) {
+        fprintf(stderr, S_PROGRAM ": malformed reply: no %s\n", key);
+        return -1;
+    }
+    printf("%-16s  %-32s  %-7s  %s\n", "id", "principal", "role", "created");
+    for (uint32_t i = 0; i < list->via.array.size; i++) {
+        const msgpack_object *t = &list->via.array.ptr[i];
+        char id[32], who[PM_PRINCIPAL_MAX + 1], role[16], at[40];
+        printf("%-16s  %-32s  %-7s  %s\n", s_text(t, "id", id, sizeof id),
+               s_text(t, "principal", who, sizeof who), s_text(t, "role", role, sizeof role),
+               s_time(pm_mp_get(t, "created_ms"), at, sizeof at));
+    }
+    const msgpack_object *tr = pm_mp_get(body, "truncated");
+    printf("(%u tokens%s)\n", list->via.array.size,
+           tr && tr->type == MSGPACK_OBJECT_BOOLEAN && tr->via.boolean ? "; more not shown" : "");
+    return 0;
+}
+
+/* An amount in minor units as major units (2 decimals, the API's). */
+static const char *s_amount(const msgpack_object *p, char *out, size_t cap)
+{
+    int64_t m;
+    if (pm_mp_get_int(p, "amount_minor", &m) != 0) {
+        snprintf(out, cap, "-");
+        return out;
+    }
+    uint64_t a = m < 0 ? (uint64_t)0 - (uint64_t)m : (uint64_t)m;
+    snprintf(out, cap, "%s%" PRIu64 ".%02" PRIu64, m < 0 ? "-" : "", a / 100, a % 100);
+    return out;
+}
+
+static int s_print_payment(const msgpack_object *body)
+{
+    const msgpack_object *p = pm_mp_get(body, "payment");
+    if (!p || p->type != MSGPACK_OBJECT_MAP) {
+        fprintf(stderr, S_PROGRAM ": malformed reply: no payment\n");
+        return -1;
+    }
+    char a[PM_PRINCIPAL_MAX + 1], b[160], c[64], t1[40], t2[40];
+    printf("payment %s  status %s\n", s_text(p, "id", a, sizeof a),
+           s_text(p, "status", c, sizeof c));
+    printf("  amount %s %s\n", s_amount(p, b, sizeof b), s_text(p, "currency", c, sizeof c));
+    printf("  sender %s  method %s\n", s_text(p, "sender_id", a, sizeof a),
+           s_text(p, "sender_method", b, sizeof b));
+    printf("  recipient %s  method %s\n", s_text(p, "recipient_id", a, sizeof a),
+           s_text(p, "recipient_method", b, sizeof b));
+    printf("  created %s  updated %s  cancel reason %s\n",
+           s_time(pm_mp_get(p, "created_ms"), t1, sizeof t1),
+           s_time(pm_mp_get(p, "updated_ms"), t2, sizeof t2),
+           s_text(p, "cancel_reason", c, sizeof c));
+    const msgpack_object *bank = pm_mp_get(body, "bank");
+    if (bank && bank->type == MSGPACK_OBJECT_MAP) {
+        char url[600];
+        printf("  bank %s  reg_no %s  order %s  state %s  registrations %s\n",
+               s_text(bank, "name", a, sizeof a), s_text(bank, "reg_no", b, sizeof b),
+               s_text(bank, "order_id", t1, sizeof t1), s_text(bank, "state", c, sizeof c),
+               s_text(bank, "registrations", t2, sizeof t2));
+        printf("  payment url %s\n", s_text(bank, "payment_url", url, sizeof url));
+    }
+    return 0;
+}
+
+static int s_print_payment_list(const msgpack_object *body)
+{
+    const msgpack_object *list = pm_mp_get(body, "payments");
+    if (!list || list->type != MSGPACK_OBJECT_ARRAY) {
+        fprintf(stderr, S_PROGRAM ": malformed reply: no payments\n");
+        return -1;
+    }
+    printf("%-36s  %-15s  %20s  %-3s  %-20s  %-20s  %s\n", "id", "status", "amount", "cur",
+           "sender", "recipient", "created");
+    for (uint32_t i = 0; i < list->via.array.size; i++) {
+        const msgpack_object *p = &list->via.array.ptr[i];
+        char id[64], st[24], amt[32], cur[8], snd[PM_PRINCIPAL_MAX + 1], rcp[PM_PRINCIPAL_MAX + 1],
+            at[40];
+        printf("%-36s  %-15s  %20s  %-3s  %-20s  %-20s  %s\n", s_text(p, "id", id, sizeof id),
+               s_text(p, "status", st, sizeof st), s_amount(p, amt, sizeof amt),
+               s_text(p, "currency", cur, sizeof cur), s_text(p, "sender_id", snd, sizeof snd),
+               s_text(p, "recipient_id", rcp, sizeof rcp),
+               s_time(pm_mp_get(p, "created_ms"), at, sizeof at));
+    }
+    char next[64];
+    s_text(body, "next", next, sizeof next);
+    if (strcmp(next, "-") != 0)
+        printf("(%u payments; older ones: --before %s)\n", list->via.array.size, next);
+    else
+        printf("(%u payments)\n", list->via.array.size);
+    return 0;
+}
+
+/* stats --table: one count a line. */
+static int s_print_stats_table(const msgpack_object *body)
+{
+    if (!body || body->type != MSGPACK_OBJECT_MAP)
+        return -1;
+    for (uint32_t i = 0; i < body->via.map.size; i++) {
+        const msgpack_object_kv *kv = &body->via.map.ptr[i];
+        if (kv->key.type != MSGPACK_OBJECT_STR ||
+            (kv->key.via.str.size == 3 && memcmp(kv->key.via.str.ptr, "err", 3) == 0))
+            continue;
+        char key[64], v[32];
+        snprintf(key, sizeof key, "%.*s", (int)kv->key.via.str.size, kv->key.via.str.ptr);
+        printf("%-20s  %s\n", key, s_text(body, key, v, sizeof v));
+    }
+    return 0;
+}
+
+/* token list|revoke, payment show|list: *type and body; 0, or 2 on a
+ * usage error. */
+static int s_build_daily_cmd(int argc, char **argv, int rest, uint32_t *type, msgpack_packer *pk,
+                             bool *json)
+{
+    const char *cmd = argv[rest];
+    const char *sub = rest + 1 < argc ? argv[rest + 1] : "";
+    static const char *names[] = {"principal", "id", "state", "max", "before"};
+    const char *vals[5] = {NULL, NULL, NULL, NULL, NULL};
+    const char *arg = NULL;
+    for (int i = rest + 2; i < argc; i++) {
+        const char *v = NULL;
+        size_t k = 0;
+        if (strcmp(argv[i], "--json") == 0) {
+            *json = true;
+            continue;
+        }
+        for (; k < 5; k++)
+            if (s_flag(argc, argv, &i, names[k], &v))
+                break;
+        if (k == 5 && !arg && argv[i][0] != '-') {
+            arg = argv[i];
+            continue;
+        }
+        if (k == 5 || !v || !v[0]) {
+            fprintf(stderr, S_PROGRAM ": %s %s: unexpected or empty argument '%s'\n", cmd, sub,
+                    argv[i]);
+            return 2;
+        }
+        vals[k] = v;
+    }
+    const char *principal = vals[0], *id = vals[1], *state = vals[2], *max = vals[3],
+               *before = vals[4];
+    bool token = strcmp(cmd, "token") == 0;
+    if (token && strcmp(sub, "list") == 0 && !arg && !id && !state && !max && !before) {
+        *type = PM_MSG_ADMIN_TOKEN_LIST;
+        msgpack_pack_map(pk, principal ? 1 : 0);
+        if (principal) {
+            pm_mp_pack_cstr(pk, "principal");
+            pm_mp_pack_cstr(pk, principal);
+        }
+        return 0;
+    }
+    if (token && strcmp(sub, "revoke") == 0 && !arg && !state && !max && !before && !*json) {
+        if (!principal == !id) {
+            fprintf(stderr, S_PROGRAM ": token revoke: give --principal P or --id ID\n");
+            return 2;
+        }
+        *type = PM_MSG_ADMIN_TOKEN_REVOKE;
+        msgpack_pack_map(pk, 1);
+        pm_mp_pack_cstr(pk, principal ? "principal" : "id");
+        pm_mp_pack_cstr(pk, principal ? principal : id);
+        return 0;
+    }
+    if (!token && strcmp(sub, "show") == 0 && arg && !principal && !id && !state && !max &&
+        !before) {
+        *type = PM_MSG_ADMIN_PAYMENT_SHOW;
+        msgpack_pack_map(pk, 1);
+        pm_mp_pack_cstr(pk, "id");
+        pm_mp_pack_cstr(pk, arg);
+        return 0;
+    }
+    if (!token && strcmp(sub, "list") == 0 && !arg && !principal && !id) {
+        int64_t n = 100;
+        if (max && s_parse_int(max, "max", &n) != 0)
+            return 2;
+        if (n < 1 || n > 1000) {
+            fprintf(stderr, S_PROGRAM ": payment list: --max must be 1 to 1000\n");
+            return 2;
+        }
+        *type = PM_MSG_ADMIN_PAYMENT_LIST;
+        msgpack_pack_map(pk, 1 + (state != NULL) + (before != NULL));
+        pm_mp_pack_cstr(pk, "max");
+        msgpack_pack_int64(pk, n);
+        if (state) {
+            pm_mp_pack_cstr(pk, "status");
+            pm_mp_pack_cstr(pk, state);
+        }
+        if (before) {
+            pm_mp_pack_cstr(pk, "before");
+            pm_mp_pack_cstr(pk, before);
+        }
+        return 0;
+    }
+    if (token)
+        fprintf(stderr, S_PROGRAM ": usage: token create ... | token list [--principal P] "
+                                  "[--json] | token revoke (--principal P | --id ID)\n");
+    else
+        fprintf(stderr, S_PROGRAM ": usage: payment show ID [--json] | payment list [--state S] "
+                                  "[--max N] [--before ID] [--json]\n");
+    return 2;
+}
+
 /* regno-type add ... | regno-type list: *type and body; 0, or 2 on a
  * usage error. */
 static int s_build_regno_cmd(int argc, char **argv, int rest, uint32_t *type, msgpack_packer *pk)
@@ -846,6 +1071,42 @@ static int s_method_cmd(int argc, char **argv, int rest)
     return status;
 }
 
+/* backup --to FILE: copies the store in --data-dir to FILE (backup.h) and
+ * prints {"file", "bytes", "ms", "payments"}. Returns the exit status. */
+static int s_backup_cmd(int argc, char **argv, int rest)
+{
+    const char *to = NULL;
+    for (int i = rest + 1; i < argc; i++) {
+        const char *v = NULL;
+        const char *arg = argv[i];
+        if (!s_flag(argc, argv, &i, "to", &v) || !v || !v[0] || to) {
+            fprintf(stderr, S_PROGRAM ": backup: takes exactly one --to FILE (at '%s')\n", arg);
+            return 2;
+        }
+        to = v;
+    }
+    if (!to) {
+        fprintf(stderr, S_PROGRAM ": backup: --to FILE is required\n");
+        return 2;
+    }
+    backup_result_t r;
+    char why[PATH_MAX + 256];
+    int rc = backup_copy(s_cfg[CFG_DATA_DIR].sval, to, &r, why, sizeof why);
+    if (rc != 0) {
+        fprintf(stderr, S_PROGRAM ": backup failed: %s\n", why);
+        return 1;
+    }
+    json_object *j = json_object_new_object();
+    json_object_object_add(j, "file", json_object_new_string(to));
+    json_object_object_add(j, "bytes", json_object_new_int64((int64_t)r.bytes));
+    json_object_object_add(j, "ms", json_object_new_int64(r.ms));
+    json_object_object_add(j, "payments", json_object_new_int64((int64_t)r.payments));
+    puts(
+        json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(j);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     int rest = argc;
@@ -854,7 +1115,13 @@ int main(int argc, char **argv)
         printf(
             "\ncommands:\n"
             "  token create --principal ID [--role user|service]   print a new API token\n"
-            "  stats                                                counts, as JSON\n"
+            "  token list [--principal P] [--json]                  tokens: id, principal, role,\n"
+            "                                                       created (never the token)\n"
+            "  token revoke (--principal P | --id ID)               revoke a token, or all of P's\n"
+            "  payment show ID [--json]                             any payment, its bank leg\n"
+            "  payment list [--state S] [--max N] [--before ID] [--json]\n"
+            "                                                       payments, newest first\n"
+            "  stats [--table]                                      counts, as JSON (or a table)\n"
             "  ping                                                 is payment-core there?\n"
             "  package add --sku SKU --name NAME --price N --type coin|time\n"
             "          (--coins N | --days N) [--icon URL] [--platforms android,ios]\n"
@@ -874,7 +1141,10 @@ int main(int argc, char **argv)
             "  regno-type list                                      registration number types\n"
             "  method add --id ID --principal P[,P...] --bank halkbank|foreign_affairs_bank|none\n"
             "          --currency CUR[,CUR...]                      a recipient's payment method\n"
-            "  method list [--principal P]                          payment methods, as JSON\n");
+            "  method list [--principal P]                          payment methods, as JSON\n"
+            "  backup --to FILE                                     copy the store in --data-dir\n"
+            "          (payment-core may run) to the new FILE, compacted; prints\n"
+            "          {\"file\",\"bytes\",\"ms\",\"payments\"}\n");
         return 0;
     }
     if (rc < 0)
@@ -890,9 +1160,14 @@ int main(int argc, char **argv)
     uint32_t type;
     int status = 2;
     bool json = false;
-    if (strcmp(cmd, "token") == 0) {
-        if (rest + 1 >= argc || strcmp(argv[rest + 1], "create") != 0) {
-            status = s_usage("token: the only subcommand is create");
+    bool table = false;
+    if ((strcmp(cmd, "token") == 0 && rest + 1 < argc && strcmp(argv[rest + 1], "create") != 0) ||
+        strcmp(cmd, "payment") == 0) {
+        if (s_build_daily_cmd(argc, argv, rest, &type, &pk, &json) != 0)
+            goto usage;
+    } else if (strcmp(cmd, "token") == 0) {
+        if (rest + 1 >= argc) {
+            status = s_usage("token: create, list or revoke");
             goto destroy_body;
         }
         const char *principal = NULL, *role = "user";
@@ -926,7 +1201,9 @@ int main(int argc, char **argv)
         pm_mp_pack_cstr(&pk, "role");
         pm_mp_pack_cstr(&pk, role);
     } else if (strcmp(cmd, "stats") == 0 || strcmp(cmd, "ping") == 0) {
-        if (rest + 1 < argc) {
+        table =
+            strcmp(cmd, "stats") == 0 && rest + 2 == argc && strcmp(argv[rest + 1], "--table") == 0;
+        if (rest + 1 < argc && !table) {
             fprintf(stderr, S_PROGRAM ": %s: unexpected argument '%s'\n", cmd, argv[rest + 1]);
             goto usage;
         }
@@ -945,6 +1222,11 @@ int main(int argc, char **argv)
         }
     } else if (strcmp(cmd, "method") == 0) {
         status = s_method_cmd(argc, argv, rest);
+        if (status == 2)
+            goto usage;
+        goto destroy_body;
+    } else if (strcmp(cmd, "backup") == 0) {
+        status = s_backup_cmd(argc, argv, rest);
         if (status == 2)
             goto usage;
         goto destroy_body;
@@ -972,7 +1254,16 @@ int main(int argc, char **argv)
         if (type == PM_MSG_ADMIN_TOKEN_CREATE)
             status = s_print_str(rb, "token") == 0 ? 0 : 1;
         else if (type == PM_MSG_ADMIN_STATS)
-            status = s_print_stats(rb) == 0 ? 0 : 1;
+            status = (table ? s_print_stats_table(rb) : s_print_stats(rb)) == 0 ? 0 : 1;
+        else if (type == PM_MSG_ADMIN_TOKEN_LIST)
+            status =
+                (json ? s_print_json(rb, "tokens") : s_print_tokens(rb, "tokens")) == 0 ? 0 : 1;
+        else if (type == PM_MSG_ADMIN_TOKEN_REVOKE)
+            status = s_print_tokens(rb, "revoked") == 0 ? 0 : 1;
+        else if (type == PM_MSG_ADMIN_PAYMENT_SHOW)
+            status = (json ? s_print_json(rb, NULL) : s_print_payment(rb)) == 0 ? 0 : 1;
+        else if (type == PM_MSG_ADMIN_PAYMENT_LIST)
+            status = (json ? s_print_json(rb, NULL) : s_print_payment_list(rb)) == 0 ? 0 : 1;
         else if (type == PM_MSG_ADMIN_PACKAGE_LIST)
             status = s_print_json(rb, "packages") == 0 ? 0 : 1;
         else if (type == PM_MSG_ADMIN_PACKAGE_PUT || type == PM_MSG_ADMIN_PACKAGE_RETIRE)

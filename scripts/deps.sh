@@ -9,6 +9,10 @@
 #                                  from package-lock.json (npm ci) when it is
 #                                  missing or older than the lock. playwright-core
 #                                  downloads no browser; nothing else is fetched.
+#   scripts/deps.sh --compose      what the compose check of `make test` needs
+#                                  (scripts/compose_check.sh): Debian's
+#                                  docker-compose (1.29; no Docker engine).
+#                                  Neither `make` nor `make run` needs it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,6 +36,15 @@ if [ "${1:-}" = --browser ]; then
   if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     echo "paymesh: npm ci (tests/browser dependencies from package-lock.json)" >&2
     npm ci --no-audit --no-fund --loglevel=error >&2
+  fi
+  exit 0
+fi
+
+if [ "${1:-}" = --compose ]; then
+  if ! installed docker-compose && ! command -v docker-compose >/dev/null 2>&1; then
+    echo "paymesh: installing missing packages: docker-compose" >&2
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq --no-install-recommends docker-compose
   fi
   exit 0
 fi

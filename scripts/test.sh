@@ -5,7 +5,9 @@
 #   1. unit tests (cmocka) in build/release/tests, then build/asan/tests;
 #   2. the integration tests (tests/integration/t_*.sh) against bin/, then
 #      again against the ASan+UBSan programs in build/asan/bin;
-#   3. clang-format --dry-run --Werror on the C sources, when a .clang-format
+#   3. the API reference (check_openapi): docs/openapi.yaml is valid, lists
+#      the gateway's routes, and matches the release integration answers;
+#   4. clang-format --dry-run --Werror on the C sources, when a .clang-format
 #      exists and clang-format is installed.
 #
 # Before the integration tests, when a browser test (t_*browser) is among them,
@@ -33,6 +35,10 @@ trap 'rm -rf "$work"' EXIT
 # helpers also fail a test whose daemon log holds a report.
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+# Every answer of the release integration tests, one JSON line each, for
+# check_openapi; PM_RESPONSES=FILE keeps them in FILE.
+responses_file=${PM_RESPONSES:-$work/responses.jsonl}
 
 binary_of() { [[ $1 == release ]] && echo bin || echo "build/$1/bin"; }
 
@@ -72,8 +78,13 @@ run_units() {
 }
 
 run_integration() {
-    local variant=$1 bin t name results="$work/results.$1"
+    local variant=$1 bin t name results="$work/results.$1" responses=""
     bin=$(binary_of "$variant")
+    # The release run's answers, for check_openapi (lib.sh's http()).
+    if [[ $variant == release ]]; then
+        responses=$responses_file
+        : >"$responses"
+    fi
     echo "== integration tests ($variant, PAYMESH_BIN=$bin)"
     : >"$results"
     for t in "${tests[@]}"; do
@@ -81,7 +92,7 @@ run_integration() {
         echo "-- $name ($variant)"
         local before
         before=$(wc -l <"$results")
-        PAYMESH_BIN=$bin PM_RESULTS=$results timeout -k 10 300 bash "$t" 2>&1 |
+        PAYMESH_BIN=$bin PM_RESULTS=$results PM_RESPONSES=$responses timeout -k 10 300 bash "$t" 2>&1 |
             tee "$work/$name.$variant.out"
         local rc=${PIPESTATUS[0]}
         if (($(wc -l <"$results") == before)); then
@@ -97,6 +108,53 @@ run_integration() {
         record "$name ($variant)" "$p" "$f"
         ((f == 0)) || failed_outs+=("$work/$name.$variant.out")
     done
+}
+
+# The API reference, docs/openapi.yaml (tests/openapi/): a valid OpenAPI
+# document whose operations are the gateway's routes (api-gateway
+# --print-routes), served by GET /openapi.json, and matching every answer
+# the release variant's integration tests got (PM_RESPONSES). Needs
+# node_modules (scripts/deps.sh --browser: npm ci from package-lock.json).
+check_openapi() {
+    local bin
+    bin=$(binary_of "${variants[0]}")
+    echo "== OpenAPI document (docs/openapi.yaml, PAYMESH_BIN=$bin)"
+    if [[ ! -x $bin/api-gateway ]]; then
+        echo "  $bin/api-gateway is not built (make V=${variants[0]})"
+        record "openapi: not built" 0 1
+        return
+    fi
+    if ! scripts/deps.sh --browser >"$work/openapi.deps.out" 2>&1; then
+        tail -n 20 "$work/openapi.deps.out"
+        record "openapi: scripts/deps.sh --browser failed" 0 1
+        return
+    fi
+    if "$bin/api-gateway" --print-routes >"$work/routes.txt" &&
+        node tests/openapi/check_document.mjs docs/openapi.yaml "$work/routes.txt"; then
+        record "openapi document" 1 0
+    else
+        record "openapi document" 0 1
+    fi
+    local p f line
+    : >"$work/results.openapi"
+    PAYMESH_BIN=$bin PM_RESULTS="$work/results.openapi" PM_RESPONSES="" \
+        timeout -k 10 60 bash tests/openapi/serve.sh 2>&1 |
+        tee "$work/openapi-serve.out"
+    local rc=${PIPESTATUS[0]}
+    line=$(tail -n1 "$work/results.openapi")
+    read -r _ p f <<<"${line:-x 0 1}"
+    ((rc == 0 || f > 0)) || f=1
+    record "GET /openapi.json" "$p" "$f"
+    ((f == 0)) || failed_outs+=("$work/openapi-serve.out")
+    if [[ ! -s $responses_file ]]; then
+        echo "  no responses recorded (the release integration tests did not run)"
+        return
+    fi
+    if node tests/openapi/check_responses.mjs docs/openapi.yaml "$responses_file"; then
+        record "responses match docs/openapi.yaml" 1 0
+    else
+        record "responses match docs/openapi.yaml" 0 1
+    fi
 }
 
 check_format() {
@@ -117,6 +175,26 @@ check_format() {
         head -n 40 "$work/format.out"
         echo "  (make format rewrites them)"
         record format 0 1
+    fi
+}
+
+# compose.yaml: docker-compose accepts it and every PAYMESH_* it sets is a
+# setting of that service's daemon (scripts/compose_check.sh).
+check_compose() {
+    echo "== compose"
+    if ! scripts/deps.sh --compose; then
+        echo "  scripts/deps.sh --compose (Debian's docker-compose) failed"
+        record compose 0 1
+        return
+    fi
+    scripts/compose_check.sh compose.yaml >"$work/compose.out" 2>&1
+    local rc=$?
+    sed 's/^/  /' "$work/compose.out"
+    if ((rc == 0)); then
+        record compose 1 0
+    else
+        echo "  scripts/compose_check.sh failed (exit status $rc); see above"
+        record compose 0 1
     fi
 }
 
@@ -149,7 +227,9 @@ for v in "${variants[@]}"; do
     fi
     run_integration "$v"
 done
+check_openapi
 (($#)) || check_format
+(($#)) || check_compose
 
 # A failed test's output again, last, so that the tail of a long log (all a
 # CI page may show) says what failed and why.

@@ -606,6 +606,19 @@ http() {
     [[ -n $RESP_STATUS ]] || RESP_STATUS=000
     RESP_BODY=$(cat "$PM_TMP/resp.body")
     RESP_REQ="$method ${path:0:120}$( ((${#path} > 120)) && printf '...')$shown"
+    # PM_RESPONSES (a file, set by scripts/test.sh): one JSON line per answer
+    # for tests/openapi/check_responses.mjs; a body over 64 KiB is left out.
+    if [[ -n ${PM_RESPONSES:-} ]]; then
+        local size ct rec_body=(--rawfile b "$PM_TMP/resp.body")
+        size=$(stat -c %s "$PM_TMP/resp.body" 2>/dev/null || echo 0)
+        ((size <= 65536)) || rec_body=(--argjson b null)
+        ct=$(sed -n 's/^[Cc]ontent-[Tt]ype: *//p' "$PM_TMP/resp.headers" | tr -d '\r' | tail -n 1)
+        jq -nc --arg t "$PM_TEST" --arg m "$method" --arg p "$path" --arg s "$RESP_STATUS" \
+            --arg ct "$ct" --argjson n "$size" "${rec_body[@]}" \
+            '{test: $t, method: $m, path: $p, status: ($s | tonumber), content_type: $ct,
+              bytes: $n, body: $b}' >"$PM_TMP/resp.rec" 2>/dev/null &&
+            cat "$PM_TMP/resp.rec" >>"$PM_RESPONSES"
+    fi
 }
 
 # raw_http BYTES: sends BYTES (printf %b escapes) on a new connection to the

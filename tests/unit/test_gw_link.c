@@ -381,13 +381,45 @@ static void test_core_not_there_is_refused_at_once(void **state)
     s_call_init(&c, "t");
     int64_t t0 = pm_mono_ms();
     s_assert_refused(link, &c, PM_ERR_UNAVAILABLE, "payment-core is not reachable");
-    assert_true(pm_mono_ms() - t0 < 500); /* at once, not after the 5 s deadline */
+    assert_true(pm_mono_ms() - t0 < 500);   /* at once, not after the 5 s deadline */
+    assert_true(gw_link_unreachable(link)); /* not connected: the gateway may wait */
     assert_int_equal(gw_link_inflight(link), 0);
     assert_true(gw_link_next_deadline(link) == INT64_MAX);
     s_pump_for(link, 50);
     gw_link_destroy(&link);
     assert_int_equal(c.ran, 0); /* a refused call never sees done */
     assert_int_equal(s_done, 0);
+}
+
+/* gw_link_unreachable tells "no connection" from the other refusals: false
+ * before any send, true after a send found no peer, false again once a send
+ * went out, and false while draining. */
+static void test_unreachable_follows_the_connection(void **state)
+{
+    (void)state;
+    zsock_t *core = NULL;
+    gw_link_t *link = s_link(&core, 5000, 16);
+    assert_false(gw_link_unreachable(link));
+    s_call_t c;
+    s_call_init(&c, "u");
+    (void)s_submit_connected(link, &c);
+    assert_false(gw_link_unreachable(link));
+    gw_link_drain(link);
+    assert_int_equal(c.ran, 1);
+    assert_false(gw_link_unreachable(link));
+    gw_link_destroy(&link);
+    zsock_destroy(&core);
+
+    gw_link_config_t cfg = {ABSENT_CORE, 5000, 16, MAX_MSG};
+    link = gw_link_new(&cfg);
+    assert_non_null(link);
+    s_call_t d;
+    s_call_init(&d, "u2");
+    s_assert_refused(link, &d, PM_ERR_UNAVAILABLE, "payment-core is not reachable");
+    assert_true(gw_link_unreachable(link));
+    gw_link_drain(link);
+    assert_false(gw_link_unreachable(link)); /* shutting down: not worth a wait */
+    gw_link_destroy(&link);
 }
 
 #define S_BURST 1000
@@ -808,6 +840,7 @@ int main(void)
         S_TEST(test_replies_in_any_order_reach_their_own_calls),
         S_TEST(test_core_not_there_is_refused_at_once),
         S_TEST(test_burst_against_absent_core_is_refused_call_by_call),
+        S_TEST(test_unreachable_follows_the_connection),
         S_TEST(test_deadline_gives_503_and_late_replies_are_ignored),
         S_TEST(test_full_table_refuses_at_once_and_the_16_get_their_replies),
         S_TEST(test_drain_ends_pending_at_once_and_refuses_later_calls),
