@@ -14,6 +14,7 @@
 
 #define S_IDENTITY_MAX 255 /* ZeroMQ routing ids are at most 255 bytes */
 #define S_POLL_MAX_MS 500  /* re-check the stop flag at least this often */
+#define S_DRAIN_MS 1000    /* at a stop, what already arrived is answered for this long */
 
 /* Where a received request came from, to route its reply back. */
 typedef struct {
@@ -303,5 +304,17 @@ int core_run(core_t *self)
             next_sweep = pm_mono_ms() + self->cfg.sweep_interval_ms;
         }
     }
+    /* Stopping (SIGTERM): the requests that already arrived are answered
+     * before the exit, for at most S_DRAIN_MS, so their clients get a reply
+     * (committed, or refused) instead of a gateway timeout. The sockets'
+     * linger lets the last replies leave. */
+    int64_t until = pm_mono_ms() + S_DRAIN_MS;
+    size_t turns = 0;
+    while (pm_mono_ms() < until && zmq_poll(items, 3, 0) > 0) {
+        s_turn(self, false);
+        turns++;
+    }
+    if (turns > 0)
+        pm_info("stopping: answered what had arrived (%zu turns)", turns);
     return 0;
 }

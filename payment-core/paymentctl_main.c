@@ -46,6 +46,7 @@
 #include "pm_err.h"
 #include "pm_ids.h"
 #include "pm_log.h"
+#include "pm_money.h"
 #include "pm_sock.h"
 #include "pm_time.h"
 
@@ -762,16 +763,18 @@ static int s_print_tokens(const msgpack_object *body, const char *key)
     return 0;
 }
 
-/* An amount in minor units as major units (2 decimals, the API's). */
+/* An amount in minor units as major units, with its currency's decimals
+ * (BTC has 8, IRR none), as the API writes it. */
 static const char *s_amount(const msgpack_object *p, char *out, size_t cap)
 {
     int64_t m;
-    if (pm_mp_get_int(p, "amount_minor", &m) != 0) {
+    char code[8];
+    const pm_currency_t *cur = NULL;
+    if (pm_mp_get_int(p, "amount_minor", &m) == 0 && m >= 0 &&
+        pm_mp_copy_str(p, "currency", code, sizeof code) == 0)
+        cur = pm_currency_find(code, strlen(code));
+    if (!cur || pm_money_format(m, cur->exponent, out, cap) < 0)
         snprintf(out, cap, "-");
-        return out;
-    }
-    uint64_t a = m < 0 ? (uint64_t)0 - (uint64_t)m : (uint64_t)m;
-    snprintf(out, cap, "%s%" PRIu64 ".%02" PRIu64, m < 0 ? "-" : "", a / 100, a % 100);
     return out;
 }
 

@@ -121,4 +121,14 @@ check $? "token list after revokes: ops only" ""
 pm_ctl token revoke --id "$aid" >/dev/null
 (($? == 1))
 check $? "revoking it again: not_found" ""
+# Amounts in a table have their currency's decimals, as the API writes them.
+ops=$(pm_token ops2 service)
+http POST /api/v1/payment/create -t "$ops" -d "$(create_body "$(pm_uuid)" alice bob 1.5 BTC)"
+expect_status 200 "a BTC payment"
+btc=$(jq -r .transaction_id "$PM_TMP/resp.body")
+show=$(pm_ctl payment show "$btc")
+grep -q 'amount 1.50000000 BTC' <<<"$show"
+check $? "payment show: BTC with 8 decimals" "$show"
+pm_ctl payment list --max 1 | grep -q " 1.50000000  BTC"
+check $? "payment list: BTC with 8 decimals" "$(pm_ctl payment list --max 1)"
 expect_alive "after paymentctl"
