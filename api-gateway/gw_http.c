@@ -59,6 +59,7 @@
 #include <unistd.h>
 
 #include "gw_json.h"
+#include "gw_metrics.h"
 #include "gw_route.h"
 #include "pm_err.h"
 #include "pm_ids.h"
@@ -143,6 +144,7 @@ typedef struct s_req_t {
     bool too_large;   /* body passed max_body_bytes: discarding */
     gw_build_t build; /* message for payment-core, or our own 4xx */
     gw_call_t call;
+    int64_t start_us; /* pm_mono_us at the first call of the handler (gw_metrics) */
 } s_req_t;
 
 static const uint8_t s_empty_map[] = {0x80}; /* msgpack {} */
@@ -188,6 +190,9 @@ static void s_trace_id_new(char out[PM_UUID_LEN + 1])
 static enum MHD_Result s_respond(s_req_t *req, gw_response_t *r, const char *allow)
 {
     req->state = S_DONE;
+    /* The route's pattern, not the path: no ids or tokens in the line. */
+    pm_debug("answered %d to %s %s", r->status, req->route ? req->route->method : "a request",
+             req->route ? req->route->pattern : "without a route");
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(r->len, r->json, MHD_RESPMEM_MUST_FREE);
     if (!resp) {
@@ -196,7 +201,9 @@ static enum MHD_Result s_respond(s_req_t *req, gw_response_t *r, const char *all
     }
     r->json = NULL; /* the response owns it now */
     r->len = 0;
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    gw_metrics_observe(req->route, r->status, pm_mono_us() - req->start_us);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            gw_metrics_content_type(req->route));
     MHD_add_response_header(resp, "X-Request-Id", req->trace_id);
     if (allow)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
@@ -205,12 +212,19 @@ static enum MHD_Result s_respond(s_req_t *req, gw_response_t *r, const char *all
     return ret;
 }
 
+static gw_input_t s_input(const s_req_t *req);
+
 /* An error in the shape of the request's route (core shape before routing). */
 static enum MHD_Result s_error(s_req_t *req, int err, const char *msg, const char *allow)
 {
     if (pm_err_http_status(err) >= 500)
         pm_warn("request failed with %s: %s, trace %s", pm_err_code(err), msg, req->trace_id);
     gw_response_t r = {0};
+    if (err == PM_ERR_UNAVAILABLE && gw_metrics_public(req->route)) { /* core unreachable */
+        gw_input_t in = s_input(req);
+        if (req->route->render_req(&in, NULL, &r) == 0)
+            return s_respond(req, &r, NULL);
+    }
     gw_errors_t errors = req->route ? req->route->errors : GW_ERRORS_CORE;
     if (gw_json_error_as(errors, err, msg, &r) != 0)
         return MHD_NO;
@@ -456,6 +470,10 @@ static enum MHD_Result s_begin(s_req_t *req, const char *url, const char *method
         return s_error(req, PM_ERR_TOO_LARGE, msg, NULL);
     }
 
+    if (gw_metrics_public(m.route)) { /* /readyz, /metrics: no token */
+        req->state = S_READ;
+        return MHD_YES;
+    }
     s_token_t tok = {NULL, 0, false};
     MHD_get_connection_values(req->conn, MHD_HEADER_KIND, s_token_header, &tok);
     if (!tok.token)
@@ -603,13 +621,15 @@ static void s_pool_free(s_loop_t *loop)
     loop->pool_len = 0;
 }
 
-static enum MHD_Result s_on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                    const char *method, const char *version,
-                                    const char *upload_data, size_t *upload_data_size,
-                                    void **con_cls)
+/* One call of the MHD handler, with the thread's log trace set to the
+ * request's (s_on_request clears it). */
+static enum MHD_Result s_handle(void *cls, struct MHD_Connection *conn, const char *url,
+                                const char *method, const char *upload_data,
+                                size_t *upload_data_size, void **con_cls)
 {
-    (void)version;
     s_req_t *req = *con_cls;
+    if (req)
+        pm_log_trace_set(req->trace_id);
     if (!req) {
         s_loop_t *loop = cls;
         req = s_req_get(loop);
@@ -620,6 +640,8 @@ static enum MHD_Result s_on_request(void *cls, struct MHD_Connection *conn, cons
         req->conn = conn;
         req->loop->active++;
         s_trace_id_new(req->trace_id);
+        req->start_us = pm_mono_us();
+        pm_log_trace_set(req->trace_id);
         *con_cls = req;
         return s_begin(req, url, method);
     }
@@ -640,6 +662,17 @@ static enum MHD_Result s_on_request(void *cls, struct MHD_Connection *conn, cons
     }
     *upload_data_size = 0; /* answered already: discard the rest */
     return MHD_YES;
+}
+
+static enum MHD_Result s_on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                    const char *method, const char *version,
+                                    const char *upload_data, size_t *upload_data_size,
+                                    void **con_cls)
+{
+    (void)version;
+    enum MHD_Result ret = s_handle(cls, conn, url, method, upload_data, upload_data_size, con_cls);
+    pm_log_trace_set(NULL);
+    return ret;
 }
 
 static void s_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,

@@ -3,6 +3,7 @@
  *  One row per endpoint; one file of build/render functions per API family.
  *  A path works with and without a trailing slash; an unknown path is 404,
  *  a known path with another method 405 (gw_route_match). */
+#include "gw_metrics.h"
 #include "gw_openapi.h"
 #include "gw_route.h"
 #include "orders.h"
@@ -52,6 +53,11 @@ const gw_route_t gw_routes[] = {
      NULL},
     /* this API's OpenAPI document (docs/openapi.yaml): no build, so no token, no core */
     {"GET", "/openapi.json", NULL, NULL, CORE, gw_openapi_render},
+    /* health and metrics (gw_metrics.h, docs/operations.md): no token; /healthz
+     * without the core, /readyz and /metrics with HEALTH and METRICS */
+    {"GET", "/healthz", NULL, NULL, CORE, gw_healthz_render},
+    {"GET", "/readyz", gw_readyz_build, NULL, CORE, gw_readyz_render},
+    {"GET", "/metrics", gw_metrics_build, NULL, CORE, gw_metrics_render},
 };
 
 const size_t gw_route_count = sizeof gw_routes / sizeof gw_routes[0];

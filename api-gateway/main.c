@@ -29,7 +29,10 @@ enum {
     CFG_MAX_INFLIGHT,
     CFG_MAX_MSG_BYTES,
     CFG_MAX_AMOUNT_MINOR,
+    CFG_CURVE_SECRET_KEY_FILE,
+    CFG_CURVE_SERVER_PUBLIC_KEY_FILE,
     CFG_LOG_LEVEL,
+    CFG_LOG_FORMAT,
     CFG__COUNT
 };
 
@@ -53,7 +56,10 @@ static pm_setting_t s_cfg[CFG__COUNT] = {
                            "largest message to or from payment-core"},
     [CFG_MAX_AMOUNT_MINOR] = {"max-amount-minor", PM_CFG_INT, "1000000000000000", 1,
                               9007199254740991, "largest amount, in minor units"},
+    [CFG_CURVE_SECRET_KEY_FILE] = PM_SETTING_CURVE_SECRET_KEY_FILE,
+    [CFG_CURVE_SERVER_PUBLIC_KEY_FILE] = PM_SETTING_CURVE_SERVER_PUBLIC_KEY_FILE,
     [CFG_LOG_LEVEL] = PM_SETTING_LOG_LEVEL,
+    [CFG_LOG_FORMAT] = PM_SETTING_LOG_FORMAT,
 };
 
 int main(int argc, char **argv)
@@ -67,6 +73,9 @@ int main(int argc, char **argv)
     int status;
     if (!pm_config_daemon(s_cfg, CFG__COUNT, CFG_LOG_LEVEL, argc, argv, "api-gateway", &status))
         return status;
+    if (pm_sock_curve_client("api-gateway", s_cfg[CFG_CURVE_SECRET_KEY_FILE].sval,
+                             s_cfg[CFG_CURVE_SERVER_PUBLIC_KEY_FILE].sval) != 0)
+        return 2;
     pm_sock_init();
     pm_signal_install();
     pm_ids_init();

@@ -44,7 +44,9 @@ static int64_t s_mono_ms(void)
 static void s_usage(void)
 {
     fprintf(stderr, "usage: pm-load --endpoint EP --token TOKEN --count N [--inflight N] "
-                    "[--tag TAG] [--ids-out FILE] [--ids-every N]\n");
+                    "[--tag TAG] [--ids-out FILE] [--ids-every N]\n"
+                    "       [--curve-secret-key-file NAME.key --curve-server-public-key-file "
+                    "CORE.pub]\n");
     exit(2);
 }
 
@@ -88,6 +90,7 @@ static void s_pack_create(msgpack_sbuffer *buf, const uint8_t auth[PM_AUTH_LEN],
 int main(int argc, char **argv)
 {
     const char *endpoint = NULL, *token = NULL, *tag = "load", *ids_out = NULL;
+    const char *curve_key = "", *curve_server = "";
     long long count = -1, inflight = 1000, ids_every = 100;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -108,12 +111,18 @@ int main(int argc, char **argv)
             ids_out = v;
         else if (!strcmp(a, "--ids-every"))
             ids_every = atoll(v);
+        else if (!strcmp(a, "--curve-secret-key-file"))
+            curve_key = v;
+        else if (!strcmp(a, "--curve-server-public-key-file"))
+            curve_server = v;
         else
             s_usage();
     }
     if (!endpoint || !token || count < 0 || inflight < 1 || ids_every < 1)
         s_usage();
 
+    if (pm_sock_curve_client("pm-load", curve_key, curve_server) != 0)
+        return 2;
     pm_sock_init();
     pm_ids_init();
     uint8_t auth[PM_AUTH_LEN];

@@ -129,6 +129,17 @@ bool pm_config_daemon(pm_setting_t *table, size_t count, size_t log_level, int a
         *exit_status = 2;
         return false;
     }
+    for (size_t i = 0; i < count; i++) {
+        if (strcmp(table[i].name, "log-format") != 0)
+            continue;
+        int format = pm_log_format_parse(table[i].sval);
+        if (format < 0) {
+            fprintf(stderr, "%s: log-format: '%s' is not json or text\n", program, table[i].sval);
+            *exit_status = 2;
+            return false;
+        }
+        pm_log_format_set(format);
+    }
     pm_log_init(program, level);
     return true;
 }

@@ -47,8 +47,16 @@ int pm_config_load(pm_setting_t *table, size_t count, int argc, char **argv, con
         "log-level", PM_CFG_STR, "info", 4, 5, "error, warn, info or debug", 0, NULL               \
     }
 
+/* The log-format setting every daemon has: json (one JSON object per line)
+ * or text (for people); see pm_log.h. */
+#define PM_SETTING_LOG_FORMAT                                                                      \
+    {                                                                                              \
+        "log-format", PM_CFG_STR, "json", 4, 4, "json (one object per line) or text", 0, NULL      \
+    }
+
 /* For a daemon's main: loads the table (no positional arguments) and sets up
- * pm_log for `program` at the level of table[log_level]. Returns true when
+ * pm_log for `program` at the level of table[log_level], in the format of
+ * the table's "log-format" setting when it has one (else json). Returns true when
  * main should go on; false with *exit_status set otherwise: 0 after --help,
  * 2 for a bad setting (the reason printed on stderr). */
 bool pm_config_daemon(pm_setting_t *table, size_t count, size_t log_level, int argc, char **argv,

@@ -20,7 +20,11 @@ void pm_dealer_begin(msgpack_sbuffer *buf, msgpack_packer *pk, uint32_t type, ui
     h.corr_id = corr_id;
     h.deadline_ms = pm_now_ms() + ttl_ms;
     snprintf(h.principal, sizeof h.principal, "%s", principal);
-    snprintf(h.trace_id, sizeof h.trace_id, "%s-%llu", trace_prefix, (unsigned long long)corr_id);
+    if (pm_log_trace()[0]) /* on behalf of a job or item: its trace */
+        snprintf(h.trace_id, sizeof h.trace_id, "%s", pm_log_trace());
+    else
+        snprintf(h.trace_id, sizeof h.trace_id, "%s-%llu", trace_prefix,
+                 (unsigned long long)corr_id);
     msgpack_sbuffer_init(buf);
     pm_envelope_pack_header(buf, &h);
     msgpack_packer_init(pk, buf, msgpack_sbuffer_write);

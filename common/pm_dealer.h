@@ -28,7 +28,8 @@
 
 /* Initialises buf and pk (packing into buf) and packs the header of a
  * request: type, corr_id, a deadline ttl_ms from now, principal, no auth,
- * trace id "<trace_prefix>-<corr_id>". The caller packs the body map next,
+ * trace id the thread's log trace (pm_log_trace: the job or item this
+ * request is for) or, without one, "<trace_prefix>-<corr_id>". The caller packs the body map next,
  * sends buf->data and destroys buf. */
 void pm_dealer_begin(msgpack_sbuffer *buf, msgpack_packer *pk, uint32_t type, uint64_t corr_id,
                      int64_t ttl_ms, const char *principal, const char *trace_prefix);

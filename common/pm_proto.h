@@ -129,7 +129,9 @@
  *    JOB_TAKE  kinds ([str]), max (int 1..64), wait_ms (int 0..30000)
  *      reply {"err": 0, "jobs": [JOB ...]} as soon as at least one job is
  *      leased to this worker, or with an empty list after wait_ms.
- *      JOB = {id (str), kind (str), attempt (int), payload (map)}
+ *      JOB = {id (str), kind (str), attempt (int), payload (map),
+ *             trace (str|nil: the trace id of the request that made it,
+ *             for logs; workers send the job's JOB_RESULT under it)}
  *      A leased job not resolved within the core's --job-lease-ms is
  *      offered again (the worker died or hung): workers must be idempotent.
  *    JOB_RESULT  id, attempt, outcome ("ok"|"rejected"|"unknown"),
@@ -258,7 +260,8 @@
  *      leased to this retry-worker (for the core's --job-lease-ms), or an
  *      empty list after wait_ms. A decision lease that runs out makes the
  *      item due again for any retry-worker.
- *      ITEM = {id, kind (the call that ran), attempt (calls leased so far),
+ *      ITEM = {id, trace (str|nil, as JOB's), kind (the call that ran),
+ *              attempt (calls leased so far),
  *              gen (int: this decision lease; RETRY_DECIDE must echo it),
  *              outcome ("ok"|"rejected"|"unknown"|"lease_expired"),
  *              reason (str), status (str|nil: a trace's status),
@@ -328,6 +331,33 @@
  *          header's auth (the gateway asks this only when it already has a
  *          4xx for the request, so that 401 still wins over 400)
  *    PING  {} -> {"err": 0}
+ *
+ *  Health and metrics (payment-core/metrics.h), api and admin sockets, no
+ *  token (the gateway's /readyz and /metrics; docs/operations.md):
+ *    HEALTH  {} -> {"err": 0, "writable": bool, "map_used_pct": float (page
+ *            high-water mark over the map size, 0..100), "reason": str|nil
+ *            ("map_nearly_full" at 95% or more, "store_info_failed")}. It
+ *            runs in the batch's write transaction: a store where none can
+ *            begin answers err UNAVAILABLE ("storage unavailable").
+ *    METRICS {} -> {"err": 0, then numbers (int unless said):
+ *            batches, batch_requests (write transactions committed and the
+ *            requests in them), batch_last (size of the last one),
+ *            batch_le_1, _2, _4, _8, _16, _32, _64, _128, _256, batch_le_inf
+ *            (cumulative counts of batches by size), commit_us_total,
+ *            commit_us_max, batches_redone, turn_requests, turn_requests_max
+ *            (requests taken off the sockets by the last loop turn and the
+ *            most in one), now_ms, parked_waiters, parked_takers, jobs,
+ *            jobs_queued, jobs_leased, jobs_retry, jobs_parked, jobs_counted
+ *            (1, or 0 when more jobs than ADMIN_STATS reads), purchases,
+ *            retry_oldest_due_ms (0: no retry item), retry_oldest_due_age_ms,
+ *            db_map_bytes, db_used_bytes, db_file_bytes, db_page_bytes,
+ *            db_readers, db_map_used_pct (float), and for PROV in bazaar,
+ *            bazaarpay, bank, other (by job kind prefix): job_PROV_ok,
+ *            job_PROV_rejected, job_PROV_unknown (results applied to a
+ *            current lease), job_PROV_latency_ms_sum, job_PROV_latency_count
+ *            (lease to result)}. Cost: ops_stats_read (at most 100000 job
+ *            records) and one due-index seek, on a read-only snapshot; the
+ *            counters are in memory and start at 0 with the process.
  */
 #ifndef PM_PROTO_H
 #define PM_PROTO_H
@@ -383,6 +413,8 @@ typedef enum {
     PM_MSG_ADMIN_TOKEN_REVOKE = 121,
     PM_MSG_ADMIN_PAYMENT_SHOW = 122,
     PM_MSG_ADMIN_PAYMENT_LIST = 123,
+    PM_MSG_HEALTH = 130, /* 130..139: health and metrics */
+    PM_MSG_METRICS = 131,
 } pm_msg_type_t;
 
 /* A decoded header. Fixed-size copies, so it outlives the frame it came from. */

@@ -98,6 +98,7 @@ int pm_worker_http_start(pm_worker_t *self, pm_http_t *h, const pm_http_req_t *r
 {
     h->easy = curl_easy_init();
     h->post = req->body;
+    snprintf(h->trace, sizeof h->trace, "%s", pm_log_trace());
     h->max = self->cfg.max_response_bytes;
     if (!h->easy)
         goto fail;
@@ -156,10 +157,12 @@ static void s_reap(pm_worker_t *self)
         curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&h);
         curl_multi_remove_handle(self->multi, easy);
         assert(h);
+        pm_log_trace_set(h->trace); /* the job's, while its answer is handled */
         if (h == &self->side)
             self->d->on_side_done(self->ctx, code);
         else
             self->d->on_slot_done(self->ctx, h->owner, code);
+        pm_log_trace_set(NULL);
     }
 }
 
@@ -245,8 +248,15 @@ static void s_on_reply(void *arg, const pm_dealer_reply_t *r)
         pm_warn("payment-core sent a JOB_TAKE reply without a job list");
         return;
     }
-    for (uint32_t i = 0; i < jobs->via.array.size; i++)
+    for (uint32_t i = 0; i < jobs->via.array.size; i++) {
+        /* The trace of the request that made the job, on every line about it. */
+        char trace[PM_TRACE_MAX + 1] = "";
+        if (pm_mp_copy_str(&jobs->via.array.ptr[i], "trace", trace, sizeof trace) != 0)
+            trace[0] = '\0';
+        pm_log_trace_set(trace);
         self->d->on_job(self->ctx, &jobs->via.array.ptr[i]);
+        pm_log_trace_set(NULL);
+    }
 }
 
 /* ---- life cycle ---------------------------------------------------------- */

@@ -30,6 +30,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pm_log.h"
+
 /* One HTTP exchange: in flight on the multi handle while easy is set. */
 typedef struct {
     CURL *easy;
@@ -39,7 +41,8 @@ typedef struct {
     size_t resp_len;
     bool too_large;
     size_t max;
-    void *owner; /* the daemon's: kept across pm_http_clear */
+    void *owner;                      /* the daemon's: kept across pm_http_clear */
+    char trace[PM_LOG_TRACE_MAX + 1]; /* the log trace at the start: set again when it ends */
 } pm_http_t;
 
 /* One request for pm_worker_http_start. */

@@ -3,6 +3,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,7 +37,84 @@ struct core_t {
     char *worker_bound;
     s_slot_t *slots; /* max_batch of each */
     dispatch_item_t *items;
+    pm_curve_keys_t curve; /* our copy of *cfg.curve */
+    zactor_t *auth;        /* zauth, the ZAP handler, when CURVE is on */
+    zsock_t *mon[2];       /* handshake failures of api and worker (CURVE on) */
 };
+
+/* Watches sock's handshakes: failures arrive on the returned PAIR. */
+static zsock_t *s_monitor(zsock_t *sock, const char *name)
+{
+    char ep[64];
+    snprintf(ep, sizeof ep, "inproc://pm-core-monitor-%s", name);
+    if (zmq_socket_monitor(zsock_resolve(sock), ep,
+                           ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0) {
+        pm_warn("cannot monitor the %s socket: %s", name, zmq_strerror(zmq_errno()));
+        return NULL;
+    }
+    zsock_t *pair = zsock_new_pair(ep);
+    if (!pair)
+        pm_warn("cannot monitor the %s socket", name);
+    return pair;
+}
+
+/* Logs the handshake failures waiting on a monitor: refused clients. A
+ * refused client tries again every quarter second, so after one line per
+ * socket and kind (a key not accepted; any other failure) the rest are
+ * counted and told at most every S_REFUSED_LOG_MS. */
+#define S_REFUSED_LOG_MS 10000
+static void s_monitor_read(zsock_t *mon, const char *name, int64_t *last_log, uint64_t *quiet)
+{
+    void *h = zsock_resolve(mon);
+    for (;;) {
+        zmq_msg_t ev, addr;
+        zmq_msg_init(&ev);
+        if (zmq_msg_recv(&ev, h, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&ev);
+            return;
+        }
+        uint16_t event = 0;
+        uint32_t value = 0;
+        if (zmq_msg_size(&ev) >= 6) {
+            memcpy(&event, zmq_msg_data(&ev), 2);
+            memcpy(&value, (uint8_t *)zmq_msg_data(&ev) + 2, 4);
+        }
+        bool more = zmq_msg_more(&ev);
+        zmq_msg_close(&ev);
+        char peer[128] = "?";
+        if (more) {
+            zmq_msg_init(&addr);
+            if (zmq_msg_recv(&addr, h, ZMQ_DONTWAIT) >= 0) {
+                size_t n =
+                    zmq_msg_size(&addr) < sizeof peer - 1 ? zmq_msg_size(&addr) : sizeof peer - 1;
+                memcpy(peer, zmq_msg_data(&addr), n);
+                peer[n] = '\0';
+            }
+            zmq_msg_close(&addr);
+        }
+        int k = event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ? 0 : 1;
+        int64_t now = pm_mono_ms();
+        if (last_log[k] != 0 && now - last_log[k] < S_REFUSED_LOG_MS) {
+            quiet[k]++;
+            continue;
+        }
+        char also[64] = "";
+        if (quiet[k] > 0)
+            snprintf(also, sizeof also, " (and %llu more like it before this)",
+                     (unsigned long long)quiet[k]);
+        last_log[k] = now;
+        quiet[k] = 0;
+        if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+            pm_warn("CURVE: refused a client on the %s socket (%s): its public key is not in "
+                    "curve-clients-dir (ZAP status %u)%s",
+                    name, peer, value, also);
+        else
+            pm_warn("CURVE: refused a client on the %s socket (%s): handshake failed "
+                    "(0x%x: a plaintext client, or a wrong server public key)%s",
+                    name, peer, value, also);
+    }
+}
 
 core_t *core_new(db_t *db, const core_config_t *cfg)
 {
@@ -46,15 +124,33 @@ core_t *core_new(db_t *db, const core_config_t *cfg)
     assert(self);
     self->db = db;
     self->cfg = *cfg;
-    self->api = pm_sock_router_bind(cfg->api_endpoint, cfg->hwm, cfg->max_msg_bytes);
+    const pm_curve_keys_t *curve = NULL;
+    if (cfg->curve) {
+        assert(cfg->curve_clients_dir);
+        self->curve = *cfg->curve;
+        self->cfg.curve = curve = &self->curve;
+        /* The ZAP handler: a client is accepted when its public key is a
+         * certificate in the directory (re-read when the directory changes). */
+        self->auth = zactor_new(zauth, NULL);
+        if (!self->auth)
+            goto free_self;
+        zstr_sendx(self->auth, "CURVE", cfg->curve_clients_dir, NULL);
+        zsock_wait(self->auth);
+    }
+    self->api = pm_sock_router_bind_curve(cfg->api_endpoint, cfg->hwm, cfg->max_msg_bytes, curve);
     if (!self->api)
         goto free_self;
     self->admin = pm_sock_router_bind(cfg->admin_endpoint, cfg->hwm, cfg->max_msg_bytes);
     if (!self->admin)
         goto destroy_api;
-    self->worker = pm_sock_router_bind(cfg->worker_endpoint, cfg->hwm, cfg->max_msg_bytes);
+    self->worker =
+        pm_sock_router_bind_curve(cfg->worker_endpoint, cfg->hwm, cfg->max_msg_bytes, curve);
     if (!self->worker)
         goto destroy_admin;
+    if (curve) {
+        self->mon[0] = s_monitor(self->api, "api");
+        self->mon[1] = s_monitor(self->worker, "worker");
+    }
     self->api_bound = zsock_last_endpoint(self->api);
     self->admin_bound = zsock_last_endpoint(self->admin);
     self->worker_bound = zsock_last_endpoint(self->worker);
@@ -73,6 +169,7 @@ destroy_admin:
 destroy_api:
     zsock_destroy(&self->api);
 free_self:
+    zactor_destroy(&self->auth);
     free(self);
     return NULL;
 }
@@ -91,9 +188,12 @@ void core_destroy(core_t **self_p)
     zstr_free(&self->admin_bound);
     zstr_free(&self->api_bound);
     dispatch_destroy(&self->dispatch);
+    zsock_destroy(&self->mon[1]);
+    zsock_destroy(&self->mon[0]);
     zsock_destroy(&self->worker);
     zsock_destroy(&self->admin);
     zsock_destroy(&self->api);
+    zactor_destroy(&self->auth);
     free(self);
     *self_p = NULL;
 }
@@ -271,11 +371,22 @@ int64_t core_sweep(core_t *self, int64_t now_ms)
 int core_run(core_t *self)
 {
     assert(self);
-    zmq_pollitem_t items[3] = {
+    zmq_pollitem_t items[5] = {
         {zsock_resolve(self->api), 0, ZMQ_POLLIN, 0},
         {zsock_resolve(self->admin), 0, ZMQ_POLLIN, 0},
         {zsock_resolve(self->worker), 0, ZMQ_POLLIN, 0},
     };
+    /* With CURVE, the monitors of api and worker follow (refusals logged). */
+    int n_items = 3;
+    const char *mon_name[2] = {"api", "worker"};
+    int mon_of[2] = {-1, -1};
+    int64_t mon_last[2][2] = {{0, 0}, {0, 0}}; /* [socket][kind] */
+    uint64_t mon_quiet[2][2] = {{0, 0}, {0, 0}};
+    for (int m = 0; m < 2; m++)
+        if (self->mon[m]) {
+            mon_of[m] = n_items;
+            items[n_items++] = (zmq_pollitem_t){zsock_resolve(self->mon[m]), 0, ZMQ_POLLIN, 0};
+        }
     int64_t next_sweep = pm_mono_ms() + self->cfg.sweep_interval_ms;
     while (!pm_signal_stopping()) {
         int64_t wait = next_sweep - pm_mono_ms();
@@ -288,13 +399,18 @@ int core_run(core_t *self)
             wait = 0;
         if (wait > S_POLL_MAX_MS)
             wait = S_POLL_MAX_MS;
-        int rc = zmq_poll(items, 3, (long)wait);
+        int rc = zmq_poll(items, n_items, (long)wait);
         if (rc < 0) {
             if (errno == EINTR)
                 continue; /* a signal: the loop condition decides */
             pm_error("poll failed: %s", zmq_strerror(errno));
             return -1;
         }
+        for (int m = 0; m < 2; m++)
+            if (mon_of[m] >= 0 && (items[mon_of[m]].revents & ZMQ_POLLIN)) {
+                s_monitor_read(self->mon[m], mon_name[m], mon_last[m], mon_quiet[m]);
+                rc--;
+            }
         wake = dispatch_next_wake_ms(self->dispatch);
         bool timed = wake != INT64_MAX && wake <= pm_now_ms();
         if (rc > 0 || timed)

@@ -17,6 +17,7 @@
 
 #include "dispatch.h"
 #include "db.h"
+#include "pm_sock.h"
 
 typedef struct {
     const char *api_endpoint;    /* ROUTER for gateways, e.g. tcp://127.0.0.1:7100 */
@@ -30,6 +31,11 @@ typedef struct {
     int64_t sweep_interval_ms;   /* time between sweeps */
     int64_t sweep_batch;         /* keys deleted per sweep at most */
     int64_t max_amount_minor;    /* largest amount accepted */
+    /* CURVE on the api and worker sockets (never the admin one): the
+     * server's keys and the directory of accepted client public keys
+     * (zauth); both NULL: plaintext. */
+    const pm_curve_keys_t *curve;
+    const char *curve_clients_dir;
 } core_config_t;
 
 typedef struct core_t core_t;

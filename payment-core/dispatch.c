@@ -19,6 +19,7 @@
 #include "request.h"
 #include "orders.h"
 #include "methods.h"
+#include "metrics.h"
 #include "ops_admin.h"
 #include "regno.h"
 #include "retry.h"
@@ -85,6 +86,10 @@ static const s_route_t s_routes[] = {
     {PM_MSG_ADMIN_TOKEN_REVOKE, DISPATCH_SRC_ADMIN, false, false, ops_admin_token_revoke},
     {PM_MSG_ADMIN_PAYMENT_SHOW, DISPATCH_SRC_ADMIN, false, true, ops_admin_payment_show},
     {PM_MSG_ADMIN_PAYMENT_LIST, DISPATCH_SRC_ADMIN, false, true, ops_admin_payment_list},
+    /* health and metrics (metrics.h): no token; HEALTH runs in the batch's
+     * write transaction, so an answer proves one began */
+    {PM_MSG_HEALTH, DISPATCH_SRC_API | DISPATCH_SRC_ADMIN, false, false, metrics_api_health},
+    {PM_MSG_METRICS, DISPATCH_SRC_API | DISPATCH_SRC_ADMIN, false, true, metrics_api_metrics},
 };
 
 struct dispatch_t {
@@ -297,8 +302,12 @@ static void s_run(dispatch_t *self, MDB_txn *parent, dispatch_item_t *item,
     }
     if (route->auth && s_authenticate(&req, &who) != 0)
         goto abort_txn;
+    metrics_job_t mj;
+    bool job_result = route->type == PM_MSG_JOB_RESULT && metrics_job_peek(&req, &mj);
     if (route->handler(&req) != 0 && !req.decided)
         goto abort_txn;
+    if (job_result && req.err == PM_OK)
+        metrics_job_stage(&mj); /* counted if the batch commits */
     if (req.err != PM_OK)
         s_pack_error_body(req.out, req.err, req.msg);
     assert(child || !route->ro || !req.idem_claimed);
@@ -401,8 +410,11 @@ static void s_process(dispatch_t *self, MDB_txn *parent, dispatch_item_t *item, 
 {
     pm_envelope_t *env = NULL;
     const s_route_t *route = s_decode_route(self, item, now_ms, &env);
-    if (route)
+    if (route) {
+        pm_log_trace_set(item->header_.trace_id); /* every line about this item */
         s_run(self, parent, item, env, route, now_ms, isolate);
+        pm_log_trace_set(NULL);
+    }
     pm_envelope_destroy(&env);
 }
 
@@ -564,6 +576,7 @@ pass:
         items[i].header_ok_ = false;
         msgpack_sbuffer_clear(&items[i].reply);
     }
+    metrics_batch_clear();
     rc = db_begin(self->db, NULL, &txn);
     if (rc != 0) {
         pm_error("batch transaction begin failed: %s", db_strerror(rc));
@@ -621,6 +634,7 @@ pass:
                 items[i].has_reply = true;
             }
         }
+        metrics_batch_clear();
         s_fail_batch(self, items, n, "storage commit failed");
         return -1;
     }
@@ -635,6 +649,7 @@ pass:
         if (commit_us > self->stats.commit_us_max)
             self->stats.commit_us_max = commit_us;
     }
+    metrics_batch_done(writes);
     return 0;
 }
 
@@ -650,6 +665,7 @@ size_t dispatch_reads(dispatch_t *self, dispatch_item_t *items, size_t n, int64_
     MDB_txn *txn = NULL;
     bool txn_failed = false;
     size_t left = 0;
+    metrics_turn(n);
     for (size_t i = 0; i < n; i++) {
         dispatch_item_t *item = &items[i];
         item->has_reply = false;
@@ -675,8 +691,11 @@ size_t dispatch_reads(dispatch_t *self, dispatch_item_t *items, size_t n, int64_
                 continue;
             }
         }
-        if (route)
+        if (route) {
+            pm_log_trace_set(item->header_.trace_id);
             s_run(self, txn, item, env, route, now_ms, false);
+            pm_log_trace_set(NULL);
+        }
         pm_envelope_destroy(&env);
         item->early = true;
     }

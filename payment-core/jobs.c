@@ -10,7 +10,7 @@
 #include "pm_log.h"
 #include "rec.h"
 
-#define JOBS_RECORD_VERSION 2
+#define JOBS_RECORD_VERSION 3
 #define S_DUE_KEY_MAX (JOBS_KIND_MAX + 1 + 8 + PM_UUID_LEN)
 
 const char *jobs_state_name(jobs_state_t state)
@@ -79,12 +79,17 @@ static const rec_field_t s_job_fields[] = {
     {REC_STR_OPT, offsetof(jobs_job_t, reason), 1, JOBS_REASON_MAX, 0, NULL},
     {REC_STR_OPT, offsetof(jobs_job_t, status), 1, JOBS_STATUS_MAX, 0, NULL},
     {REC_I64, offsetof(jobs_job_t, failed_ms), INT64_MIN, INT64_MAX, 0, NULL},
+    /* version 3 */
+    {REC_STR_OPT, offsetof(jobs_job_t, trace), 1, PM_TRACE_MAX, 0, NULL},
 };
 #define S_V1_FIELDS 8
+#define S_V2_FIELDS 13
 _Static_assert(sizeof(jobs_state_t) == sizeof(int), "stored as REC_ENUM");
 _Static_assert(sizeof(jobs_outcome_t) == sizeof(int), "stored as REC_ENUM");
 static const rec_schema_t s_job_schema = {"job", JOBS_RECORD_VERSION, sizeof(jobs_job_t),
                                           REC_FIELDS(s_job_fields)};
+static const rec_schema_t s_job_schema_v2 = {"job", 2, sizeof(jobs_job_t), s_job_fields,
+                                             S_V2_FIELDS};
 static const rec_schema_t s_job_schema_v1 = {"job", 1, sizeof(jobs_job_t), s_job_fields,
                                              S_V1_FIELDS};
 
@@ -115,6 +120,7 @@ int jobs_enqueue(db_t *db, MDB_txn *txn, const char *kind, const void *payload, 
     job.state = JOBS_QUEUED;
     job.next_at_ms = now_ms;
     job.created_ms = now_ms;
+    snprintf(job.trace, sizeof job.trace, "%s", pm_log_trace()); /* the request's */
     int rc = s_put(db, txn, &job);
     if (rc == 0)
         memcpy(id, job.id, PM_UUID_LEN + 1);
@@ -124,7 +130,8 @@ int jobs_enqueue(db_t *db, MDB_txn *txn, const char *kind, const void *payload, 
 int jobs_decode(const void *data, size_t size, jobs_job_t *job, const char **why)
 {
     assert(job && why);
-    if (rec_decode(&s_job_schema, data, size, job, why) == 0)
+    if (rec_decode(&s_job_schema, data, size, job, why) == 0 ||
+        rec_decode(&s_job_schema_v2, data, size, job, why) == 0)
         return 0;
     return rec_decode(&s_job_schema_v1, data, size, job, why);
 }

@@ -5,8 +5,10 @@
  *              value [2, id, kind, payload (bin: a msgpack map), attempt,
  *                     state (0 queued, 1 leased, 2 parked, 3 retry,
  *                     4 deciding), next_at_ms, lease_until_ms, created_ms,
- *                     gen, outcome, reason|nil, status|nil, failed_ms]
- *              (version 1 records, without the last five, still decode)
+ *                     gen, outcome, reason|nil, status|nil, failed_ms,
+ *                     trace|nil] as version 3
+ *              (version 1 records, without the last six, and version 2,
+ *              without trace, still decode)
  *    jobs_due  key   kind '\0' due_ms (8 bytes big-endian) id
  *              value empty
  *
@@ -32,6 +34,7 @@
 #include <stdint.h>
 
 #include "pm_ids.h"
+#include "pm_proto.h"
 #include "db.h"
 
 #define JOBS_KIND_MAX 32
@@ -77,10 +80,12 @@ typedef struct {
     char reason[JOBS_REASON_MAX + 1];
     char status[JOBS_STATUS_MAX + 1]; /* a trace's status, "" otherwise */
     int64_t failed_ms;                /* when outcome was recorded */
+    char trace[PM_TRACE_MAX + 1];     /* of the request that made it, "" if none */
 } jobs_job_t;
 
 /* Adds a queued job of kind, due at now_ms, with payload (a msgpack map of
- * at most JOBS_PAYLOAD_MAX bytes). Its new id is written to id. */
+ * at most JOBS_PAYLOAD_MAX bytes) and the thread's log trace (pm_log_trace:
+ * the request being handled). Its new id is written to id. */
 int jobs_enqueue(db_t *db, MDB_txn *txn, const char *kind, const void *payload, size_t payload_len,
                  int64_t now_ms, char id[PM_UUID_LEN + 1]);
 

@@ -5,6 +5,7 @@
  *  modules: store (LMDB), dispatch (batches), core (sockets and loop). */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core.h"
 #include "pm_config.h"
@@ -34,7 +35,10 @@ enum {
     CFG_BANK_RETURN_URL,
     CFG_HALKBANK_TWO_PHASE,
     CFG_JOB_MAX_ATTEMPTS,
+    CFG_CURVE_SECRET_KEY_FILE,
+    CFG_CURVE_CLIENTS_DIR,
     CFG_LOG_LEVEL,
+    CFG_LOG_FORMAT,
     CFG__COUNT
 };
 
@@ -78,7 +82,14 @@ static pm_setting_t s_cfg[CFG__COUNT] = {
     [CFG_JOB_MAX_ATTEMPTS] =
         {"job-max-attempts", PM_CFG_INT, "1000", 1, 100000,
          "calls after which a job is parked whatever retry-worker says (a backstop)"},
+    [CFG_CURVE_SECRET_KEY_FILE] = {"curve-secret-key-file", PM_CFG_STR, "", 0, 255,
+                                   "CURVE server key pair of the api and worker sockets "
+                                   "(paymentctl keygen NAME.key); empty: plaintext"},
+    [CFG_CURVE_CLIENTS_DIR] = {"curve-clients-dir", PM_CFG_STR, "", 0, 255,
+                               "directory of the accepted clients' CURVE public keys (NAME.pub); "
+                               "with curve-secret-key-file"},
     [CFG_LOG_LEVEL] = PM_SETTING_LOG_LEVEL,
+    [CFG_LOG_FORMAT] = PM_SETTING_LOG_FORMAT,
 };
 
 int main(int argc, char **argv)
@@ -91,6 +102,29 @@ int main(int argc, char **argv)
         fprintf(stderr, "payment-core: --halkbank-two-phase must be on or off, not '%s'\n",
                 two_phase);
         return 2;
+    }
+    const char *curve_key = s_cfg[CFG_CURVE_SECRET_KEY_FILE].sval;
+    const char *curve_dir = s_cfg[CFG_CURVE_CLIENTS_DIR].sval;
+    pm_curve_keys_t curve;
+    if (!curve_key[0] != !curve_dir[0]) {
+        fprintf(stderr,
+                "payment-core: curve-secret-key-file and curve-clients-dir go together: %s is "
+                "set, %s is not\n",
+                curve_key[0] ? "curve-secret-key-file" : "curve-clients-dir",
+                curve_key[0] ? "curve-clients-dir" : "curve-secret-key-file");
+        return 2;
+    }
+    if (curve_key[0]) {
+        char why[512];
+        struct stat st;
+        if (pm_curve_load(curve_key, true, &curve, why, sizeof why) != 0) {
+            fprintf(stderr, "payment-core: curve-secret-key-file: %s\n", why);
+            return 2;
+        }
+        if (stat(curve_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+            fprintf(stderr, "payment-core: curve-clients-dir: %s is not a directory\n", curve_dir);
+            return 2;
+        }
     }
     const char *data_dir = s_cfg[CFG_DATA_DIR].sval;
     char admin[256];
@@ -124,10 +158,15 @@ int main(int argc, char **argv)
         .sweep_interval_ms = s_cfg[CFG_SWEEP_INTERVAL_MS].ival,
         .sweep_batch = s_cfg[CFG_SWEEP_BATCH].ival,
         .max_amount_minor = s_cfg[CFG_MAX_AMOUNT_MINOR].ival,
+        .curve = curve_key[0] ? &curve : NULL,
+        .curve_clients_dir = curve_key[0] ? curve_dir : NULL,
     };
     core_t *core = core_new(db, &cfg);
     if (!core)
         goto close_store;
+    if (curve_key[0])
+        pm_info("CURVE on the api and worker sockets: server key %s, clients accepted from %s",
+                curve_key, curve_dir);
     pm_info("payment-core ready api=%s admin=%s worker=%s data=%s", core_api_endpoint(core),
             core_admin_endpoint(core), core_worker_endpoint(core), data_dir);
     if (core_run(core) == 0)

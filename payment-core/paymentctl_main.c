@@ -25,13 +25,17 @@
  *             --currency CUR[,CUR...]                       a recipient's payment method
  *      method list [--principal P]                          payment methods
  *      backup --to FILE                                     a compacted copy of the store
+ *      keygen --out DIR --name NAME                         a CURVE key pair: DIR/NAME.key
+ *                                                           (mode 600) and DIR/NAME.pub
  *
  *  It talks to payment-core's admin socket (by default ipc://<data-dir>/
  *  admin.sock, reachable only through the file system, which is the access
  *  control) with one request and waits at most --timeout-ms for the answer.
- *  backup is the exception: it reads the store in --data-dir itself
+ *  keygen talks to no one. backup is the other exception: it reads the store in --data-dir itself
  *  (backup.h), so that payment-core's writer never waits for it.
  *  Exit status: 0 done, 1 payment-core refused or did not answer, 2 usage. */
+#include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <json.h>
 #include <stdbool.h>
@@ -39,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "pm_config.h"
@@ -98,6 +103,7 @@ static int s_usage(const char *why)
                     "      --currency CUR[,CUR...]\n"
                     "  method list [--principal P]\n"
                     "  backup --to FILE\n"
+                    "  keygen --out DIR --name NAME\n"
                     "(" S_PROGRAM " --help lists the settings)\n");
     return 2;
 }
@@ -1110,6 +1116,75 @@ static int s_backup_cmd(int argc, char **argv, int rest)
     return 0;
 }
 
+/* keygen --out DIR --name NAME: a new CURVE key pair as CZMQ certificates,
+ * NAME.key (public and secret key, mode 600) and NAME.pub (public key
+ * only), never over existing files. Prints the public key (Z85). */
+static int s_keygen_cmd(int argc, char **argv, int rest)
+{
+    const char *out = NULL, *name = NULL;
+    for (int i = rest + 1; i < argc; i++) {
+        const char *v = NULL;
+        if (s_flag(argc, argv, &i, "out", &v))
+            out = v;
+        else if (s_flag(argc, argv, &i, "name", &v))
+            name = v;
+        else {
+            fprintf(stderr, S_PROGRAM ": keygen: unexpected argument '%s'\n", argv[i]);
+            return 2;
+        }
+        if (!v) {
+            fprintf(stderr, S_PROGRAM ": keygen: %s needs a value\n", argv[i]);
+            return 2;
+        }
+    }
+    if (!out || !out[0] || !name || !name[0]) {
+        fprintf(stderr, S_PROGRAM ": keygen: --out and --name are required\n");
+        return 2;
+    }
+    for (const char *c = name; *c; c++)
+        if (!(isalnum((unsigned char)*c) || *c == '-' || *c == '_' || *c == '.') ||
+            name[0] == '.') {
+            fprintf(stderr, S_PROGRAM ": keygen: --name: letters, digits, '-', '_', '.' only\n");
+            return 2;
+        }
+    char key[1024], pub[1024];
+    if (snprintf(key, sizeof key, "%s/%s.key", out, name) >= (int)sizeof key ||
+        snprintf(pub, sizeof pub, "%s/%s.pub", out, name) >= (int)sizeof pub) {
+        fprintf(stderr, S_PROGRAM ": keygen: path too long\n");
+        return 2;
+    }
+    if (access(key, F_OK) == 0 || access(pub, F_OK) == 0) {
+        fprintf(stderr, S_PROGRAM ": keygen: %s or %s exists; not overwritten\n", key, pub);
+        return 1;
+    }
+    zcert_t *cert = zcert_new();
+    if (!cert) {
+        fprintf(stderr, S_PROGRAM ": keygen: cannot make a key pair\n");
+        return 1;
+    }
+    zcert_set_meta(cert, "name", "%s", name);
+    zcert_set_meta(cert, "created-by", "paymentctl keygen");
+    mode_t old = umask(077);
+    int rc = zcert_save_secret(cert, key);
+    umask(old);
+    if (rc == 0 && chmod(key, 0600) != 0)
+        rc = -1;
+    if (rc != 0) {
+        fprintf(stderr, S_PROGRAM ": keygen: cannot write %s: %s\n", key, strerror(errno));
+        zcert_destroy(&cert);
+        return 1;
+    }
+    if (zcert_save_public(cert, pub) != 0) {
+        fprintf(stderr, S_PROGRAM ": keygen: cannot write %s: %s\n", pub, strerror(errno));
+        unlink(key);
+        zcert_destroy(&cert);
+        return 1;
+    }
+    printf("%s\n", zcert_public_txt(cert));
+    zcert_destroy(&cert);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     int rest = argc;
@@ -1147,7 +1222,11 @@ int main(int argc, char **argv)
             "  method list [--principal P]                          payment methods, as JSON\n"
             "  backup --to FILE                                     copy the store in --data-dir\n"
             "          (payment-core may run) to the new FILE, compacted; prints\n"
-            "          {\"file\",\"bytes\",\"ms\",\"payments\"}\n");
+            "          {\"file\",\"bytes\",\"ms\",\"payments\"}\n"
+            "  keygen --out DIR --name NAME                         a CURVE key pair (zcert "
+            "text):\n"
+            "          DIR/NAME.key (both keys, mode 600) and DIR/NAME.pub (public key); prints\n"
+            "          the public key\n");
         return 0;
     }
     if (rc < 0)
@@ -1225,6 +1304,11 @@ int main(int argc, char **argv)
         }
     } else if (strcmp(cmd, "method") == 0) {
         status = s_method_cmd(argc, argv, rest);
+        if (status == 2)
+            goto usage;
+        goto destroy_body;
+    } else if (strcmp(cmd, "keygen") == 0) {
+        status = s_keygen_cmd(argc, argv, rest);
         if (status == 2)
             goto usage;
         goto destroy_body;

@@ -42,9 +42,11 @@ int retry_pack_items(db_t *db, MDB_txn *txn, const dispatch_limits_t *limits,
     req_pack_list_head(&pk, "items", (uint32_t)n);
     for (size_t i = 0; i < n; i++) {
         const jobs_job_t *j = &jobs[i];
-        msgpack_pack_map(&pk, 10);
+        msgpack_pack_map(&pk, 11);
         pm_mp_pack_cstr(&pk, "id");
         pm_mp_pack_cstr(&pk, j->id);
+        pm_mp_pack_cstr(&pk, "trace");
+        rec_pack_opt(&pk, j->trace);
         pm_mp_pack_cstr(&pk, "kind");
         pm_mp_pack_cstr(&pk, j->kind);
         pm_mp_pack_cstr(&pk, "attempt");

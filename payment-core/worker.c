@@ -11,6 +11,7 @@
 #include "jobs.h"
 #include "pm_envelope.h"
 #include "pm_err.h"
+#include "rec.h"
 #include "pm_log.h"
 #include "retry.h"
 
@@ -141,9 +142,11 @@ int worker_lease(db_t *db, MDB_txn *txn, const dispatch_limits_t *limits, const 
     msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
     req_pack_list_head(&pk, "jobs", (uint32_t)*n);
     for (size_t i = 0; i < *n; i++) {
-        msgpack_pack_map(&pk, 4);
+        msgpack_pack_map(&pk, 5);
         pm_mp_pack_cstr(&pk, "id");
         pm_mp_pack_cstr(&pk, jobs[i].id);
+        pm_mp_pack_cstr(&pk, "trace");
+        rec_pack_opt(&pk, jobs[i].trace);
         pm_mp_pack_cstr(&pk, "kind");
         pm_mp_pack_cstr(&pk, jobs[i].kind);
         pm_mp_pack_cstr(&pk, "attempt");

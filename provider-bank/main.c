@@ -35,7 +35,10 @@ enum {
     CFG_TAKE_WAIT_MS,
     CFG_MAX_RESPONSE_BYTES,
     CFG_MAX_MSG_BYTES,
+    CFG_CURVE_SECRET_KEY_FILE,
+    CFG_CURVE_SERVER_PUBLIC_KEY_FILE,
     CFG_LOG_LEVEL,
+    CFG_LOG_FORMAT,
     CFG__COUNT
 };
 
@@ -81,7 +84,10 @@ static pm_setting_t s_cfg[CFG__COUNT] = {
                                 "largest bank answer read (a larger one is unknown)"},
     [CFG_MAX_MSG_BYTES] = {"max-msg-bytes", PM_CFG_INT, "262144", 4096, 16777216,
                            "largest message from payment-core"},
+    [CFG_CURVE_SECRET_KEY_FILE] = PM_SETTING_CURVE_SECRET_KEY_FILE,
+    [CFG_CURVE_SERVER_PUBLIC_KEY_FILE] = PM_SETTING_CURVE_SERVER_PUBLIC_KEY_FILE,
     [CFG_LOG_LEVEL] = PM_SETTING_LOG_LEVEL,
+    [CFG_LOG_FORMAT] = PM_SETTING_LOG_FORMAT,
 };
 
 int main(int argc, char **argv)
@@ -89,6 +95,9 @@ int main(int argc, char **argv)
     int status;
     if (!pm_config_daemon(s_cfg, CFG__COUNT, CFG_LOG_LEVEL, argc, argv, "provider-bank", &status))
         return status;
+    if (pm_sock_curve_client("provider-bank", s_cfg[CFG_CURVE_SECRET_KEY_FILE].sval,
+                             s_cfg[CFG_CURVE_SERVER_PUBLIC_KEY_FILE].sval) != 0)
+        return 2;
     const char *language = s_cfg[CFG_TFEB_LANGUAGE].sval;
     pbk_worker_config_t cfg = {
         .core_endpoint = s_cfg[CFG_CORE_WORKER_ENDPOINT].sval,

@@ -37,7 +37,10 @@ enum {
     CFG_TAKE_WAIT_MS,
     CFG_MAX_RESPONSE_BYTES,
     CFG_MAX_MSG_BYTES,
+    CFG_CURVE_SECRET_KEY_FILE,
+    CFG_CURVE_SERVER_PUBLIC_KEY_FILE,
     CFG_LOG_LEVEL,
+    CFG_LOG_FORMAT,
     CFG__COUNT
 };
 
@@ -78,7 +81,10 @@ static pm_setting_t s_cfg[CFG__COUNT] = {
                                 "largest Bazaar or BazaarPay answer read"},
     [CFG_MAX_MSG_BYTES] = {"max-msg-bytes", PM_CFG_INT, "65536", 1024, 16777216,
                            "largest message from payment-core"},
+    [CFG_CURVE_SECRET_KEY_FILE] = PM_SETTING_CURVE_SECRET_KEY_FILE,
+    [CFG_CURVE_SERVER_PUBLIC_KEY_FILE] = PM_SETTING_CURVE_SERVER_PUBLIC_KEY_FILE,
     [CFG_LOG_LEVEL] = PM_SETTING_LOG_LEVEL,
+    [CFG_LOG_FORMAT] = PM_SETTING_LOG_FORMAT,
 };
 
 /* An http:// or https:// URL that ends with '/': paths are appended to it. */
@@ -105,6 +111,9 @@ int main(int argc, char **argv)
     int status;
     if (!pm_config_daemon(s_cfg, CFG__COUNT, CFG_LOG_LEVEL, argc, argv, "provider-bazaar", &status))
         return status;
+    if (pm_sock_curve_client("provider-bazaar", s_cfg[CFG_CURVE_SECRET_KEY_FILE].sval,
+                             s_cfg[CFG_CURVE_SERVER_PUBLIC_KEY_FILE].sval) != 0)
+        return 2;
     const char *auth = s_cfg[CFG_AUTH].sval;
     if (strcmp(auth, "oauth") != 0 && strcmp(auth, "pishkhan") != 0) {
         pm_error("bazaar-auth must be oauth or pishkhan");

@@ -29,7 +29,10 @@ enum {
     CFG_RETRACE_LIMIT_S,
     CFG_WINDOW_MARGIN_MS,
     CFG_SYNC_LIMIT_S,
+    CFG_CURVE_SECRET_KEY_FILE,
+    CFG_CURVE_SERVER_PUBLIC_KEY_FILE,
     CFG_LOG_LEVEL,
+    CFG_LOG_FORMAT,
     CFG__COUNT
 };
 
@@ -56,7 +59,10 @@ static pm_setting_t s_cfg[CFG__COUNT] = {
     [CFG_SYNC_LIMIT_S] = {"bank-sync-limit-s", PM_CFG_INT, "1800", 60, 86400,
                           "an open bank order is synced this long after its registration, "
                           "then expired or parked"},
+    [CFG_CURVE_SECRET_KEY_FILE] = PM_SETTING_CURVE_SECRET_KEY_FILE,
+    [CFG_CURVE_SERVER_PUBLIC_KEY_FILE] = PM_SETTING_CURVE_SERVER_PUBLIC_KEY_FILE,
     [CFG_LOG_LEVEL] = PM_SETTING_LOG_LEVEL,
+    [CFG_LOG_FORMAT] = PM_SETTING_LOG_FORMAT,
 };
 
 int main(int argc, char **argv)
@@ -64,6 +70,9 @@ int main(int argc, char **argv)
     int status;
     if (!pm_config_daemon(s_cfg, CFG__COUNT, CFG_LOG_LEVEL, argc, argv, "retry-worker", &status))
         return status;
+    if (pm_sock_curve_client("retry-worker", s_cfg[CFG_CURVE_SECRET_KEY_FILE].sval,
+                             s_cfg[CFG_CURVE_SERVER_PUBLIC_KEY_FILE].sval) != 0)
+        return 2;
     pm_ids_init(); /* libsodium: the jitter's randomness */
     pm_sock_init();
     pm_signal_install();

@@ -314,8 +314,15 @@ static void s_on_reply(void *arg, const pm_dealer_reply_t *r)
         if (!is_take)
             pm_debug("late RETRY_TAKE reply %llu: its %u items are decided all the same",
                      (unsigned long long)h->corr_id, items->via.array.size);
-        for (uint32_t i = 0; i < items->via.array.size; i++)
+        for (uint32_t i = 0; i < items->via.array.size; i++) {
+            /* The trace of the request that made the job, on every line about it. */
+            char trace[PM_TRACE_MAX + 1] = "";
+            if (pm_mp_copy_str(&items->via.array.ptr[i], "trace", trace, sizeof trace) != 0)
+                trace[0] = '\0';
+            pm_log_trace_set(trace);
             s_on_item(self, &items->via.array.ptr[i]);
+            pm_log_trace_set(NULL);
+        }
         return;
     }
     if (is_take) {
@@ -338,6 +345,16 @@ static void s_on_reply(void *arg, const pm_dealer_reply_t *r)
         pm_debug("decision for item %s not applied: its lease is stale or the job gone", p->id);
     }
     s_slot_release(self, p);
+}
+
+/* s_on_reply with the log trace of a decision's reply (the item's, echoed
+ * by payment-core) set while it is handled. */
+static void s_on_reply_traced(void *arg, const pm_dealer_reply_t *r)
+{
+    if (s_slot_find(arg, r->header->corr_id))
+        pm_log_trace_set(r->header->trace_id);
+    s_on_reply(arg, r);
+    pm_log_trace_set(NULL);
 }
 
 /* ---- life cycle -------------------------------------------------------------- */
@@ -381,8 +398,8 @@ int rw_loop_turn(rw_loop_t *self, int max_wait_ms)
         return -1;
     }
     if (item.revents & ZMQ_POLLIN)
-        self->stats.bad_messages +=
-            (uint64_t)pm_dealer_drain(self->dealer, self->cfg.max_msg_bytes, s_on_reply, self);
+        self->stats.bad_messages += (uint64_t)pm_dealer_drain(self->dealer, self->cfg.max_msg_bytes,
+                                                              s_on_reply_traced, self);
     return 0;
 }
 

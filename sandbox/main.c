@@ -45,6 +45,7 @@ enum {
     CFG_MAX_CONNECTIONS,
     CFG_CONNECTION_TIMEOUT_S,
     CFG_LOG_LEVEL,
+    CFG_LOG_FORMAT,
     CFG__COUNT
 };
 
@@ -91,6 +92,7 @@ static pm_setting_t s_cfg[CFG__COUNT] = {
     [CFG_CONNECTION_TIMEOUT_S] = {"connection-timeout-s", PM_CFG_INT, "120", 1, 3600,
                                   "idle HTTP connection timeout"},
     [CFG_LOG_LEVEL] = PM_SETTING_LOG_LEVEL,
+    [CFG_LOG_FORMAT] = PM_SETTING_LOG_FORMAT,
 };
 
 int main(int argc, char **argv)

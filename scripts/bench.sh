@@ -16,6 +16,8 @@
 #                    on disk, so fsync means something)
 #   BENCH_KEEP_TMP=1 keep the temporary directory (logs, data) at the end
 #   PAYMESH_BIN      programs under test (default bin)
+#   BENCH_CURVE_COUNT creates per run of the CURVE case (default 100000)
+#   BENCH_ONLY=curve run the CURVE case alone (no nginx, PostgreSQL, wrk)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -42,14 +44,16 @@ die() { say "FAILED: $*"; exit 1; }
 
 # --- packages -----------------------------------------------------------------
 
-pkgs=(wrk jq gnuplot-nox postgresql curl)
-dpkg-query -W -f='${Status}' nginx-light 2>/dev/null | grep -q "install ok installed" ||
-    dpkg-query -W -f='${Status}' nginx 2>/dev/null | grep -q "install ok installed" ||
-    command -v nginx >/dev/null || pkgs+=(nginx-light)
-scripts/deps.sh "${pkgs[@]}" >&2
-PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
-[[ -x $PGBIN/postgres ]] || die "no PostgreSQL server under /usr/lib/postgresql"
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+if [[ ${BENCH_ONLY:-} != curve ]]; then
+    pkgs=(wrk jq gnuplot-nox postgresql curl)
+    dpkg-query -W -f='${Status}' nginx-light 2>/dev/null | grep -q "install ok installed" ||
+        dpkg-query -W -f='${Status}' nginx 2>/dev/null | grep -q "install ok installed" ||
+        command -v nginx >/dev/null || pkgs+=(nginx-light)
+    scripts/deps.sh "${pkgs[@]}" >&2
+    PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+    [[ -x $PGBIN/postgres ]] || die "no PostgreSQL server under /usr/lib/postgresql"
+    NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+fi
 for p in payment-core api-gateway sandbox provider-bazaar paymentctl pm-load; do
     [[ -x $BIN/$p ]] || die "$BIN/$p is not built (make all bin/pm-load)"
 done
@@ -158,6 +162,73 @@ wait_for() {
     tail -n 20 "$TMP/log/$name.log" >&2
     die "$name did not start"
 }
+
+# --- the CURVE case (issue 12) -----------------------------------------------------
+# curve_case: what CURVE costs a link. Two fresh payment-cores with the same
+# settings, one plaintext, one with CURVE on its api socket (keys made with
+# paymentctl keygen, pm-load's public key the only one accepted); pm-load
+# sends BENCH_CURVE_COUNT creates (1000 in flight, straight to the api
+# socket, no HTTP: the link is the whole path beside the commit) to each,
+# alternating, RUNS times. Writes $TMP/curve.json: the median rate of each
+# and their ratio (CURVE / plaintext).
+curve_case() {
+    local n=${BENCH_CURVE_COUNT:-100000} keys=$TMP/curve-keys mode r d port extra
+    local -A cpid cport ctoken
+    mkdir -p "$keys/clients"
+    for k in core load; do
+        "$BIN/paymentctl" keygen --out "$keys" --name "$k" >/dev/null || die "paymentctl keygen failed"
+    done
+    cp "$keys/load.pub" "$keys/clients/"
+    for mode in plain curve; do
+        d=$TMP/curve-$mode
+        mkdir -p "$d"
+        port=$(free_port)
+        extra=()
+        [[ $mode == plain ]] || extra=(--curve-secret-key-file "$keys/core.key" --curve-clients-dir "$keys/clients")
+        spawn "core-$mode" -- "$BIN/payment-core" --data-dir "$d" --api-endpoint "tcp://127.0.0.1:$port" \
+            --worker-endpoint "tcp://127.0.0.1:$(free_port)" --map-size-mb 4096 "${extra[@]}"
+        cpid[$mode]=$LAST_PID cport[$mode]=$port
+        wait_for "core-$mode" "$LAST_PID" grep -q "payment-core ready" "$TMP/log/core-$mode.log"
+        ctoken[$mode]=$(timeout 30 "$BIN/paymentctl" --data-dir "$d" token create --principal bench-service --role service) ||
+            die "paymentctl token create ($mode) failed"
+        timeout 30 "$BIN/paymentctl" --data-dir "$d" method add --id card-1 --principal bench-merchant \
+            --bank none --currency USD >/dev/null || die "paymentctl method add ($mode) failed"
+    done
+    : >"$TMP/curve.plain.jsonl"
+    : >"$TMP/curve.curve.jsonl"
+    for ((r = 1; r <= RUNS; r++)); do
+        for mode in plain curve; do
+            extra=()
+            [[ $mode == plain ]] || extra=(--curve-secret-key-file "$keys/load.key" --curve-server-public-key-file "$keys/core.pub")
+            "$BIN/pm-load" --endpoint "tcp://127.0.0.1:${cport[$mode]}" --token "${ctoken[$mode]}" --count "$n" \
+                --inflight 1000 --tag "curve-$mode-$stamp-$r" "${extra[@]}" >"$TMP/curve.out" 2>>"$TMP/log/pm-load.log" ||
+                die "pm-load ($mode) failed: $(tail -n 3 "$TMP/log/pm-load.log")"
+            cat "$TMP/curve.out" >>"$TMP/curve.$mode.jsonl"
+            say "curve ($mode) run $r: $(jq -c '{rate, seconds, errors}' "$TMP/curve.out")"
+        done
+    done
+    stop_pid "${cpid[curve]}"
+    stop_pid "${cpid[plain]}"
+    grep -q "CURVE: refused" "$TMP/log/core-curve.log" && say "WARNING: the CURVE core refused a client"
+    jq -n --slurpfile p "$TMP/curve.plain.jsonl" --slurpfile c "$TMP/curve.curve.jsonl" --argjson n "$n" '
+        def med: sort | .[(length / 2 | floor)];
+        ($p | map(.rate) | med) as $pr | ($c | map(.rate) | med) as $cr |
+        {creates_per_run: $n, plain_rps: $pr, curve_rps: $cr,
+         ratio: (if $pr > 0 then ($cr / $pr * 1000 | round / 1000) else null end),
+         plain_runs: ($p | map(.rate)), curve_runs: ($c | map(.rate)),
+         note: "pm-load creates straight to payment-core api socket (1000 in flight), a fresh core each, plaintext vs CURVE; ratio = CURVE / plaintext (median of the runs)"}
+    ' >"$TMP/curve.json"
+    say "curve: $(jq -c '{plain_rps, curve_rps, ratio}' "$TMP/curve.json")"
+}
+
+if [[ ${BENCH_ONLY:-} == curve ]]; then
+    for p in payment-core paymentctl pm-load; do
+        [[ -x $BIN/$p ]] || die "$BIN/$p is not built (make all bin/pm-load)"
+    done
+    curve_case
+    cat "$TMP/curve.json"
+    exit 0
+fi
 
 # --- measuring ------------------------------------------------------------------
 
@@ -634,6 +705,9 @@ else
 fi
 stop_pid "$PG_PID"
 
+# The CURVE case: plaintext vs CURVE links, two fresh cores of its own.
+curve_case
+
 # --- 4. scale: PRELOAD stored payments ----------------------------------------------
 
 have=$(stat_of payments)
@@ -688,6 +762,7 @@ jq -n \
     --slurpfile runs "$TMP/runs.json" --slurpfile load "$TMP/load.json" \
     --slurpfile drain "$TMP/checkout.drain.jsonl" --slurpfile oruns "$TMP/orders.runs.jsonl" \
     --slurpfile dur "$TMP/durability.json" --slurpfile group "$TMP/group.json" \
+    --slurpfile curve "$TMP/curve.json" \
     --argjson mem "$(mem_json)" \
     --arg stamp "$stamp" --arg host "$(uname -srm)" --argjson cpus "$(nproc)" \
     --arg cpu "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')" \
@@ -752,6 +827,7 @@ jq -n \
              postgresql_rows: $pg_rows,
              vs_postgresql: (if $pg_rows > 0 and $stored > 0 then ratio($data_bytes / $stored; $pg_bytes / $pg_rows) else null end)},
       preload: $load[0],
+      curve: $curve[0],
       durability: ($dur[0] + {check: ($dur[0].stored >= $dur[0].acked)}),
       group_commit: $group[0],
       targets: [
@@ -809,6 +885,7 @@ jq -r '
   "  paymesh daemons together (no sandbox): VmHWM \($r.memory.paymesh_vm_hwm_kib) KiB = \(f($r.memory.paymesh_vm_hwm_kib / 1024)) MiB (LMDB pages included), RssAnon \($r.memory.paymesh_rss_anon_peak_kib) KiB = \(f($r.memory.paymesh_rss_anon_peak_kib / 1024)) MiB (map excluded) = \(f($r.memory.paymesh_rss_anon_peak_kib / 65536)) x the 64 MiB target",
   "LMDB: data.mdb \($r.lmdb.data_mdb_bytes) bytes / \($r.lmdb.stored_payments) payments = \($r.lmdb.bytes_per_payment) bytes per payment (with its idempotency key); PostgreSQL (both tables + indexes, \($r.lmdb.postgresql_rows) rows) \($r.lmdb.postgresql_bytes_per_payment) bytes: ratio \($r.lmdb.vs_postgresql)",
   "preload: \($r.preload.ok) payments in \($r.preload.seconds) s = \($r.preload.rate) /s (pm-load straight to payment-core), \($r.preload.rate / $r.cases.create.rps * 100 | round / 100) x the HTTP create rate",
+  "CURVE links (pm-load creates to a fresh core each): plaintext \($r.curve.plain_rps) /s, CURVE \($r.curve.curve_rps) /s: ratio \($r.curve.ratio)",
   "durability check: \($r.durability.acked) creates acknowledged, \($r.durability.stored) stored",
   "group commit during the create runs: \($r.group_commit.batches) commits, \($r.group_commit.mean_group) creates per commit, \($r.group_commit.mean_commit_ms) ms per commit (page writes + fsync; longest since start \($r.group_commit.commit_us_max / 1000) ms), \($r.group_commit.redone) run twice",
   "",

@@ -1170,7 +1170,7 @@ pm_exit() {
         local log
         for log in "$PM_TMP"/*.log; do
             [[ -f $log ]] || continue
-            grep -E ' (warn|error|fatal):|Sanitizer|runtime error' "$log" | tail -n 4 |
+            grep -E '"level":"(warn|error)"| (warn|error|fatal):|Sanitizer|runtime error' "$log" | tail -n 4 |
                 sed "s|^|    $(basename "$log"): |"
         done
     fi

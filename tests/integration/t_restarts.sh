@@ -352,7 +352,12 @@ store_open "$carol" coins_100
 t=$(sb_buy coins_100)
 bg_redeem "$carol" "$SERIAL" "$t" "$PM_TMP/drain.pb"
 dpid=$BG_PID
-sleep 0.35
+# In flight: provider-bazaar holds the validate job's lease (paymentctl
+# stats), and the call sits in the sandbox's 900 ms delay.
+leased() { (($(pm_stat jobs_leased) >= 1)); }
+wait_until 10 leased
+check $? "provider-bazaar took the validation before its SIGTERM" "$(pm_ctl stats)"
+sleep 0.1
 pblog=${PM_PID_LOG[$PB_PID]}
 t0=$(now_ms)
 pm_stop "$PB_PID"
