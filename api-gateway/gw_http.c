@@ -58,6 +58,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "gw_admin.h"
 #include "gw_json.h"
 #include "gw_metrics.h"
 #include "gw_route.h"
@@ -202,8 +203,11 @@ static enum MHD_Result s_respond(s_req_t *req, gw_response_t *r, const char *all
     r->json = NULL; /* the response owns it now */
     r->len = 0;
     gw_metrics_observe(req->route, r->status, pm_mono_us() - req->start_us);
+    const char *ctype = gw_admin_content_type(req->route);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-                            gw_metrics_content_type(req->route));
+                            ctype ? ctype : gw_metrics_content_type(req->route));
+    for (const char *const *h = gw_admin_headers(req->route); h && h[0]; h += 2)
+        MHD_add_response_header(resp, h[0], h[1]);
     MHD_add_response_header(resp, "X-Request-Id", req->trace_id);
     if (allow)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
@@ -436,6 +440,8 @@ static enum MHD_Result s_begin(s_req_t *req, const char *url, const char *method
     char msg[GW_MSG_MAX + 128], m_clip[24], u_clip[140];
     gw_text_clip(m_clip, sizeof m_clip, method, strlen(method), 16);
     gw_text_clip(u_clip, sizeof u_clip, url, strlen(url), 128);
+    if (rr == GW_ROUTE_OK && gw_admin_hidden(m.route))
+        rr = GW_ROUTE_NO_PATH; /* the admin page is off: as if no row had it */
     if (rr == GW_ROUTE_NO_PATH) {
         snprintf(msg, sizeof msg, "no route for %s %s", m_clip, u_clip);
         return s_error(req, PM_ERR_NOT_FOUND, msg, NULL);

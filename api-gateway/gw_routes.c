@@ -3,6 +3,7 @@
  *  One row per endpoint; one file of build/render functions per API family.
  *  A path works with and without a trailing slash; an unknown path is 404,
  *  a known path with another method 405 (gw_route_match). */
+#include "gw_admin.h"
 #include "gw_metrics.h"
 #include "gw_openapi.h"
 #include "gw_route.h"
@@ -58,6 +59,10 @@ const gw_route_t gw_routes[] = {
     {"GET", "/healthz", NULL, NULL, CORE, gw_healthz_render},
     {"GET", "/readyz", gw_readyz_build, NULL, CORE, gw_readyz_render},
     {"GET", "/metrics", gw_metrics_build, NULL, CORE, gw_metrics_render},
+    /* the operator page (gw_admin.h, docs/operations.md "Admin page"): 404 unless
+     * --admin-page on; the page without a token or core, its data with a service token */
+    {"GET", "/admin", NULL, NULL, CORE, gw_admin_page_render},
+    {"GET", "/admin/api/overview", gw_admin_overview_build, gw_admin_overview_render, CORE, NULL},
 };
 
 const size_t gw_route_count = sizeof gw_routes / sizeof gw_routes[0];

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "gw_admin.h"
 #include "gw_http.h"
 #include "gw_link.h"
 #include "gw_route.h"
@@ -31,6 +32,7 @@ enum {
     CFG_MAX_AMOUNT_MINOR,
     CFG_CURVE_SECRET_KEY_FILE,
     CFG_CURVE_SERVER_PUBLIC_KEY_FILE,
+    CFG_ADMIN_PAGE,
     CFG_LOG_LEVEL,
     CFG_LOG_FORMAT,
     CFG__COUNT
@@ -58,6 +60,8 @@ static pm_setting_t s_cfg[CFG__COUNT] = {
                               9007199254740991, "largest amount, in minor units"},
     [CFG_CURVE_SECRET_KEY_FILE] = PM_SETTING_CURVE_SECRET_KEY_FILE,
     [CFG_CURVE_SERVER_PUBLIC_KEY_FILE] = PM_SETTING_CURVE_SERVER_PUBLIC_KEY_FILE,
+    [CFG_ADMIN_PAGE] = {"admin-page", PM_CFG_STR, "off", 2, 3,
+                        "on: serve the operator page /admin/ (service token; else 404)"},
     [CFG_LOG_LEVEL] = PM_SETTING_LOG_LEVEL,
     [CFG_LOG_FORMAT] = PM_SETTING_LOG_FORMAT,
 };
@@ -73,6 +77,12 @@ int main(int argc, char **argv)
     int status;
     if (!pm_config_daemon(s_cfg, CFG__COUNT, CFG_LOG_LEVEL, argc, argv, "api-gateway", &status))
         return status;
+    const char *admin_page = s_cfg[CFG_ADMIN_PAGE].sval;
+    if (strcmp(admin_page, "on") != 0 && strcmp(admin_page, "off") != 0) {
+        fprintf(stderr, "api-gateway: --admin-page must be on or off, not '%s'\n", admin_page);
+        return 2;
+    }
+    gw_admin_enable(strcmp(admin_page, "on") == 0);
     if (pm_sock_curve_client("api-gateway", s_cfg[CFG_CURVE_SECRET_KEY_FILE].sval,
                              s_cfg[CFG_CURVE_SERVER_PUBLIC_KEY_FILE].sval) != 0)
         return 2;

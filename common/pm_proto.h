@@ -358,6 +358,28 @@
  *            (lease to result)}. Cost: ops_stats_read (at most 100000 job
  *            records) and one due-index seek, on a read-only snapshot; the
  *            counters are in memory and start at 0 with the process.
+ *
+ *  The operator page (payment-core/admin_page.h; the gateway's /admin/,
+ *  docs/operations.md "Admin page"), api socket, service token only
+ *  (ACCESS for a user token):
+ *    ADMIN_OVERVIEW  latest? (int 1..20, default 10)
+ *      -> {"err": 0, now_ms, latest, payments, purchases, checkouts, orders
+ *      (each SECTION), retry {backlog (jobs in retry or deciding), parked,
+ *      oldest_due ({id, kind, state, due_ms, age_ms}|nil: the first of the
+ *      retry due index), items [RITEM] (ADMIN_RETRY_LIST, at most latest)},
+ *      jobs {queued, leased, retry, parked, counted (bool)}, providers
+ *      [{provider ("bazaar"|"bazaarpay"|"bank"|"other"), ok, rejected,
+ *      unknown, latency_ms_sum, latency_count}] (METRICS's counters)}
+ *      SECTION = {counts {state: n, every state of the kind, "other" for
+ *                 a record in none}, scanned (records read: at most 10000
+ *                 a store, newest keys first), complete (bool: the whole
+ *                 store was read), latest [newest first by created_ms:
+ *                 PAYMENT | {serial, principal, sku, state, created_ms,
+ *                 updated_ms} (purchases) | {serial, principal, sku, state,
+ *                 amount_minor, refund_requested, created_ms, updated_ms}
+ *                 (checkouts) | {reg_no, principal, state, payment_type,
+ *                 currency, total_minor, order_id, payment_leg, created_ms,
+ *                 updated_ms} (orders)]}; no tokens or payment URLs.
  */
 #ifndef PM_PROTO_H
 #define PM_PROTO_H
@@ -415,6 +437,7 @@ typedef enum {
     PM_MSG_ADMIN_PAYMENT_LIST = 123,
     PM_MSG_HEALTH = 130, /* 130..139: health and metrics */
     PM_MSG_METRICS = 131,
+    PM_MSG_ADMIN_OVERVIEW = 140, /* 140..149: the operator page */
 } pm_msg_type_t;
 
 /* A decoded header. Fixed-size copies, so it outlives the frame it came from. */

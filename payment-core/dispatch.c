@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin_page.h"
 #include "auth.h"
 #include "bazaar.h"
 #include "bazaarpay.h"
@@ -90,6 +91,7 @@ static const s_route_t s_routes[] = {
      * write transaction, so an answer proves one began */
     {PM_MSG_HEALTH, DISPATCH_SRC_API | DISPATCH_SRC_ADMIN, false, false, metrics_api_health},
     {PM_MSG_METRICS, DISPATCH_SRC_API | DISPATCH_SRC_ADMIN, false, true, metrics_api_metrics},
+    {PM_MSG_ADMIN_OVERVIEW, DISPATCH_SRC_API, true, true, admin_page_overview},
 };
 
 struct dispatch_t {

@@ -214,6 +214,42 @@ static int s_type_id(inv_state_t s)
                              : INVOICE_TYPE_AWAITING;
 }
 
+int orders_invoice_peek(const void *data, size_t size, const char **state, int64_t *created_ms,
+                        msgpack_packer *pk)
+{
+    static invoice_t inv; /* large: not on the stack; one thread */
+    const char *why = NULL;
+    if (rec_decode(&s_invoice_schema, data, size, &inv, &why) != 0 &&
+        rec_decode(&s_invoice_schema_v2, data, size, &inv, &why) != 0)
+        return -1;
+    *state = s_state_name(inv.state);
+    *created_ms = inv.created_ms;
+    if (!pk)
+        return 0;
+    msgpack_pack_map(pk, 10);
+    pm_mp_pack_cstr(pk, "reg_no");
+    pm_mp_pack_cstr(pk, inv.reg_no);
+    pm_mp_pack_cstr(pk, "principal");
+    pm_mp_pack_cstr(pk, inv.principal);
+    pm_mp_pack_cstr(pk, "state");
+    pm_mp_pack_cstr(pk, *state);
+    pm_mp_pack_cstr(pk, "payment_type");
+    pm_mp_pack_cstr(pk, s_banks[inv.bank]);
+    pm_mp_pack_cstr(pk, "currency");
+    pm_mp_pack_cstr(pk, inv.currency);
+    pm_mp_pack_cstr(pk, "total_minor");
+    msgpack_pack_int64(pk, inv.total_minor);
+    pm_mp_pack_cstr(pk, "order_id");
+    pm_mp_pack_cstr(pk, inv.order_id[0] ? inv.order_id : NULL);
+    pm_mp_pack_cstr(pk, "payment_leg");
+    rec_pack_bool(pk, inv.payment_id[0] != '\0');
+    pm_mp_pack_cstr(pk, "created_ms");
+    msgpack_pack_int64(pk, inv.created_ms);
+    pm_mp_pack_cstr(pk, "updated_ms");
+    msgpack_pack_int64(pk, inv.updated_ms);
+    return 0;
+}
+
 /* Packs the INVOICE map (lines read back from the store). */
 static int s_pack_invoice(db_t *db, MDB_txn *txn, msgpack_packer *pk, const invoice_t *inv)
 {

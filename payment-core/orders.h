@@ -40,6 +40,15 @@
 /* True for the bank_* job kinds. */
 bool orders_kind(const char *kind);
 
+/* For listings (admin_page.c): decodes an invoice record (a DB_INVOICES
+ * value) and sets *state ("awaiting_payment"|"paid"|"failed") and
+ * *created_ms; with pk, also packs a summary {reg_no, principal, state,
+ * payment_type, currency, total_minor, order_id (str|nil), payment_leg
+ * (bool), created_ms, updated_ms}. Returns 0, or -1 for a record that does
+ * not decode. Not reentrant (one scratch record: the core's one thread). */
+int orders_invoice_peek(const void *data, size_t size, const char **state, int64_t *created_ms,
+                        msgpack_packer *pk);
+
 /* INVOICE_PUT, ORDER_REGISTER, ORDER_VALIDATE (api socket). */
 int orders_api_invoice_put(req_t *req);
 int orders_api_register(req_t *req);

@@ -47,8 +47,8 @@ for (const [path, item] of Object.entries(doc.paths)) {
     const responses = item[m].responses || {};
     for (const [status, r] of Object.entries(responses)) {
       const resolved = r.$ref ? doc.components.responses[r.$ref.split("/").pop()] : r;
-      if (!resolved?.content?.["application/json"]?.schema && !resolved?.content?.["text/plain"]?.schema)
-        problems.push(`${m.toUpperCase()} ${path}: response ${status} has no application/json (or text/plain) schema`);
+      if (!["application/json", "text/plain", "text/html"].some((t) => resolved?.content?.[t]?.schema))
+        problems.push(`${m.toUpperCase()} ${path}: response ${status} has no application/json (or text/plain, text/html) schema`);
     }
     if (!Object.keys(responses).some((s) => /^2/.test(s)))
       problems.push(`${m.toUpperCase()} ${path}: no 2xx response`);
