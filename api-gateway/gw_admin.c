@@ -11,6 +11,7 @@
 
 #include "gw_json.h"
 #include "pm_envelope.h"
+#include "pm_mpjson.h"
 #include "pm_err.h"
 #include "pm_proto.h"
 
@@ -332,83 +333,17 @@ int gw_admin_overview_build(const gw_input_t *in, gw_build_t *out)
     return 0;
 }
 
-/* A msgpack value as JSON (maps with str keys, arrays, scalars; a bin or
- * an ext is null; json-c's null is NULL). *ok false when out of memory or
- * nested too deep. */
-static json_object *s_to_json(const msgpack_object *o, int depth, bool *ok)
-{
-    if (depth > S_DEPTH_MAX) {
-        *ok = false;
-        return NULL;
-    }
-    switch (o->type) {
-    case MSGPACK_OBJECT_NIL:
-        return json_object_new_null();
-    case MSGPACK_OBJECT_BOOLEAN:
-        return json_object_new_boolean(o->via.boolean);
-    case MSGPACK_OBJECT_POSITIVE_INTEGER:
-        return o->via.u64 <= INT64_MAX ? json_object_new_int64((int64_t)o->via.u64)
-                                       : json_object_new_uint64(o->via.u64);
-    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-        return json_object_new_int64(o->via.i64);
-    case MSGPACK_OBJECT_FLOAT32:
-    case MSGPACK_OBJECT_FLOAT64:
-        return json_object_new_double(o->via.f64);
-    case MSGPACK_OBJECT_STR:
-        return gw_json_new_strn(o->via.str.ptr ? o->via.str.ptr : "", o->via.str.size);
-    case MSGPACK_OBJECT_ARRAY: {
-        json_object *a = json_object_new_array_ext((int)o->via.array.size);
-        if (!a)
-            *ok = false;
-        for (uint32_t i = 0; a && i < o->via.array.size; i++) {
-            json_object *v = s_to_json(&o->via.array.ptr[i], depth + 1, ok);
-            if (!*ok || json_object_array_add(a, v) != 0) {
-                json_object_put(v);
-                json_object_put(a);
-                *ok = false;
-                return NULL;
-            }
-        }
-        return a;
-    }
-    case MSGPACK_OBJECT_MAP: {
-        json_object *m = json_object_new_object();
-        if (!m)
-            *ok = false;
-        for (uint32_t i = 0; m && i < o->via.map.size; i++) {
-            const msgpack_object_kv *kv = &o->via.map.ptr[i];
-            if (kv->key.type != MSGPACK_OBJECT_STR || kv->key.via.str.size > 64)
-                continue;
-            char key[65];
-            memcpy(key, kv->key.via.str.ptr, kv->key.via.str.size);
-            key[kv->key.via.str.size] = '\0';
-            if (depth == 0 && strcmp(key, "err") == 0)
-                continue;
-            json_object *v = s_to_json(&kv->val, depth + 1, ok);
-            if (!*ok || json_object_object_add(m, key, v) != 0) {
-                json_object_put(v);
-                json_object_put(m);
-                *ok = false;
-                return NULL;
-            }
-        }
-        return m;
-    }
-    default:
-        return json_object_new_null();
-    }
-}
-
 int gw_admin_overview_render(const msgpack_object *reply, gw_response_t *out)
 {
     assert(reply && out);
     if (reply->type != MSGPACK_OBJECT_MAP || !pm_mp_get(reply, "payments"))
         return -1;
     bool ok = true;
-    json_object *o = s_to_json(reply, 0, &ok);
+    json_object *o = pm_mp_to_json(reply, S_DEPTH_MAX, &ok);
     if (!ok || !o) {
         json_object_put(o);
         return -1;
     }
+    json_object_object_del(o, "err");
     return gw_json_finish(o, 200, out);
 }

@@ -52,6 +52,7 @@
 #include "pm_ids.h"
 #include "pm_log.h"
 #include "pm_money.h"
+#include "pm_mpjson.h"
 #include "pm_sock.h"
 #include "pm_time.h"
 
@@ -247,44 +248,12 @@ static int s_print_stats(const msgpack_object *body)
 
 /* ---- JSON output ---------------------------------------------------------- */
 
-/* msgpack -> json-c, for printing replies; caller owns the result. */
+/* A reply value as JSON, for printing (caller owns the result): 16 levels
+ * are far more than any reply has. */
 static json_object *s_to_json(const msgpack_object *o)
 {
-    switch (o->type) {
-    case MSGPACK_OBJECT_NIL:
-        return NULL;
-    case MSGPACK_OBJECT_BOOLEAN:
-        return json_object_new_boolean(o->via.boolean);
-    case MSGPACK_OBJECT_POSITIVE_INTEGER:
-        return json_object_new_int64(o->via.u64 > INT64_MAX ? INT64_MAX : (int64_t)o->via.u64);
-    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-        return json_object_new_int64(o->via.i64);
-    case MSGPACK_OBJECT_FLOAT32:
-    case MSGPACK_OBJECT_FLOAT64:
-        return json_object_new_double(o->via.f64);
-    case MSGPACK_OBJECT_STR:
-        return json_object_new_string_len(o->via.str.ptr, (int)o->via.str.size);
-    case MSGPACK_OBJECT_ARRAY: {
-        json_object *a = json_object_new_array();
-        for (uint32_t i = 0; i < o->via.array.size; i++)
-            json_object_array_add(a, s_to_json(&o->via.array.ptr[i]));
-        return a;
-    }
-    case MSGPACK_OBJECT_MAP: {
-        json_object *m = json_object_new_object();
-        for (uint32_t i = 0; i < o->via.map.size; i++) {
-            const msgpack_object_kv *kv = &o->via.map.ptr[i];
-            if (kv->key.type != MSGPACK_OBJECT_STR)
-                continue;
-            char key[128];
-            snprintf(key, sizeof key, "%.*s", (int)kv->key.via.str.size, kv->key.via.str.ptr);
-            json_object_object_add(m, key, s_to_json(&kv->val));
-        }
-        return m;
-    }
-    default:
-        return json_object_new_string("(unprintable)");
-    }
+    bool ok;
+    return pm_mp_to_json(o, 16, &ok);
 }
 
 /* Prints the value under key (or the whole body without "err" when key is
