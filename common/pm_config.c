@@ -1,14 +1,15 @@
 /*  pm_config: flags, then environment, then defaults; every value range-checked. */
 #include "pm_config.h"
 
-#include "pm_log.h"
-
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "pm_log.h"
 
 static void s_env_name(const char *name, char *out, size_t cap)
 {
@@ -18,13 +19,50 @@ static void s_env_name(const char *name, char *out, size_t cap)
     out[n] = '\0';
 }
 
+/* Settings named "...-endpoint" are ZeroMQ endpoints (the naming rule, like
+ * units last): checked here, so a typo is a clear startup error naming the
+ * setting rather than a failed bind or connect later. */
+static bool s_is_endpoint_setting(const char *name)
+{
+    size_t n = strlen(name), k = strlen("-endpoint");
+    return n > k && strcmp(name + n - k, "-endpoint") == 0;
+}
+
+/* tcp://HOST:PORT (PORT 1..65535 or *), ipc://PATH, inproc://NAME. */
+static bool s_endpoint_ok(const char *e)
+{
+    if (strncmp(e, "ipc://", 6) == 0)
+        return e[6] != '\0';
+    if (strncmp(e, "inproc://", 9) == 0)
+        return e[9] != '\0';
+    if (strncmp(e, "tcp://", 6) != 0)
+        return false;
+    const char *host = e + 6, *colon = strrchr(host, ':');
+    if (!colon || colon == host)
+        return false;
+    const char *port = colon + 1;
+    if (strcmp(port, "*") == 0)
+        return true;
+    if (!*port || strlen(port) > 5)
+        return false;
+    for (const char *p = port; *p; p++)
+        if (!isdigit((unsigned char)*p))
+            return false;
+    long v = strtol(port, NULL, 10);
+    return v >= 1 && v <= 65535;
+}
+
 static int s_set(pm_setting_t *s, const char *text, const char *program, const char *origin)
 {
     if (s->type == PM_CFG_INT) {
         char *end = NULL;
         errno = 0;
-        long long v = strtoll(text, &end, 10);
-        if (errno || end == text || *end != '\0') {
+        /* strtoll skips leading blanks and takes a '+': neither is an
+         * integer here. */
+        bool digits =
+            isdigit((unsigned char)text[0]) || (text[0] == '-' && isdigit((unsigned char)text[1]));
+        long long v = digits ? strtoll(text, &end, 10) : 0;
+        if (!digits || errno || end == text || *end != '\0') {
             fprintf(stderr, "%s: %s %s: '%s' is not an integer\n", program, origin, s->name, text);
             return -1;
         }
@@ -40,6 +78,13 @@ static int s_set(pm_setting_t *s, const char *text, const char *program, const c
         if ((int64_t)len < s->min || (int64_t)len > s->max) {
             fprintf(stderr, "%s: %s %s: length %zu is outside [%" PRId64 ", %" PRId64 "]\n",
                     program, origin, s->name, len, s->min, s->max);
+            return -1;
+        }
+        if (len > 0 && s_is_endpoint_setting(s->name) && !s_endpoint_ok(text)) {
+            fprintf(stderr,
+                    "%s: %s %s: '%s' is not a ZeroMQ endpoint (tcp://HOST:PORT or "
+                    "ipc://PATH)\n",
+                    program, origin, s->name, text);
             return -1;
         }
         s->sval = text;

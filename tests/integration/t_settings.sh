@@ -153,6 +153,13 @@ done
 # The brief's own examples (issue 12).
 refused "payment-core --api-endpoint without a value" api-endpoint payment-core --api-endpoint
 refused "payment-core --max-batch 0" max-batch payment-core --max-batch 0
+refused "payment-core --max-batch ' 5' (blanks are not digits)" max-batch payment-core --max-batch ' 5'
+refused "payment-core --max-batch +5" max-batch payment-core --max-batch +5
+# A setting named *-endpoint must be a ZeroMQ endpoint.
+refused "payment-core --api-endpoint bogus" api-endpoint payment-core --api-endpoint bogus
+refused "payment-core --worker-endpoint tcp://127.0.0.1:99999" worker-endpoint payment-core --worker-endpoint tcp://127.0.0.1:99999
+refused "api-gateway --core-endpoint 127.0.0.1:7100" core-endpoint api-gateway --core-endpoint 127.0.0.1:7100
+refused "retry-worker PAYMESH_CORE_WORKER_ENDPOINT=tcp://host" PAYMESH_CORE_WORKER_ENDPOINT PAYMESH_CORE_WORKER_ENDPOINT=tcp://host retry-worker
 refused "payment-core PAYMESH_MAX_BATCH=0" PAYMESH_MAX_BATCH PAYMESH_MAX_BATCH=0 payment-core
 refused "payment-core --halkbank-two-phase xyz" halkbank-two-phase payment-core --halkbank-two-phase xyz
 refused "provider-bazaar --bazaar-auth basic" bazaar-auth provider-bazaar --bazaar-auth basic
