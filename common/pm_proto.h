@@ -124,6 +124,9 @@
  *    ADMIN_METHOD_LIST principal? -> {"err": 0, "methods": [METHOD ...]}
  *      (at most 1000, by principal then id)
  *      METHOD = {principal, id, bank, currencies, created_ms, updated_ms}
+ *    ADMIN_ORDER_SHOW  reg_no -> {"err": 0, "invoice": INVOICE (as the
+ *      ORDER_* replies, plus payment_id (str|nil): the payment whose bank
+ *      leg it is)}; not_found when there is none
  *
  *  Worker socket (provider daemons; trusted, no auth):
  *    JOB_TAKE  kinds ([str]), max (int 1..64), wait_ms (int 0..30000)
@@ -431,6 +434,7 @@ typedef enum {
     PM_MSG_ADMIN_REGNO_TYPE_LIST = 111,
     PM_MSG_ADMIN_METHOD_PUT = 112,
     PM_MSG_ADMIN_METHOD_LIST = 113,
+    PM_MSG_ADMIN_ORDER_SHOW = 114,
     PM_MSG_ADMIN_TOKEN_LIST = 120,
     PM_MSG_ADMIN_TOKEN_REVOKE = 121,
     PM_MSG_ADMIN_PAYMENT_SHOW = 122,

@@ -83,6 +83,7 @@ static const s_route_t s_routes[] = {
     {PM_MSG_ADMIN_REGNO_TYPE_LIST, DISPATCH_SRC_ADMIN, false, true, regno_admin_type_list},
     {PM_MSG_ADMIN_METHOD_PUT, DISPATCH_SRC_ADMIN, false, false, methods_admin_put},
     {PM_MSG_ADMIN_METHOD_LIST, DISPATCH_SRC_ADMIN, false, true, methods_admin_list},
+    {PM_MSG_ADMIN_ORDER_SHOW, DISPATCH_SRC_ADMIN, false, true, orders_admin_show},
     {PM_MSG_ADMIN_TOKEN_LIST, DISPATCH_SRC_ADMIN, false, true, ops_admin_token_list},
     {PM_MSG_ADMIN_TOKEN_REVOKE, DISPATCH_SRC_ADMIN, false, false, ops_admin_token_revoke},
     {PM_MSG_ADMIN_PAYMENT_SHOW, DISPATCH_SRC_ADMIN, false, true, ops_admin_payment_show},

@@ -251,9 +251,14 @@ int orders_invoice_peek(const void *data, size_t size, const char **state, int64
 }
 
 /* Packs the INVOICE map (lines read back from the store). */
-static int s_pack_invoice(db_t *db, MDB_txn *txn, msgpack_packer *pk, const invoice_t *inv)
+static int s_pack_invoice(db_t *db, MDB_txn *txn, msgpack_packer *pk, const invoice_t *inv,
+                          bool with_payment)
 {
-    msgpack_pack_map(pk, 18);
+    msgpack_pack_map(pk, with_payment ? 19 : 18);
+    if (with_payment) {
+        pm_mp_pack_cstr(pk, "payment_id");
+        rec_pack_opt(pk, inv->payment_id);
+    }
     pm_mp_pack_cstr(pk, "two_phase");
     rec_pack_bool(pk, inv->two_phase);
     pm_mp_pack_cstr(pk, "deposits");
@@ -314,7 +319,7 @@ static int s_pack_reply(db_t *db, MDB_txn *txn, msgpack_packer *pk, const invoic
     pm_mp_pack_cstr(pk, "err");
     msgpack_pack_int(pk, PM_OK);
     pm_mp_pack_cstr(pk, "invoice");
-    return s_pack_invoice(db, txn, pk, inv);
+    return s_pack_invoice(db, txn, pk, inv, false);
 }
 
 static int s_reply(req_t *req, const invoice_t *inv)
@@ -688,6 +693,31 @@ int orders_api_validate(req_t *req)
 done:
     free(inv);
     return rc;
+}
+
+/* ---- ADMIN_ORDER_SHOW ------------------------------------------------------ */
+
+int orders_admin_show(req_t *req)
+{
+    char reg_no[S_REGNO_MAX + 1];
+    if (req_text(req, "reg_no", "reg_no", 1, S_REGNO_MAX, REQ_ASCII, reg_no, sizeof reg_no) != 0)
+        return -1;
+    invoice_t *inv = calloc(1, sizeof *inv);
+    assert(inv);
+    int rc = s_load(req->db, req->txn, reg_no, inv);
+    if (rc == MDB_NOTFOUND) {
+        free(inv);
+        return req_refuse(req, PM_ERR_NOT_FOUND, "no invoice %s", reg_no);
+    }
+    if (rc == 0) {
+        msgpack_pack_map(&req->pk, 2);
+        pm_mp_pack_cstr(&req->pk, "err");
+        msgpack_pack_int(&req->pk, PM_OK);
+        pm_mp_pack_cstr(&req->pk, "invoice");
+        rc = s_pack_invoice(req->db, req->txn, &req->pk, inv, true);
+    }
+    free(inv);
+    return rc == 0 ? 0 : req_store_error(req, rc, "invoice show");
 }
 
 /* ---- the core payment API's bank leg --------------------------------------- */

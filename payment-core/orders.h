@@ -70,6 +70,9 @@ int orders_payment_begin(req_t *req, const payment_t *p, bool tfeb);
  * MDB_NOTFOUND when the payment has none (or an LMDB code, nothing packed). */
 int orders_payment_pack_bank(db_t *db, MDB_txn *txn, const char *payment_id, msgpack_packer *pk);
 
+/* ADMIN_ORDER_SHOW (admin socket): any invoice by reg_no. */
+int orders_admin_show(req_t *req);
+
 /* Applies provider-bank's report for job (a bank_* job, loaded). */
 int orders_job_result(req_t *req, jobs_job_t *job, jobs_outcome_t outcome, const char *reason,
                       const msgpack_object *data);

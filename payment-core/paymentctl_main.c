@@ -94,6 +94,7 @@ static int s_usage(const char *why)
                     "  package list\n"
                     "  balance --principal ID\n"
                     "  checkout show TOKEN [--json]\n"
+                    "  order show REG_NO [--json]\n"
                     "  retry list [--max N] [--json]\n"
                     "  retry now ID\n"
                     "  retry park ID\n"
@@ -600,6 +601,39 @@ static const char *s_text(const msgpack_object *map, const char *key, char *out,
     return out;
 }
 
+/* order show: a bank order invoice (seed 004, or a payment's bank leg). */
+static int s_print_order(const msgpack_object *body)
+{
+    const msgpack_object *o = pm_mp_get(body, "invoice");
+    if (!o || o->type != MSGPACK_OBJECT_MAP) {
+        fprintf(stderr, S_PROGRAM ": malformed reply: no invoice\n");
+        return -1;
+    }
+    char a[256], b[256], c[256], d[2100], t1[40], t2[40];
+    printf("order %s  state %s (type %s)  bank %s\n", s_text(o, "reg_no", a, sizeof a),
+           s_text(o, "state", b, sizeof b), s_text(o, "type_id", c, sizeof c),
+           s_text(o, "payment_type", d, sizeof d));
+    printf("  principal %s  total %s minor units %s  payment %s\n",
+           s_text(o, "principal", a, sizeof a), s_text(o, "total_minor", b, sizeof b),
+           s_text(o, "currency", c, sizeof c), s_text(o, "payment_id", d, sizeof d));
+    printf("  bank order %s  bank says %s  registrations %s  deposits %s  two-phase %s\n",
+           s_text(o, "order_id", a, sizeof a), s_text(o, "bank_state", b, sizeof b),
+           s_text(o, "registrations", c, sizeof c), s_text(o, "deposits", t1, sizeof t1),
+           s_text(o, "two_phase", t2, sizeof t2));
+    printf("  payer URL %s\n", s_text(o, "checkout_url", d, sizeof d));
+    printf("  created %s  paid %s\n", s_time(pm_mp_get(o, "created_ms"), t1, sizeof t1),
+           s_time(pm_mp_get(o, "paid_ms"), t2, sizeof t2));
+    const msgpack_object *ls = pm_mp_get(o, "lines");
+    uint32_t n = ls && ls->type == MSGPACK_OBJECT_ARRAY ? ls->via.array.size : 0;
+    printf("  %u lines:\n", n);
+    for (uint32_t i = 0; i < n; i++) {
+        const msgpack_object *x = &ls->via.array.ptr[i];
+        printf("    %s x %s at %s\n", s_text(x, "count", a, sizeof a),
+               s_text(x, "name", b, sizeof b), s_text(x, "price_minor", c, sizeof c));
+    }
+    return 0;
+}
+
 static int s_print_checkout(const msgpack_object *body)
 {
     const msgpack_object *c = pm_mp_get(body, "checkout");
@@ -681,6 +715,17 @@ static int s_build_ops_cmd(int argc, char **argv, int rest, uint32_t *type, msgp
             fprintf(stderr, S_PROGRAM ": %s %s: unexpected argument '%s'\n", cmd, sub, argv[i]);
             return 2;
         }
+    }
+    if (strcmp(cmd, "order") == 0) {
+        if (strcmp(sub, "show") != 0 || !arg || max) {
+            fprintf(stderr, S_PROGRAM ": usage: order show REG_NO [--json]\n");
+            return 2;
+        }
+        *type = PM_MSG_ADMIN_ORDER_SHOW;
+        msgpack_pack_map(pk, 1);
+        pm_mp_pack_cstr(pk, "reg_no");
+        pm_mp_pack_cstr(pk, arg);
+        return 0;
     }
     if (strcmp(cmd, "checkout") == 0) {
         if (strcmp(sub, "show") != 0 || !arg || max) {
@@ -1180,6 +1225,8 @@ int main(int argc, char **argv)
             "JSON\n"
             "  checkout show TOKEN [--json]                         a BazaarPay checkout and "
             "every attempt\n"
+            "  order show REG_NO [--json]                           a bank order invoice (or a "
+            "payment\'s bank leg)\n"
             "  retry list [--max N] [--json]                        retries due and parked, "
             "oldest first\n"
             "  retry now ID                                         queue a job now\n"
@@ -1289,7 +1336,8 @@ int main(int argc, char **argv)
     } else if (strcmp(cmd, "regno-type") == 0) {
         if (s_build_regno_cmd(argc, argv, rest, &type, &pk) != 0)
             goto usage;
-    } else if (strcmp(cmd, "checkout") == 0 || strcmp(cmd, "retry") == 0) {
+    } else if (strcmp(cmd, "checkout") == 0 || strcmp(cmd, "retry") == 0 ||
+               strcmp(cmd, "order") == 0) {
         if (s_build_ops_cmd(argc, argv, rest, &type, &pk, &json) != 0)
             goto usage;
     } else {
@@ -1326,6 +1374,8 @@ int main(int argc, char **argv)
             status = s_print_json(rb, "package") == 0 ? 0 : 1;
         else if (type == PM_MSG_ADMIN_BALANCE)
             status = s_print_json(rb, NULL) == 0 ? 0 : 1;
+        else if (type == PM_MSG_ADMIN_ORDER_SHOW)
+            status = (json ? s_print_json(rb, "invoice") : s_print_order(rb)) == 0 ? 0 : 1;
         else if (type == PM_MSG_ADMIN_CHECKOUT_SHOW)
             status = (json ? s_print_json(rb, "checkout") : s_print_checkout(rb)) == 0 ? 0 : 1;
         else if (type == PM_MSG_ADMIN_RETRY_LIST)

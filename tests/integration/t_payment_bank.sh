@@ -120,6 +120,14 @@ for bank in halkbank foreign_affairs_bank; do
         "$bank: the bank leg says paid, and no URL to pay again"
     http GET "/api/v1/payment/$pay/retrieve/status" -t "$alice"
     expect_jq '.payment_status == "succeeded"' "$bank: status says succeeded"
+    # The operator's view of the bank leg: paymentctl order show.
+    reg=$(pm_ctl payment show "$pay" --json | jq -r '.bank.reg_no // empty')
+    shown=$(pm_ctl order show "$reg" --json)
+    jq -e --arg p "$pay" '.payment_id == $p and .state == "paid" and .type_id == 14 and
+        .total_minor == 1750 and (.lines | length) == 1' <<<"$shown" >/dev/null
+    check $? "$bank: paymentctl order show: the bank leg, paid" "$reg: $shown"
+    pm_ctl order show "$reg" | grep -q "^order $reg  state paid"
+    check $? "$bank: paymentctl order show: a table for people" "$(pm_ctl order show "$reg")"
 
     # Declined: failed.
     create "$method" TMT 3.00
