@@ -110,7 +110,9 @@ test: deps
 	@scripts/test.sh
 
 # Fuzzers are built by clang straight from the sources (instrumented), with
-# the corpus kept under build/fuzz so a later run resumes from it.
+# the corpus kept under build/fuzz so a later run resumes from it; the seeds
+# in tests/fuzz/corpus/<target>/ (when there are any) are read as well.
+# `make fuzzers` installs clang and builds them (scripts/test.sh too).
 FUZZ_SECONDS ?= 60
 FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZERS      := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
@@ -118,19 +120,30 @@ FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O1 -Icommon $(PKGCF) \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 # The modules a fuzzer links besides common/ (default: the gateway's).
 FUZZ_MODS_fuzz_records := payment-core
-build/fuzz/%: tests/fuzz/%.c $(wildcard common/*.[ch] api-gateway/*.[ch] payment-core/*.[ch]) \
-              $(OPENAPI_DOC)
+FUZZ_MODS_fuzz_bazaar := provider-bazaar
+FUZZ_MODS_fuzz_bazaarpay := provider-bazaar
+FUZZ_MODS_fuzz_rbs := provider-bank
+FUZZ_MODS_fuzz_tfeb := provider-bank
+build/fuzz/%: tests/fuzz/%.c $(wildcard tests/fuzz/*.h common/*.[ch] api-gateway/*.[ch] payment-core/*.[ch] \
+              provider-bazaar/*.[ch] provider-bank/*.[ch]) $(OPENAPI_DOC)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(wildcard common/*.c) \
 	    $(call mods,$(or $(FUZZ_MODS_$*),api-gateway)) $(if $(FUZZ_MODS_$*),,$(OPENAPI_DOC)) $(LDLIBS)
 
-fuzz: deps
+.PHONY: fuzzers
+fuzzers: deps
 	@scripts/deps.sh clang libclang-rt-14-dev
 	@$(MAKE) --no-print-directory $(FUZZERS)
+
+fuzz: fuzzers
 	@for f in $(FUZZERS); do \
+	  seeds=tests/fuzz/corpus/$${f#build/fuzz/}; [ -d $$seeds ] || seeds=; \
 	  mkdir -p $$f.corpus && echo "== $$f ($(FUZZ_SECONDS) s)" && \
 	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -rss_limit_mb=2048 \
-	      -print_final_stats=1 $$f.corpus 2>&1 | tail -4 || exit 1; \
+	      -artifact_prefix=$$f- -print_final_stats=1 $$f.corpus $$seeds >$$f.log 2>&1; rc=$$?; \
+	  grep "^stat::" $$f.log; \
+	  if [ $$rc -ne 0 ]; then grep -m1 -B2 -A20 -E '==ERROR|runtime error|fuzz check failed|deadly signal' $$f.log; \
+	    grep -E '^artifact_prefix|Test unit written to' $$f.log; exit 1; fi; \
 	done
 
 # make bench: nginx, PostgreSQL and paymesh side by side on loopback

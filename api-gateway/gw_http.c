@@ -61,6 +61,7 @@
 #include "gw_admin.h"
 #include "gw_json.h"
 #include "gw_metrics.h"
+#include "gw_ratelimit.h"
 #include "gw_route.h"
 #include "pm_err.h"
 #include "pm_ids.h"
@@ -121,6 +122,7 @@ struct gw_http_t {
     atomic_bool stopping;
     int n_loops;
     s_loop_t *loops;
+    gw_ratelimit_t *auth_fail; /* failed authentications per address; NULL: off */
 };
 
 typedef enum { S_READ, S_WAIT_AUTH, S_WAIT_CORE, S_DONE } s_state_t;
@@ -145,7 +147,8 @@ typedef struct s_req_t {
     bool too_large;   /* body passed max_body_bytes: discarding */
     gw_build_t build; /* message for payment-core, or our own 4xx */
     gw_call_t call;
-    int64_t start_us; /* pm_mono_us at the first call of the handler (gw_metrics) */
+    int64_t start_us;      /* pm_mono_us at the first call of the handler (gw_metrics) */
+    int64_t retry_after_s; /* > 0: a 429's Retry-After */
 } s_req_t;
 
 static const uint8_t s_empty_map[] = {0x80}; /* msgpack {} */
@@ -188,9 +191,24 @@ static void s_trace_id_new(char out[PM_UUID_LEN + 1])
 
 /* ---- responses ------------------------------------------------------- */
 
+/* The client address's key in the failed-authentication table; 0: none. */
+static size_t s_client_key(const s_req_t *req, uint8_t key[GW_RL_KEY_MAX])
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    return ci ? gw_ratelimit_key(ci->client_addr, key) : 0;
+}
+
 static enum MHD_Result s_respond(s_req_t *req, gw_response_t *r, const char *allow)
 {
     req->state = S_DONE;
+    if (r->status == 401 && req->http->auth_fail) { /* missing, unknown or revoked token */
+        uint8_t key[GW_RL_KEY_MAX];
+        size_t key_len = s_client_key(req, key);
+        if (gw_ratelimit_fail(req->http->auth_fail, key, key_len, pm_mono_ms()) > 0)
+            pm_warn("too many failed authentications from one address: blocked for %d s",
+                    req->http->cfg.auth_fail_window_s);
+    }
     /* The route's pattern, not the path: no ids or tokens in the line. */
     pm_debug("answered %d to %s %s", r->status, req->route ? req->route->method : "a request",
              req->route ? req->route->pattern : "without a route");
@@ -211,6 +229,11 @@ static enum MHD_Result s_respond(s_req_t *req, gw_response_t *r, const char *all
     MHD_add_response_header(resp, "X-Request-Id", req->trace_id);
     if (allow)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+    if (req->retry_after_s > 0) {
+        char secs[24];
+        snprintf(secs, sizeof secs, "%lld", (long long)req->retry_after_s);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, secs);
+    }
     enum MHD_Result ret = MHD_queue_response(req->conn, (unsigned)r->status, resp);
     MHD_destroy_response(resp);
     return ret;
@@ -479,6 +502,18 @@ static enum MHD_Result s_begin(s_req_t *req, const char *url, const char *method
     if (gw_metrics_public(m.route)) { /* /readyz, /metrics: no token */
         req->state = S_READ;
         return MHD_YES;
+    }
+    if (self->auth_fail) { /* blocked: 429 whatever the token, payment-core not asked */
+        uint8_t key[GW_RL_KEY_MAX];
+        size_t key_len = s_client_key(req, key);
+        int64_t left = gw_ratelimit_blocked(self->auth_fail, key, key_len, pm_mono_ms());
+        if (left > 0) {
+            req->retry_after_s = (left + 999) / 1000;
+            snprintf(msg, sizeof msg,
+                     "too many failed authentications from this address: try again in %lld s",
+                     (long long)req->retry_after_s);
+            return s_error(req, PM_ERR_RATE_LIMITED, msg, NULL);
+        }
     }
     s_token_t tok = {NULL, 0, false};
     MHD_get_connection_values(req->conn, MHD_HEADER_KIND, s_token_header, &tok);
@@ -850,6 +885,14 @@ gw_http_t *gw_http_new(const gw_http_config_t *cfg, const gw_link_config_t *link
     self->loops = calloc((size_t)cfg->threads, sizeof *self->loops);
     if (!self->host || !self->endpoint || !self->loops)
         goto fail;
+    if (cfg->auth_fail_limit > 0) {
+        self->auth_fail = gw_ratelimit_new(
+            cfg->auth_fail_table_entries ? cfg->auth_fail_table_entries : 4096,
+            (uint32_t)cfg->auth_fail_limit,
+            (int64_t)(cfg->auth_fail_window_s > 0 ? cfg->auth_fail_window_s : 60) * 1000);
+        if (!self->auth_fail)
+            goto fail;
+    }
     self->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (self->stop_fd < 0) {
         pm_error("eventfd failed: %s", strerror(errno));
@@ -915,6 +958,7 @@ void gw_http_destroy(gw_http_t **self_p)
     if (self->stop_fd >= 0)
         close(self->stop_fd);
     free(self->loops);
+    gw_ratelimit_destroy(&self->auth_fail);
     free(self->endpoint);
     free(self->host);
     free(self);

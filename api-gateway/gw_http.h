@@ -8,6 +8,10 @@
  *  same loop, resumes it and the same handler renders the answer. No thread
  *  waits on payment-core and no request changes threads.
  *
+ *  A client address that earned too many 401s is answered 429 rate_limited
+ *  (with Retry-After) on every route that takes a token, before the token
+ *  is looked at, until its block ends (gw_ratelimit).
+ *
  *  When the gateway finds a 4xx itself and a token is present, it first asks
  *  payment-core to resolve the token (PM_MSG_AUTH), so 401 wins over 400.
  *
@@ -30,6 +34,12 @@ typedef struct {
     int connection_timeout_s; /* idle connection timeout */
     size_t max_body_bytes;
     int64_t max_amount_minor;
+    /* Failed authentications (401) per client address (gw_ratelimit): after
+     * auth_fail_limit within auth_fail_window_s the address gets 429 with
+     * Retry-After for auth_fail_window_s. auth_fail_limit 0: off. */
+    int auth_fail_limit;
+    int auth_fail_window_s;
+    size_t auth_fail_table_entries; /* 0: 4096 */
 } gw_http_config_t;
 
 typedef struct gw_http_t gw_http_t;

@@ -33,6 +33,9 @@ enum {
     CFG_CURVE_SECRET_KEY_FILE,
     CFG_CURVE_SERVER_PUBLIC_KEY_FILE,
     CFG_ADMIN_PAGE,
+    CFG_AUTH_FAIL_LIMIT,
+    CFG_AUTH_FAIL_WINDOW_S,
+    CFG_AUTH_FAIL_TABLE_ENTRIES,
     CFG_LOG_LEVEL,
     CFG_LOG_FORMAT,
     CFG__COUNT
@@ -62,6 +65,14 @@ static pm_setting_t s_cfg[CFG__COUNT] = {
     [CFG_CURVE_SERVER_PUBLIC_KEY_FILE] = PM_SETTING_CURVE_SERVER_PUBLIC_KEY_FILE,
     [CFG_ADMIN_PAGE] = {"admin-page", PM_CFG_STR, "off", 2, 3,
                         "on: serve the operator page /admin/ (service token; else 404)"},
+    [CFG_AUTH_FAIL_LIMIT] = {"auth-fail-limit", PM_CFG_INT, "100", 0, 1000000,
+                             "failed authentications (401) one client address may earn within "
+                             "auth-fail-window-s before it gets 429 (0: no limit)"},
+    [CFG_AUTH_FAIL_WINDOW_S] = {"auth-fail-window-s", PM_CFG_INT, "60", 1, 86400,
+                                "the counting window, and how long an address stays blocked"},
+    [CFG_AUTH_FAIL_TABLE_ENTRIES] = {"auth-fail-table-entries", PM_CFG_INT, "4096", 8, 1048576,
+                                     "client addresses tracked at once (least recently used "
+                                     "evicted)"},
     [CFG_LOG_LEVEL] = PM_SETTING_LOG_LEVEL,
     [CFG_LOG_FORMAT] = PM_SETTING_LOG_FORMAT,
 };
@@ -104,6 +115,9 @@ int main(int argc, char **argv)
         .connection_timeout_s = (int)s_cfg[CFG_CONNECTION_TIMEOUT_S].ival,
         .max_body_bytes = (size_t)s_cfg[CFG_MAX_BODY_BYTES].ival,
         .max_amount_minor = s_cfg[CFG_MAX_AMOUNT_MINOR].ival,
+        .auth_fail_limit = (int)s_cfg[CFG_AUTH_FAIL_LIMIT].ival,
+        .auth_fail_window_s = (int)s_cfg[CFG_AUTH_FAIL_WINDOW_S].ival,
+        .auth_fail_table_entries = (size_t)s_cfg[CFG_AUTH_FAIL_TABLE_ENTRIES].ival,
     };
     gw_http_t *http = gw_http_new(&http_cfg, &link_cfg);
     if (!http)

@@ -19,6 +19,7 @@ static const struct {
     [PM_ERR_UNAVAILABLE] = {"unavailable", 503},
     [PM_ERR_REJECTED] = {"provider_rejected", 406},
     [PM_ERR_PROVIDER] = {"provider_error", 502},
+    [PM_ERR_RATE_LIMITED] = {"rate_limited", 429},
 };
 
 const char *pm_err_code(int err)

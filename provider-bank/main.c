@@ -12,6 +12,7 @@
 #include "pbk_tfeb.h"
 #include "pbk_worker.h"
 #include "pm_config.h"
+#include "pm_envguard.h"
 #include "pm_dealer.h"
 #include "pm_log.h"
 #include "pm_signal.h"
@@ -37,6 +38,7 @@ enum {
     CFG_MAX_MSG_BYTES,
     CFG_CURVE_SECRET_KEY_FILE,
     CFG_CURVE_SERVER_PUBLIC_KEY_FILE,
+    CFG_ENVIRONMENT,
     CFG_LOG_LEVEL,
     CFG_LOG_FORMAT,
     CFG__COUNT
@@ -86,6 +88,7 @@ static pm_setting_t s_cfg[CFG__COUNT] = {
                            "largest message from payment-core"},
     [CFG_CURVE_SECRET_KEY_FILE] = PM_SETTING_CURVE_SECRET_KEY_FILE,
     [CFG_CURVE_SERVER_PUBLIC_KEY_FILE] = PM_SETTING_CURVE_SERVER_PUBLIC_KEY_FILE,
+    [CFG_ENVIRONMENT] = PM_SETTING_ENVIRONMENT,
     [CFG_LOG_LEVEL] = PM_SETTING_LOG_LEVEL,
     [CFG_LOG_FORMAT] = PM_SETTING_LOG_FORMAT,
 };
@@ -131,6 +134,25 @@ int main(int argc, char **argv)
         pm_error("%s", why);
         return 2;
     }
+
+    /* Production refuses the sandbox's URLs and credentials (pm_envguard). */
+    bool production;
+    if (pm_envguard_environment("provider-bank", s_cfg[CFG_ENVIRONMENT].sval, &production) != 0)
+        return 2;
+    static const int urls[] = {CFG_HALKBANK_BASE_URL, CFG_TFEB_BASE_URL, CFG_TFEB_TOKEN_URL};
+    static const int secrets[] = {CFG_RBS_USERNAME,     CFG_RBS_PASSWORD,
+                                  CFG_TFEB_CLIENT_ID,   CFG_TFEB_CLIENT_SECRET,
+                                  CFG_TFEB_MERCHANT_ID, CFG_TFEB_TERMINAL_ID};
+    for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++)
+        if (pm_envguard_url("provider-bank", production, s_cfg[urls[i]].name,
+                            s_cfg[urls[i]].sval) != 0)
+            return 2;
+    for (size_t i = 0; i < sizeof secrets / sizeof secrets[0]; i++)
+        if (pm_envguard_secret("provider-bank", production, s_cfg[secrets[i]].name,
+                               s_cfg[secrets[i]].sval, s_cfg[secrets[i]].def) != 0)
+            return 2;
+    if (!production)
+        pm_warn("environment sandbox: bank URLs may point at the sandbox");
 
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         pm_error("curl_global_init failed");

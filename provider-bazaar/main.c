@@ -13,6 +13,7 @@
 
 #include "pb_worker.h"
 #include "pm_config.h"
+#include "pm_envguard.h"
 #include "pm_dealer.h"
 #include "pm_log.h"
 #include "pm_signal.h"
@@ -39,6 +40,7 @@ enum {
     CFG_MAX_MSG_BYTES,
     CFG_CURVE_SECRET_KEY_FILE,
     CFG_CURVE_SERVER_PUBLIC_KEY_FILE,
+    CFG_ENVIRONMENT,
     CFG_LOG_LEVEL,
     CFG_LOG_FORMAT,
     CFG__COUNT
@@ -83,6 +85,7 @@ static pm_setting_t s_cfg[CFG__COUNT] = {
                            "largest message from payment-core"},
     [CFG_CURVE_SECRET_KEY_FILE] = PM_SETTING_CURVE_SECRET_KEY_FILE,
     [CFG_CURVE_SERVER_PUBLIC_KEY_FILE] = PM_SETTING_CURVE_SERVER_PUBLIC_KEY_FILE,
+    [CFG_ENVIRONMENT] = PM_SETTING_ENVIRONMENT,
     [CFG_LOG_LEVEL] = PM_SETTING_LOG_LEVEL,
     [CFG_LOG_FORMAT] = PM_SETTING_LOG_FORMAT,
 };
@@ -138,6 +141,28 @@ int main(int argc, char **argv)
         pm_error("bazaarpay-merchant-token must be printable ASCII without spaces");
         return 2;
     }
+    /* Production refuses the sandbox's URLs and credentials (pm_envguard). */
+    bool production;
+    if (pm_envguard_environment("provider-bazaar", s_cfg[CFG_ENVIRONMENT].sval, &production) != 0)
+        return 2;
+    static const int urls[] = {CFG_BASE_URL, CFG_BAZAARPAY_BASE_URL};
+    static const int oauth_secrets[] = {CFG_CLIENT_ID, CFG_CLIENT_SECRET, CFG_REFRESH_TOKEN};
+    for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++)
+        if ((urls[i] != CFG_BAZAARPAY_BASE_URL || bazaarpay) &&
+            pm_envguard_url("provider-bazaar", production, s_cfg[urls[i]].name,
+                            s_cfg[urls[i]].sval) != 0)
+            return 2;
+    for (size_t i = 0; !pishkhan && i < sizeof oauth_secrets / sizeof oauth_secrets[0]; i++)
+        if (pm_envguard_secret("provider-bazaar", production, s_cfg[oauth_secrets[i]].name,
+                               s_cfg[oauth_secrets[i]].sval, s_cfg[oauth_secrets[i]].def) != 0)
+            return 2;
+    if (bazaarpay &&
+        pm_envguard_secret("provider-bazaar", production, s_cfg[CFG_BAZAARPAY_MERCHANT_TOKEN].name,
+                           s_cfg[CFG_BAZAARPAY_MERCHANT_TOKEN].sval,
+                           s_cfg[CFG_BAZAARPAY_MERCHANT_TOKEN].def) != 0)
+        return 2;
+    if (!production)
+        pm_warn("environment sandbox: provider URLs may point at the sandbox");
     /* The base URL must end with '/': paths are appended to it. */
     const char *base = s_cfg[CFG_BASE_URL].sval;
     size_t base_len = strlen(base);

@@ -369,7 +369,7 @@ if "$BIN/provider-bazaar" --help 2>&1 | grep -q -- '--bazaarpay-base-url' && [[ 
     BP_FLAGS=(--bazaarpay-base-url "http://127.0.0.1:$SB_PORT/badje/v1/"
         --bazaarpay-merchant-token sandbox-merchant-token --bazaarpay-destination paymesh-bench)
 fi
-spawn provider-bazaar -- "$BIN/provider-bazaar" --core-worker-endpoint "tcp://127.0.0.1:$WORKER_PORT" \
+spawn provider-bazaar -- "$BIN/provider-bazaar" --environment sandbox --core-worker-endpoint "tcp://127.0.0.1:$WORKER_PORT" \
     --bazaar-base-url "http://127.0.0.1:$SB_PORT/devapi/v2/" --bazaar-package-name com.paymesh.demo "${BP_FLAGS[@]}"
 PB_PID=$LAST_PID
 wait_for provider-bazaar "$PB_PID" grep -q "provider-bazaar ready" "$TMP/log/provider-bazaar.log"
@@ -392,7 +392,7 @@ if [[ -x $BIN/provider-bank ]]; then
     if [[ $pbk_help == *--halkbank-base-url* && $ctl_help == *"regno-type add"* ]]; then HAVE_BANK=1; fi
 fi
 if ((HAVE_BANK)); then
-    spawn provider-bank -- "$BIN/provider-bank" --core-worker-endpoint "tcp://127.0.0.1:$WORKER_PORT" \
+    spawn provider-bank -- "$BIN/provider-bank" --environment sandbox --core-worker-endpoint "tcp://127.0.0.1:$WORKER_PORT" \
         --halkbank-base-url "http://127.0.0.1:$SB_PORT/payment/rest/"
     PBK_PID=$LAST_PID
     wait_for provider-bank "$PBK_PID" grep -q "provider-bank ready" "$TMP/log/provider-bank.log"

@@ -104,7 +104,7 @@ start sandbox --http-host 127.0.0.1 --http-port "$SANDBOX_PORT"
 wait_ready sandbox "sandbox listening on http://" "$from"
 
 from=$(log_size provider-bazaar)
-start provider-bazaar --core-worker-endpoint "tcp://127.0.0.1:$WORKER_PORT" \
+start provider-bazaar --environment sandbox --core-worker-endpoint "tcp://127.0.0.1:$WORKER_PORT" \
     --bazaar-base-url "http://127.0.0.1:$SANDBOX_PORT/devapi/v2/" \
     --bazaar-package-name "$BAZAAR_PACKAGE" \
     --bazaarpay-base-url "http://127.0.0.1:$SANDBOX_PORT/badje/v1/"
@@ -119,7 +119,7 @@ wait_ready retry-worker "retry-worker ready" "$from"
 # provider-bank registers seed 004's orders with the sandbox's two banks
 # (Halkbank's RBS gateway, TFEB's OrderProcessing API) and syncs their state.
 from=$(log_size provider-bank)
-start provider-bank --core-worker-endpoint "tcp://127.0.0.1:$WORKER_PORT" \
+start provider-bank --environment sandbox --core-worker-endpoint "tcp://127.0.0.1:$WORKER_PORT" \
     --halkbank-base-url "http://127.0.0.1:$SANDBOX_PORT/payment/rest/" \
     --tfeb-base-url "http://127.0.0.1:$SANDBOX_PORT/OrderProcessing_TURK/v1/" \
     --tfeb-token-url "http://127.0.0.1:$SANDBOX_PORT/identityserver/connect/token"

@@ -8,7 +8,8 @@
 #   3. the API reference (check_openapi): docs/openapi.yaml is valid, lists
 #      the gateway's routes, and matches the release integration answers;
 #   4. clang-format --dry-run --Werror on the C sources, when a .clang-format
-#      exists and clang-format is installed.
+#      exists and clang-format is installed;
+#   5. every libFuzzer target briefly (check_fuzz; make fuzz runs them longer).
 #
 # Before the integration tests, when a browser test (t_*browser) is among them,
 # scripts/deps.sh --browser installs what the browser test needs (Debian's
@@ -198,6 +199,41 @@ check_compose() {
     fi
 }
 
+# The libFuzzer targets (tests/fuzz/fuzz_*.c, as make fuzz runs them), each
+# for FUZZ_TEST_SECONDS (4) from its seeds in tests/fuzz/corpus/<target>/.
+# `make fuzzers` installs Debian's clang (scripts/deps.sh) and builds them.
+# A crash input is kept as build/fuzz/<target>-crash-* (or leak-, oom-, ...).
+check_fuzz() {
+    local secs=${FUZZ_TEST_SECONDS:-4} src t out rc seeds
+    echo "== fuzz ($secs s each)"
+    if ! make --no-print-directory -j"$(nproc)" fuzzers >"$work/fuzz.build.out" 2>&1; then
+        tail -n 20 "$work/fuzz.build.out"
+        record "fuzz: make fuzzers failed" 0 1
+        return
+    fi
+    for src in tests/fuzz/fuzz_*.c; do
+        t=$(basename "$src" .c)
+        out="$work/$t.fuzz.out"
+        seeds=()
+        [[ -d tests/fuzz/corpus/$t ]] && seeds=("tests/fuzz/corpus/$t")
+        mkdir -p "$work/corpus.$t"
+        timeout -k 5 $((secs + 60)) "build/fuzz/$t" -max_total_time="$secs" -max_len=4096 \
+            -rss_limit_mb=2048 -artifact_prefix="build/fuzz/$t-" -print_final_stats=1 \
+            "$work/corpus.$t" "${seeds[@]}" >"$out" 2>&1
+        rc=$?
+        if ((rc == 0)) && ! grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$out"; then
+            echo "  $t: $(grep -m1 -oE 'Done [0-9]+ runs in [0-9]+ second' "$out")," \
+                "$(sed -n 's/^stat::average_exec_per_sec: *//p' "$out") execs/s"
+            record "fuzz $t" 1 0
+        else
+            echo "  $t failed (exit status $rc); crash input: $(sed -n 's/.*Test unit written to //p' "$out" | tail -n1)"
+            grep -m1 -A12 -E '==ERROR|runtime error:|fuzz check failed|deadly signal|Timeout|out-of-memory' "$out" |
+                sed 's/^/  /'
+            record "fuzz $t" 0 1
+        fi
+    done
+}
+
 tests=()
 if (($#)); then
     for a in "$@"; do
@@ -230,6 +266,7 @@ done
 check_openapi
 (($#)) || check_format
 (($#)) || check_compose
+(($#)) || check_fuzz
 
 # A failed test's output again, last, so that the tail of a long log (all a
 # CI page may show) says what failed and why.

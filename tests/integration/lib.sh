@@ -305,7 +305,7 @@ pm_start_provider_bazaar() {
         bp=(--bazaarpay-base-url "$BAZAARPAY_BASE_URL" --bazaarpay-merchant-token "$PM_BAZAARPAY_MERCHANT_TOKEN"
             --bazaarpay-destination "$PM_BAZAARPAY_DESTINATION")
     pm_spawn provider-bazaar "$PM_TMP/provider-bazaar.$PB_STARTS.log" "$PM_BIN/provider-bazaar" \
-        --core-worker-endpoint "$WORKER_ENDPOINT" --bazaar-base-url "$BAZAAR_BASE_URL" \
+        --environment sandbox --core-worker-endpoint "$WORKER_ENDPOINT" --bazaar-base-url "$BAZAAR_BASE_URL" \
         --bazaar-package-name "$PM_BAZAAR_PACKAGE" "${bp[@]}" "$@"
     PB_PID=$PM_LAST_PID
     PB_PIDS+=" $PB_PID"
@@ -319,7 +319,7 @@ pm_start_provider_bank() {
     [[ -n ${SANDBOX_URL:-} ]] || pm_fatal "pm_start_provider_bank: start the sandbox first"
     PBK_STARTS=$((${PBK_STARTS:-0} + 1))
     pm_spawn provider-bank "$PM_TMP/provider-bank.$PBK_STARTS.log" "$PM_BIN/provider-bank" \
-        --core-worker-endpoint "$WORKER_ENDPOINT" \
+        --environment sandbox --core-worker-endpoint "$WORKER_ENDPOINT" \
         --halkbank-base-url "$SANDBOX_URL/payment/rest/" \
         --tfeb-base-url "$SANDBOX_URL/OrderProcessing_TURK/v1/" \
         --tfeb-token-url "$SANDBOX_URL/identityserver/connect/token" "$@"

@@ -344,28 +344,34 @@ check $? "with core down every request is 503" "$(sort "$L/gap.down" | uniq -c |
 check $? "after the first success, every request on every loop succeeds" "$gap_bad of $gap_total failed: $(cat "$L"/gap.*.* | sort | uniq -c | tr '\n' ' ')"
 
 # --- SIGTERM drains ---------------------------------------------------------------
-# provider-bazaar finishes the validation in flight, then exits 0.
-# (The sandbox logs a call once answered: the validation is known to be in
-# flight by time, 350 ms into its 900 ms delay, and by the worker's log.)
-sb_fault '{"service":"bazaar","kind":"delay","delay_ms":900,"match":"validate"}'
+# provider-bazaar finishes the validation in flight, then exits 0. A fresh
+# copy at debug level logs each job it starts, so the test knows the
+# validation is in flight (it then sits in the sandbox's 600 ms delay,
+# within payment-core's 1 s job lease).
+pm_stop "$PB_PID"
+PB_PIDS=""
+pm_start_provider_bazaar --log-level debug
+pblog=${PM_PID_LOG[$PB_PID]}
+sb_fault '{"service":"bazaar","kind":"delay","delay_ms":600,"match":"validate"}'
 store_open "$carol" coins_100
 t=$(sb_buy coins_100)
 bg_redeem "$carol" "$SERIAL" "$t" "$PM_TMP/drain.pb"
 dpid=$BG_PID
-# In flight: provider-bazaar holds the validate job's lease (paymentctl
-# stats), and the call sits in the sandbox's 900 ms delay.
-leased() { (($(pm_stat jobs_leased) >= 1)); }
-wait_until 10 leased
-check $? "provider-bazaar took the validation before its SIGTERM" "$(pm_ctl stats)"
+started() { grep -q "bazaar_validate attempt [0-9]* serial $SERIAL" "$pblog"; }
+wait_until 10 started
+check $? "provider-bazaar started the validation before its SIGTERM" "$(tail -n 3 "$pblog")"
 sleep 0.1
-pblog=${PM_PID_LOG[$PB_PID]}
 t0=$(now_ms)
 pm_stop "$PB_PID"
 waited=$(($(now_ms) - t0))
 wait "$dpid" 2>/dev/null
 PM_HELPER_PIDS=${PM_HELPER_PIDS/ $dpid/}
-[[ $(cat "$PM_TMP/drain.pb.status" 2>/dev/null) == 200 ]]
-check $? "provider-bazaar SIGTERM: the validation in flight finishes and credits (200)" "redeem answered $(cat "$PM_TMP/drain.pb.status" 2>/dev/null) $(head -c 200 "$PM_TMP/drain.pb.body" 2>/dev/null)"
+# The client hears 200, or (on a slow machine, when its wait ran out first)
+# a clean 503 "try again": the redeem after the next start says 200.
+pbst=$(cat "$PM_TMP/drain.pb.status" 2>/dev/null)
+[[ $pbst == 200 || ($pbst == 503 && $(cat "$PM_TMP/drain.pb.body") == *unavailable*) ]]
+check $? "provider-bazaar SIGTERM: the redeem in flight is answered (200 or a clean 503)" "redeem answered $pbst $(head -c 200 "$PM_TMP/drain.pb.body" 2>/dev/null)"
+pb_serial=$SERIAL pb_token=$t
 grep -q 'stopping: [1-9][0-9]* jobs in flight' "$pblog"
 check $? "... it was in flight at provider-bazaar's SIGTERM" "$(grep stopping "$pblog")"
 pm_note "provider-bazaar drained its in-flight validation and exited $waited ms after SIGTERM"
@@ -374,6 +380,8 @@ PB_PIDS=""
 # api-gateway: a request waiting on payment-core is answered (503 by design:
 # the gateway does not wait on core while stopping), never reset; exit 0.
 pm_start_provider_bazaar
+store_redeem_retry "$carol" "$pb_serial" "$pb_token" $((10 * SLOW))
+expect_status 200 "... and the purchase drained at provider-bazaar's SIGTERM credits (redeemed again: 200)"
 sb_fault '{"service":"bazaar","kind":"delay","delay_ms":900,"match":"validate"}'
 store_open "$carol" coins_100
 t2=$(sb_buy coins_100)
