@@ -140,6 +140,15 @@ static int s_bank_parse(const char *text, bank_t *out)
 
 /* ---- records -------------------------------------------------------------- */
 
+/* Decodes a stored invoice of either version (2: before payment_id): 0, or
+ * -1 with *why set. */
+static int s_decode(const void *data, size_t size, invoice_t *inv, const char **why)
+{
+    if (rec_decode(&s_invoice_schema, data, size, inv, why) == 0)
+        return 0;
+    return rec_decode(&s_invoice_schema_v2, data, size, inv, why);
+}
+
 static int s_load(db_t *db, MDB_txn *txn, const char *reg_no, invoice_t *inv)
 {
     MDB_val val;
@@ -147,8 +156,7 @@ static int s_load(db_t *db, MDB_txn *txn, const char *reg_no, invoice_t *inv)
     if (rc != 0)
         return rc;
     const char *why = NULL;
-    if (rec_decode(&s_invoice_schema, val.mv_data, val.mv_size, inv, &why) != 0 &&
-        rec_decode(&s_invoice_schema_v2, val.mv_data, val.mv_size, inv, &why) != 0) {
+    if (s_decode(val.mv_data, val.mv_size, inv, &why) != 0) {
         pm_error("invoice record %s does not decode: %s", reg_no, why);
         return DB_ECORRUPT;
     }
@@ -219,8 +227,7 @@ int orders_invoice_peek(const void *data, size_t size, const char **state, int64
 {
     static invoice_t inv; /* large: not on the stack; one thread */
     const char *why = NULL;
-    if (rec_decode(&s_invoice_schema, data, size, &inv, &why) != 0 &&
-        rec_decode(&s_invoice_schema_v2, data, size, &inv, &why) != 0)
+    if (s_decode(data, size, &inv, &why) != 0)
         return -1;
     *state = s_state_name(inv.state);
     *created_ms = inv.created_ms;
@@ -240,7 +247,7 @@ int orders_invoice_peek(const void *data, size_t size, const char **state, int64
     pm_mp_pack_cstr(pk, "total_minor");
     msgpack_pack_int64(pk, inv.total_minor);
     pm_mp_pack_cstr(pk, "order_id");
-    pm_mp_pack_cstr(pk, inv.order_id[0] ? inv.order_id : NULL);
+    rec_pack_opt(pk, inv.order_id);
     pm_mp_pack_cstr(pk, "payment_leg");
     rec_pack_bool(pk, inv.payment_id[0] != '\0');
     pm_mp_pack_cstr(pk, "created_ms");
