@@ -61,6 +61,7 @@
 #include "gw_admin.h"
 #include "gw_json.h"
 #include "gw_metrics.h"
+#include "gw_mhd.h"
 #include "gw_ratelimit.h"
 #include "gw_route.h"
 #include "pm_err.h"
@@ -149,6 +150,7 @@ typedef struct s_req_t {
     gw_call_t call;
     int64_t start_us;      /* pm_mono_us at the first call of the handler (gw_metrics) */
     int64_t retry_after_s; /* > 0: a 429's Retry-After */
+    gw_errors_t errors;    /* error shape before (or without) a route: the path's */
 } s_req_t;
 
 static const uint8_t s_empty_map[] = {0x80}; /* msgpack {} */
@@ -222,8 +224,9 @@ static enum MHD_Result s_respond(s_req_t *req, gw_response_t *r, const char *all
     r->len = 0;
     gw_metrics_observe(req->route, r->status, pm_mono_us() - req->start_us);
     const char *ctype = gw_admin_content_type(req->route);
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-                            ctype ? ctype : gw_metrics_content_type(req->route));
+    if (!ctype) /* the metrics text is a 200's body; its errors are JSON */
+        ctype = r->status == 200 ? gw_metrics_content_type(req->route) : "application/json";
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
     for (const char *const *h = gw_admin_headers(req->route); h && h[0]; h += 2)
         MHD_add_response_header(resp, h[0], h[1]);
     MHD_add_response_header(resp, "X-Request-Id", req->trace_id);
@@ -234,7 +237,7 @@ static enum MHD_Result s_respond(s_req_t *req, gw_response_t *r, const char *all
         snprintf(secs, sizeof secs, "%lld", (long long)req->retry_after_s);
         MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, secs);
     }
-    enum MHD_Result ret = MHD_queue_response(req->conn, (unsigned)r->status, resp);
+    enum MHD_Result ret = gw_mhd_queue(req->conn, (unsigned)r->status, resp);
     MHD_destroy_response(resp);
     return ret;
 }
@@ -252,7 +255,7 @@ static enum MHD_Result s_error(s_req_t *req, int err, const char *msg, const cha
         if (req->route->render_req(&in, NULL, &r) == 0)
             return s_respond(req, &r, NULL);
     }
-    gw_errors_t errors = req->route ? req->route->errors : GW_ERRORS_CORE;
+    gw_errors_t errors = req->route ? req->route->errors : req->errors;
     if (gw_json_error_as(errors, err, msg, &r) != 0)
         return MHD_NO;
     return s_respond(req, &r, allow);
@@ -454,8 +457,33 @@ static enum MHD_Result s_token_header(void *cls, enum MHD_ValueKind kind, const 
     return MHD_YES;
 }
 
+/* A header whose name holds a blank ("Host : x"): RFC 9112 says 400. */
+static enum MHD_Result s_blank_name(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value)
+{
+    (void)kind, (void)value;
+    if (strpbrk(key, " \t")) {
+        *(bool *)cls = true;
+        return MHD_NO; /* stop here */
+    }
+    return MHD_YES;
+}
+
+/* What RFC 9112 refuses that libmicrohttpd lets through: an HTTP/1.1
+ * request without Host, a blank before a header's colon. NULL when fine. */
+static const char *s_head_refused(struct MHD_Connection *conn, const char *version)
+{
+    if (strcmp(version, MHD_HTTP_VERSION_1_1) == 0 &&
+        !MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST))
+        return "an HTTP/1.1 request needs a Host header";
+    bool blank = false;
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, s_blank_name, &blank);
+    return blank ? "a header name holds a blank (nothing may stand before its colon)" : NULL;
+}
+
 /* First call: route, early limits, token. Answers at once when it can. */
-static enum MHD_Result s_begin(s_req_t *req, const char *url, const char *method)
+static enum MHD_Result s_begin(s_req_t *req, const char *url, const char *method,
+                               const char *version)
 {
     gw_http_t *self = req->http;
     gw_match_t m;
@@ -463,8 +491,19 @@ static enum MHD_Result s_begin(s_req_t *req, const char *url, const char *method
     char msg[GW_MSG_MAX + 128], m_clip[24], u_clip[140];
     gw_text_clip(m_clip, sizeof m_clip, method, strlen(method), 16);
     gw_text_clip(u_clip, sizeof u_clip, url, strlen(url), 128);
+    req->errors = m.errors;
+    const char *refused = s_head_refused(req->conn, version);
+    if (refused)
+        return s_error(req, PM_ERR_BAD_REQUEST, refused, NULL);
     if (rr == GW_ROUTE_OK && gw_admin_hidden(m.route))
         rr = GW_ROUTE_NO_PATH; /* the admin page is off: as if no row had it */
+    if (gw_mhd_path_refused(req->conn)) {
+        snprintf(msg, sizeof msg,
+                 "no route for %s %s: the path holds an encoded '/', '\\', NUL or control "
+                 "character",
+                 m_clip, u_clip);
+        return s_error(req, PM_ERR_NOT_FOUND, msg, NULL);
+    }
     if (rr == GW_ROUTE_NO_PATH) {
         snprintf(msg, sizeof msg, "no route for %s %s", m_clip, u_clip);
         return s_error(req, PM_ERR_NOT_FOUND, msg, NULL);
@@ -665,7 +704,7 @@ static void s_pool_free(s_loop_t *loop)
 /* One call of the MHD handler, with the thread's log trace set to the
  * request's (s_on_request clears it). */
 static enum MHD_Result s_handle(void *cls, struct MHD_Connection *conn, const char *url,
-                                const char *method, const char *upload_data,
+                                const char *method, const char *version, const char *upload_data,
                                 size_t *upload_data_size, void **con_cls)
 {
     s_req_t *req = *con_cls;
@@ -684,7 +723,7 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *conn, const ch
         req->start_us = pm_mono_us();
         pm_log_trace_set(req->trace_id);
         *con_cls = req;
-        return s_begin(req, url, method);
+        return s_begin(req, url, method, version);
     }
     switch (req->state) {
     case S_READ:
@@ -710,8 +749,8 @@ static enum MHD_Result s_on_request(void *cls, struct MHD_Connection *conn, cons
                                     const char *upload_data, size_t *upload_data_size,
                                     void **con_cls)
 {
-    (void)version;
-    enum MHD_Result ret = s_handle(cls, conn, url, method, upload_data, upload_data_size, con_cls);
+    enum MHD_Result ret =
+        s_handle(cls, conn, url, method, version, upload_data, upload_data_size, con_cls);
     pm_log_trace_set(NULL);
     return ret;
 }
@@ -857,7 +896,9 @@ static int s_loop_init(gw_http_t *self, s_loop_t *loop, int index, bool ipv6)
         MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT, limit ? limit : 1u,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)self->cfg.connection_timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)S_CONN_MEMORY_BYTES,
-        MHD_OPTION_NOTIFY_COMPLETED, s_on_completed, loop, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_COMPLETED, s_on_completed, loop, MHD_OPTION_NOTIFY_CONNECTION,
+        gw_mhd_on_connection, NULL, MHD_OPTION_URI_LOG_CALLBACK, gw_mhd_on_uri, NULL,
+        MHD_OPTION_END);
     if (!loop->daemon) {
         close(fd);
         pm_error("cannot start the HTTP server on http://%s:%d", self->cfg.host, self->cfg.port);

@@ -103,9 +103,12 @@ static void s_path(const s_key_t *keys, int depth, char *out, size_t cap)
     }
 }
 
-int gw_json_lex_check(const char *t, size_t len, char *why, size_t cap)
+/* gw_json_lex_check, also counting the field names of every object (the
+ * colons outside strings) into *names. */
+static int s_lex(const char *t, size_t len, char *why, size_t cap, size_t *names)
 {
-    assert(why && cap > 0);
+    assert(why && cap > 0 && names);
+    *names = 0;
     s_key_t keys[GW_JSON_DEPTH + 2] = {{NULL, 0}}; /* [d]: key at depth d */
     int depth = 0;                                 /* open objects and arrays */
     const char *last = NULL;                       /* the last string token */
@@ -174,8 +177,10 @@ int gw_json_lex_check(const char *t, size_t len, char *why, size_t cap)
                     keys[depth] = (s_key_t){NULL, 0};
             } else if (c == '}' || c == ']') {
                 depth -= depth > 0;
-            } else if (c == ':' && last && depth >= 1 && depth <= GW_JSON_DEPTH + 1) {
-                keys[depth] = (s_key_t){last, last_len};
+            } else if (c == ':') {
+                (*names)++;
+                if (last && depth >= 1 && depth <= GW_JSON_DEPTH + 1)
+                    keys[depth] = (s_key_t){last, last_len};
             }
             i++;
         }
@@ -184,6 +189,30 @@ int gw_json_lex_check(const char *t, size_t len, char *why, size_t cap)
 invalid:
     snprintf(why, cap, "request body is not valid JSON: %s", reason);
     return -1;
+}
+
+int gw_json_lex_check(const char *t, size_t len, char *why, size_t cap)
+{
+    size_t names;
+    return s_lex(t, len, why, cap, &names);
+}
+
+/* Field names held by obj and every object inside it. */
+static size_t s_names_held(json_object *obj)
+{
+    size_t n = 0;
+    if (json_object_is_type(obj, json_type_object)) {
+        json_object_object_foreach(obj, key, val)
+        {
+            (void)key;
+            n += 1 + s_names_held(val);
+        }
+    } else if (json_object_is_type(obj, json_type_array)) {
+        size_t len = json_object_array_length(obj);
+        for (size_t i = 0; i < len; i++)
+            n += s_names_held(json_object_array_get_idx(obj, i));
+    }
+    return n;
 }
 
 /* One json-c tokener per thread, reset between documents instead of made
@@ -245,7 +274,8 @@ json_object *gw_json_parse_object(const char *text, size_t len, gw_build_t *b)
         return NULL;
     }
     char why[GW_MSG_MAX];
-    if (gw_json_lex_check(text, len, why, sizeof why) != 0) {
+    size_t names;
+    if (s_lex(text, len, why, sizeof why, &names) != 0) {
         gw_build_fail(b, PM_ERR_VALIDATION, "%s", why);
         return NULL;
     }
@@ -281,6 +311,15 @@ json_object *gw_json_parse_object(const char *text, size_t len, gw_build_t *b)
             goto fail;
         }
     assert(json_object_is_type(obj, json_type_object)); /* it starts with '{' */
+    /* json-c keeps the last of two equal names: a body that says a field
+     * twice means two things, so it is refused, escaped spellings included
+     * ("a" and "\u0061"). */
+    if (s_names_held(obj) != names) {
+        gw_build_fail(b, PM_ERR_VALIDATION,
+                      "request body names a field twice in one object; each field may "
+                      "appear once");
+        goto fail;
+    }
     return obj;
 fail:
     json_object_put(obj);

@@ -56,8 +56,11 @@ gw_route_result_t gw_route_match(const gw_route_t *table, size_t count, const ch
         size_t id_len;
         if (!s_match_pattern(table[i].pattern, path, len, &id, &id_len))
             continue;
+        if (!path_known)
+            m->errors = table[i].errors; /* the first row of the path */
         if (strcmp(table[i].method, method) == 0) {
             m->route = &table[i];
+            m->errors = table[i].errors;
             m->id = id;
             m->id_len = id_len;
             return GW_ROUTE_OK;

@@ -108,7 +108,8 @@ typedef struct {
     const gw_route_t *route;
     const char *id; /* view into the matched path; NULL when no capture */
     size_t id_len;
-    char allow[64]; /* "GET, POST": methods of the path, for 405 */
+    char allow[64];     /* "GET, POST": methods of the path, for 405 */
+    gw_errors_t errors; /* error shape of the path's first row (OK and 405) */
 } gw_match_t;
 
 /* Matches method and path (one trailing slash ignored, no query string)

@@ -198,9 +198,14 @@ static bool s_is_digit(char c)
     return c >= '0' && c <= '9';
 }
 
+#define S_TOKEN_CHARS "letters, digits, '-', '.', '_' and '~'"
+
+/* A purchase token goes into a path segment of Bazaar's validate URL: only
+ * RFC 3986 unreserved characters, so no escape, '/' or '%' ever reaches it. */
 static bool s_is_token_char(char c)
 {
-    return c > 0x20 && c < 0x7F;
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~';
 }
 
 int gw_store_redeem_build(const gw_input_t *in, gw_build_t *out)
@@ -216,10 +221,10 @@ int gw_store_redeem_build(const gw_input_t *in, gw_build_t *out)
     if (gw_json_only(body, "", fields, out) != 0 ||
         s_text(body, "serial_number", GW_STORE_SERIAL_MAX, s_is_digit, "digits", &serial,
                &serial_len, out) != 0 ||
-        s_text(body, "ref_id", GW_STORE_TOKEN_MAX, s_is_token_char,
-               "printable ASCII characters without spaces", &ref, &ref_len, out) != 0 ||
-        s_text(body, "purchase_token", GW_STORE_TOKEN_MAX, s_is_token_char,
-               "printable ASCII characters without spaces", &tok, &tok_len, out) != 0)
+        s_text(body, "ref_id", GW_STORE_TOKEN_MAX, s_is_token_char, S_TOKEN_CHARS, &ref, &ref_len,
+               out) != 0 ||
+        s_text(body, "purchase_token", GW_STORE_TOKEN_MAX, s_is_token_char, S_TOKEN_CHARS, &tok,
+               &tok_len, out) != 0)
         goto done;
     if (!serial) {
         gw_build_fail(out, PM_ERR_VALIDATION, "serial_number is required");
@@ -237,6 +242,10 @@ int gw_store_redeem_build(const gw_input_t *in, gw_build_t *out)
     if (!ref) {
         ref = tok;
         ref_len = tok_len;
+    }
+    if (strspn(ref, ".") >= ref_len) { /* "." and "..": dot segments of the URL */
+        gw_build_fail(out, PM_ERR_VALIDATION, "ref_id must not be made of dots only");
+        goto done;
     }
     msgpack_packer pk;
     msgpack_packer_init(&pk, &out->body, msgpack_sbuffer_write);

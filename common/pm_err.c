@@ -20,6 +20,9 @@ static const struct {
     [PM_ERR_REJECTED] = {"provider_rejected", 406},
     [PM_ERR_PROVIDER] = {"provider_error", 502},
     [PM_ERR_RATE_LIMITED] = {"rate_limited", 429},
+    [PM_ERR_BAD_REQUEST] = {"bad_request", 400},
+    [PM_ERR_URI_TOO_LONG] = {"uri_too_long", 414},
+    [PM_ERR_HEADERS_TOO_LARGE] = {"headers_too_large", 431},
 };
 
 const char *pm_err_code(int err)

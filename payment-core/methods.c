@@ -94,12 +94,12 @@ int method_check(req_t *req, const char *recipient, const char *id, const char *
     method_t m;
     int rc = method_load(req->db, req->txn, recipient, id, &m);
     if (rc == MDB_NOTFOUND)
-        return req_refuse(req, PM_ERR_VALIDATION, "%s: %s has no payment method %s", api_name,
+        return req_reject(req, PM_ERR_VALIDATION, "%s: %s has no payment method %s", api_name,
                           recipient, id);
     if (rc != 0)
         return req_store_error(req, rc, "method load");
     if (!method_takes(&m, currency))
-        return req_refuse(req, PM_ERR_VALIDATION, "%s: payment method %s takes %s, not %s",
+        return req_reject(req, PM_ERR_VALIDATION, "%s: payment method %s takes %s, not %s",
                           api_name, id, m.currencies, currency);
     if (out)
         *out = m;

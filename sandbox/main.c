@@ -4,10 +4,11 @@
  *  purchases, the BazaarPay merchant API and payment page (bazaarpay.c)
  *  with a store of checkouts, Halkbank's RBS and TFEB's OrderProcessing
  *  gateways and their card pages (bank.c) with a store of orders, demo
- *  icons (sb_icon.c), fault injection for the next N calls (sb_fault.c), a
- *  log of the calls received, and an admin API under /sandbox/ to drive all
- *  of it (docs/sandbox.md). State lives in memory only. Used by `make run`
- *  and the tests; production configuration points providers at the real
+ *  icons (sb_icon.c), fault injection for the next N calls (sb_fault.c) or
+ *  a seeded random share of them (sb_random.c), a log of the calls
+ *  received, and an admin API under /sandbox/ to drive all of it
+ *  (docs/sandbox.md). State lives in memory only. Used by `make run` and
+ *  the tests; production configuration points providers at the real
  *  hosts. */
 #include <stdlib.h>
 #include <time.h>
@@ -132,8 +133,9 @@ int main(int argc, char **argv)
     sb.bazaarpay = sb_bp_new(&bp_cfg);
     sb.bank = sb_bank_new(&bank_cfg);
     sb.faults = sb_faults_new();
+    sb.random = sb_random_new();
     sb.calls = sb_calls_new(SB_CALLS_MAX);
-    if (!sb.bazaar || !sb.bazaarpay || !sb.bank || !sb.faults || !sb.calls) {
+    if (!sb.bazaar || !sb.bazaarpay || !sb.bank || !sb.faults || !sb.random || !sb.calls) {
         pm_error("out of memory creating the sandbox state");
         goto free_state;
     }
@@ -158,6 +160,7 @@ int main(int argc, char **argv)
     status = EXIT_SUCCESS;
 free_state:
     sb_calls_destroy(&sb.calls);
+    sb_random_destroy(&sb.random);
     sb_faults_destroy(&sb.faults);
     sb_bank_destroy(&sb.bank);
     sb_bp_destroy(&sb.bazaarpay);

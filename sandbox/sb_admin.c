@@ -57,6 +57,48 @@ void sb_admin_on_fault_clear(sb_sandbox_t *sb, const sb_req_t *req, sb_resp_t *r
     sb_resp_json(resp, 200, &o);
 }
 
+void sb_admin_on_random_set(sb_sandbox_t *sb, const sb_req_t *req, sb_resp_t *resp)
+{
+    char err[160];
+    sb_random_config_t cfg;
+    json_object *body = sb_json_parse_object(req->body, req->body_len);
+    int rc = sb_random_config_from_json(body, &cfg, err, sizeof err);
+    json_object_put(body);
+    if (rc != 0) {
+        sb_resp_error(resp, 400, err, NULL);
+        return;
+    }
+    sb_lock(sb);
+    sb_random_set(sb->random, &cfg);
+    json_object *o = sb_random_to_json(sb->random);
+    sb_unlock(sb);
+    pm_info("random faults on: %d per mille, seed %llu", cfg.per_mille,
+            (unsigned long long)cfg.seed);
+    sb_resp_json(resp, 200, &o);
+}
+
+void sb_admin_on_random_get(sb_sandbox_t *sb, const sb_req_t *req, sb_resp_t *resp)
+{
+    (void)req;
+    sb_lock(sb);
+    json_object *o = sb_random_to_json(sb->random);
+    sb_unlock(sb);
+    sb_resp_json(resp, 200, &o);
+}
+
+void sb_admin_on_random_off(sb_sandbox_t *sb, const sb_req_t *req, sb_resp_t *resp)
+{
+    (void)req;
+    sb_lock(sb);
+    bool was = sb_random_enabled(sb->random);
+    sb_random_off(sb->random);
+    json_object *o = sb_random_to_json(sb->random);
+    sb_unlock(sb);
+    if (was)
+        pm_info("random faults off");
+    sb_resp_json(resp, 200, &o);
+}
+
 void sb_admin_on_call_list(sb_sandbox_t *sb, const sb_req_t *req, sb_resp_t *resp)
 {
     const char *service = req->q_service && req->q_service[0] ? req->q_service : NULL;

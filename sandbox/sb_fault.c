@@ -19,12 +19,36 @@ const char *sb_fault_kind_name(sb_fault_kind_t kind)
     return s_kinds[kind];
 }
 
+sb_fault_kind_t sb_fault_kind_from_name(const char *name)
+{
+    assert(name);
+    for (int k = SB_FAULT_DELAY; k <= SB_FAULT_DROP; k++)
+        if (strcmp(name, s_kinds[k]) == 0)
+            return (sb_fault_kind_t)k;
+    return SB_FAULT_NONE;
+}
+
+_Static_assert(sizeof s_services / sizeof s_services[0] == SB_SERVICE_COUNT,
+               "SB_SERVICE_COUNT names every simulated provider");
+
+int sb_service_index(const char *name)
+{
+    assert(name);
+    for (int i = 0; i < SB_SERVICE_COUNT; i++)
+        if (strcmp(name, s_services[i]) == 0)
+            return i;
+    return -1;
+}
+
+const char *sb_service_name(int i)
+{
+    assert(i >= 0 && i < SB_SERVICE_COUNT);
+    return s_services[i];
+}
+
 bool sb_service_known(const char *name)
 {
-    for (size_t i = 0; i < sizeof s_services / sizeof s_services[0]; i++)
-        if (strcmp(name, s_services[i]) == 0)
-            return true;
-    return false;
+    return sb_service_index(name) >= 0;
 }
 
 /* Reads an optional integer field: 1 when present and valid, 0 when absent,
@@ -89,10 +113,7 @@ int sb_fault_from_json(json_object *obj, sb_fault_t *out, char *err, size_t err_
     rc = s_str_field(obj, "kind", sizeof kind - 1, kind, err, err_cap);
     if (rc < 0)
         return -1;
-    out->kind = SB_FAULT_NONE;
-    for (int k = SB_FAULT_DELAY; rc > 0 && k <= SB_FAULT_DROP; k++)
-        if (strcmp(kind, s_kinds[k]) == 0)
-            out->kind = (sb_fault_kind_t)k;
+    out->kind = rc > 0 ? sb_fault_kind_from_name(kind) : SB_FAULT_NONE;
     if (out->kind == SB_FAULT_NONE) {
         snprintf(err, err_cap, "kind must be delay, status, timeout or drop_response");
         return -1;

@@ -51,11 +51,22 @@ typedef struct {
 /* "delay", "status", "timeout", "drop_response"; NULL for SB_FAULT_NONE. */
 const char *sb_fault_kind_name(sb_fault_kind_t kind);
 
+/* The kind named name (as sb_fault_kind_name spells it), or SB_FAULT_NONE. */
+sb_fault_kind_t sb_fault_kind_from_name(const char *name);
+
 /* The simulated providers, for messages. */
 #define SB_SERVICE_NAMES "bazaar, bazaarpay, rbs, tfeb"
+#define SB_SERVICE_COUNT 4
 
 /* True when name is a simulated provider (one of SB_SERVICE_NAMES). */
 bool sb_service_known(const char *name);
+
+/* The index 0..SB_SERVICE_COUNT-1 of a simulated provider, in the order of
+ * SB_SERVICE_NAMES, or -1 when name is none. */
+int sb_service_index(const char *name);
+
+/* The name of provider i (0..SB_SERVICE_COUNT-1); static. */
+const char *sb_service_name(int i);
 
 /* Reads a fault rule from the admin JSON object {"service", "kind", "count",
  * "delay_ms", "status", "match"}. Returns 0, or -1 with a reason in err. */

@@ -202,13 +202,19 @@ static enum MHD_Result s_dispatch(sb_http_t *self, struct MHD_Connection *conn, 
     sb_fault_t fault = {0};
     uint64_t seq = 0;
     if (service) {
+        /* Rules first; the random mode draws for the calls no rule took,
+         * in the order calls take the lock, which is also the log's order. */
         sb_lock(sb);
-        sb_faults_take(sb->faults, service, url, &fault);
+        if (!sb_faults_take(sb->faults, service, url, &fault))
+            sb_random_draw(sb->random, service, &fault);
         seq = sb_calls_begin(sb->calls, service, method, url, fault.kind, sb_now_ms());
         sb_unlock(sb);
-        if (fault.kind != SB_FAULT_NONE)
+        if (fault.kind != SB_FAULT_NONE && fault.id != 0)
             pm_info("fault %llu (%s) applied to %s %s", (unsigned long long)fault.id,
                     sb_fault_kind_name(fault.kind), method, url);
+        else if (fault.kind != SB_FAULT_NONE)
+            pm_info("random fault (%s) applied to %s %s", sb_fault_kind_name(fault.kind), method,
+                    url);
     }
 
     enum MHD_Result ret = MHD_NO;

@@ -3,8 +3,9 @@
  *  Thread per connection: a handler may sleep (injected delays and
  *  timeouts) without holding up other calls. For every request it reads the
  *  body (bounded), takes the next fault rule of the provider the path
- *  belongs to, logs the call, runs the routed handler and applies the fault
- *  around it (see sb_fault.h). Closing without an answer is done by
+ *  belongs to or, when no rule matches, a draw of the random mode
+ *  (sb_random.h), logs the call, runs the routed handler and applies the
+ *  fault around it (see sb_fault.h). Closing without an answer is done by
  *  returning MHD_NO from the access handler, which makes libmicrohttpd close
  *  the socket. */
 #ifndef SB_HTTP_H

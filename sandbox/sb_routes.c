@@ -71,6 +71,9 @@ const sb_route_t sb_routes[] = {
     {NULL, "POST", "/sandbox/faults", sb_admin_on_fault_add},
     {NULL, "GET", "/sandbox/faults", sb_admin_on_fault_list},
     {NULL, "DELETE", "/sandbox/faults", sb_admin_on_fault_clear},
+    {NULL, "POST", "/sandbox/faults/random", sb_admin_on_random_set},
+    {NULL, "GET", "/sandbox/faults/random", sb_admin_on_random_get},
+    {NULL, "DELETE", "/sandbox/faults/random", sb_admin_on_random_off},
     {NULL, "GET", "/sandbox/calls", sb_admin_on_call_list},
     {NULL, "DELETE", "/sandbox/calls", sb_admin_on_call_clear},
 };

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "sb_fault.h"
+#include "sb_random.h"
 
 typedef struct sb_bazaar_t sb_bazaar_t;
 typedef struct sb_bp_t sb_bp_t;
@@ -21,6 +22,7 @@ typedef struct {
     sb_bp_t *bazaarpay;
     sb_bank_t *bank; /* both bank gateways (bank.c) */
     sb_faults_t *faults;
+    sb_random_t *random; /* taken for the calls no rule matched */
     sb_calls_t *calls;
     atomic_bool stopping; /* set on shutdown: injected sleeps end early */
 } sb_sandbox_t;

@@ -8,8 +8,9 @@
 //      api-gateway/gw_routes.c); a path parameter's name is not compared
 //      ({id} and {checkout_token} are the same capture);
 //   3. every operation answers application/json and documents its errors,
-//      and x-paymesh-unrouted gives the 404 and 405 of requests no route
-//      takes (check_responses.mjs validates those against it).
+//      x-paymesh-unrouted gives the 404 and 405 of requests no route
+//      takes, and x-paymesh-http the 400, 414 and 431 of the HTTP layer
+//      (check_responses.mjs validates those against it).
 //
 // Prints what differs and exits 1 when anything does.
 import { readFileSync } from "node:fs";
@@ -59,6 +60,11 @@ for (const [path, item] of Object.entries(doc.paths)) {
 }
 for (const s of ["404", "405"])
   if (!doc["x-paymesh-unrouted"]?.[s]) problems.push(`x-paymesh-unrouted has no ${s}`);
+for (const s of ["400", "414", "431"]) {
+  const r = doc["x-paymesh-http"]?.[s];
+  const resolved = r?.$ref ? doc.components.responses[r.$ref.split("/").pop()] : r;
+  if (!resolved?.["x-paymesh-code"]) problems.push(`x-paymesh-http has no ${s} with its x-paymesh-code`);
+}
 
 const routes = new Map();
 for (const line of readFileSync(routesPath, "utf8").split("\n")) {

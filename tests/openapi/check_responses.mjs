@@ -8,6 +8,9 @@
 // query string is stripped, one trailing slash ignored, a {param} segment
 // takes any non-empty segment, as gw_route_match does. Then:
 //
+//   - an answer of the HTTP layer (x-paymesh-http: malformed HTTP, a request
+//     line or head too large), on any path: its status and code must be
+//     one listed there, and the body must match (counted "http");
 //   - a path no operation has: must be 404 with the x-paymesh-unrouted 404
 //     body (counted "unrouted");
 //   - a documented path with an undocumented method: must be 405 with the
@@ -24,8 +27,7 @@
 //
 // Skipped, and counted: no answer (curl status 000), a body over 64 KiB
 // (not recorded), and a body that is not JSON and not served as
-// application/json (libmicrohttpd's own answers to malformed requests,
-// never the gateway's). A body served as application/json that does not
+// application/json. A body served as application/json that does not
 // parse is a failure. Prints the counts and the first mismatches; exits 1
 // when any record fails.
 import { readFileSync } from "node:fs";
@@ -116,7 +118,7 @@ function amountProblems(text) {
   return out;
 }
 
-const counts = { records: 0, checked: 0, matched: 0, unrouted: 0, failed: 0, skipped_no_answer: 0, skipped_large: 0, skipped_not_json: 0 };
+const counts = { records: 0, checked: 0, matched: 0, unrouted: 0, http: 0, failed: 0, skipped_no_answer: 0, skipped_large: 0, skipped_not_json: 0 };
 const failures = [];
 const covered = new Set();
 function fail(rec, why) {
@@ -151,7 +153,13 @@ for (const [i, line] of lines.entries()) {
   const path = route(rec.path);
   const method = String(rec.method).toLowerCase();
   let response, key, what;
-  if (!path || !doc.paths[path][method]) {
+  const http = doc["x-paymesh-http"]?.[String(rec.status)];
+  if (http && body?.code === http["x-paymesh-code"]) {
+    counts.http++;
+    response = http;
+    key = `http ${rec.status}`;
+    covered.add(key);
+  } else if (!path || !doc.paths[path][method]) {
     counts.unrouted++;
     const want = path ? "405" : "404";
     what = path ? `${rec.method} on ${path} (no such operation)` : "no such path";
@@ -198,7 +206,7 @@ const ops = [];
 for (const [p, item] of Object.entries(doc.paths))
   for (const m of Object.keys(item)) if (item[m]?.responses) ops.push(`${m.toUpperCase()} ${p}`);
 const unexercised = ops.filter((o) => ![...covered].some((k) => k.startsWith(o + " ")));
-console.log(`  ${counts.records} responses recorded: ${counts.checked} checked (${counts.matched} matched to an operation, ${counts.unrouted} unrouted 404/405), ${counts.failed} failed; skipped: ${counts.skipped_no_answer} without an answer, ${counts.skipped_large} over 64 KiB, ${counts.skipped_not_json} not JSON`);
+console.log(`  ${counts.records} responses recorded: ${counts.checked} checked (${counts.matched} matched to an operation, ${counts.unrouted} unrouted 404/405, ${counts.http} refused by the HTTP layer), ${counts.failed} failed; skipped: ${counts.skipped_no_answer} without an answer, ${counts.skipped_large} over 64 KiB, ${counts.skipped_not_json} not JSON`);
 console.log(`  ${covered.size} (operation, status) pairs seen; operations never answered: ${unexercised.length ? unexercised.join(", ") : "none"}`);
 if (counts.checked === 0 && counts.failed === 0) {
   console.log("  nothing was checked");

@@ -266,6 +266,44 @@ static void s_nest(char *buf, int depth)
     *p = '\0';
 }
 
+/* json-c keeps the last of two equal names; the gateway refuses the body,
+ * whatever the spelling or the depth of the repeat. */
+static void test_duplicated_field_names_are_refused(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "{\"a\": 1, \"a\": 2}",
+        "{\"a\": 1, \"\\u0061\": 1}",
+        "{\"x\": {\"amount\": \"1\", \"amount\": \"1000\"}}",
+        "{\"x\": [{\"k\": 1}, {\"k\": 2, \"k\": 3}]}",
+        "{\"a\": {\"b\": 1}, \"a\": {\"c\": 2}}",
+        "{\"a\": null, \"a\": null}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        gw_build_t b;
+        json_object *o = s_parse(bad[i], &b);
+        if (o)
+            fail_msg("accepted %s", bad[i]);
+        assert_int_equal(b.err, PM_ERR_VALIDATION);
+        assert_non_null(strstr(b.msg, "names a field twice"));
+        gw_build_destroy(&b);
+    }
+    /* Equal names in different objects, or a colon inside a string, are fine. */
+    static const char *const good[] = {
+        "{\"a\": {\"a\": 1}, \"b\": [{\"a\": 1}, {\"a\": 2}]}",
+        "{\"a:b\": \"c:d\", \"ab\": \":\"}",
+        "{}",
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        gw_build_t b;
+        json_object *o = s_parse(good[i], &b);
+        if (!o)
+            fail_msg("refused %s: %s", good[i], b.msg);
+        json_object_put(o);
+        gw_build_destroy(&b);
+    }
+}
+
 static void test_nesting_deeper_than_16_is_refused(void **state)
 {
     (void)state;
@@ -536,6 +574,7 @@ int main(void)
         cmocka_unit_test(test_unpaired_surrogate_escapes_are_refused_naming_the_field),
         cmocka_unit_test(test_lexical_check_ignores_string_content),
         cmocka_unit_test(test_nesting_deeper_than_16_is_refused),
+        cmocka_unit_test(test_duplicated_field_names_are_refused),
         cmocka_unit_test(test_unknown_fields_are_named_with_their_path),
         cmocka_unit_test(test_ids_are_1_to_128_bytes_without_controls),
         cmocka_unit_test(test_idempotency_token_is_1_to_255_printable_ascii),

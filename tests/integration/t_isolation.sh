@@ -10,7 +10,7 @@
 # alice's changes: her own GETs and paymentctl's records of her objects are
 # the same before and after (t_auth.sh covers the core API's 401/403/404
 # matrix with a third party; this test covers every family).
-. "$(dirname "$0")/../integration/lib.sh"
+. "$(dirname "$0")/lib.sh"
 
 pm_start_bazaarpay
 pm_start_provider_bank
