@@ -51,10 +51,8 @@ bool sb_service_known(const char *name)
     return sb_service_index(name) >= 0;
 }
 
-/* Reads an optional integer field: 1 when present and valid, 0 when absent,
- * -1 when present but not an integer in [min, max]. */
-static int s_int_field(json_object *obj, const char *key, int min, int max, int *out, char *err,
-                       size_t err_cap)
+int sb_json_int64(json_object *obj, const char *key, int64_t min, int64_t max, int64_t *out,
+                  char *err, size_t err_cap)
 {
     json_object *v;
     if (!json_object_object_get_ex(obj, key, &v) || json_object_is_type(v, json_type_null))
@@ -63,13 +61,24 @@ static int s_int_field(json_object *obj, const char *key, int min, int max, int 
         snprintf(err, err_cap, "%s must be an integer", key);
         return -1;
     }
+    /* json-c clamps larger numbers to INT64_MIN/MAX, outside every range here */
     int64_t n = json_object_get_int64(v);
     if (n < min || n > max) {
-        snprintf(err, err_cap, "%s must lie in [%d, %d]", key, min, max);
+        snprintf(err, err_cap, "%s must lie in [%lld, %lld]", key, (long long)min, (long long)max);
         return -1;
     }
-    *out = (int)n;
+    *out = n;
     return 1;
+}
+
+int sb_json_int(json_object *obj, const char *key, int min, int max, int *out, char *err,
+                size_t err_cap)
+{
+    int64_t n;
+    int rc = sb_json_int64(obj, key, min, max, &n, err, err_cap);
+    if (rc == 1)
+        *out = (int)n;
+    return rc;
 }
 
 /* Reads a string field of at most max bytes into out (cap > max). */
@@ -119,9 +128,9 @@ int sb_fault_from_json(json_object *obj, sb_fault_t *out, char *err, size_t err_
         return -1;
     }
     out->remaining = 1;
-    if (s_int_field(obj, "count", 1, SB_FAULT_COUNT_MAX, &out->remaining, err, err_cap) < 0)
+    if (sb_json_int(obj, "count", 1, SB_FAULT_COUNT_MAX, &out->remaining, err, err_cap) < 0)
         return -1;
-    rc = s_int_field(obj, "delay_ms", 0, SB_FAULT_DELAY_MAX_MS, &out->delay_ms, err, err_cap);
+    rc = sb_json_int(obj, "delay_ms", 0, SB_FAULT_DELAY_MAX_MS, &out->delay_ms, err, err_cap);
     if (rc < 0)
         return -1;
     if (rc > 0 && out->kind != SB_FAULT_DELAY && out->kind != SB_FAULT_TIMEOUT) {
@@ -134,7 +143,7 @@ int sb_fault_from_json(json_object *obj, sb_fault_t *out, char *err, size_t err_
     }
     if (rc == 0 && out->kind == SB_FAULT_TIMEOUT)
         out->delay_ms = SB_FAULT_TIMEOUT_DEF_MS;
-    rc = s_int_field(obj, "status", 400, 599, &out->status, err, err_cap);
+    rc = sb_json_int(obj, "status", 400, 599, &out->status, err, err_cap);
     if (rc < 0)
         return -1;
     if ((rc > 0) != (out->kind == SB_FAULT_STATUS)) {

@@ -70,6 +70,14 @@ const char *sb_service_name(int i);
 
 /* Reads a fault rule from the admin JSON object {"service", "kind", "count",
  * "delay_ms", "status", "match"}. Returns 0, or -1 with a reason in err. */
+/* Reads an optional integer field of obj: 1 when present and in [min,
+ * max] (into *out), 0 when absent or null, -1 otherwise with the client
+ * message in err. */
+int sb_json_int64(json_object *obj, const char *key, int64_t min, int64_t max, int64_t *out,
+                  char *err, size_t err_cap);
+int sb_json_int(json_object *obj, const char *key, int min, int max, int *out, char *err,
+                size_t err_cap);
+
 int sb_fault_from_json(json_object *obj, sb_fault_t *out, char *err, size_t err_cap);
 
 /* A new JSON object describing f; caller owns it. NULL when out of memory. */

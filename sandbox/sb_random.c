@@ -36,38 +36,6 @@ void sb_random_config_default(sb_random_config_t *out)
     out->status = SB_RANDOM_STATUS_DEF;
 }
 
-/* Reads an optional integer field: 1 when present and valid, 0 when absent
- * or null, -1 when present but not an integer in [min, max]. */
-static int s_int64_field(json_object *obj, const char *key, int64_t min, int64_t max, int64_t *out,
-                         char *err, size_t err_cap)
-{
-    json_object *v;
-    if (!json_object_object_get_ex(obj, key, &v) || json_object_is_type(v, json_type_null))
-        return 0;
-    if (!json_object_is_type(v, json_type_int)) {
-        snprintf(err, err_cap, "%s must be an integer", key);
-        return -1;
-    }
-    /* json-c clamps larger numbers to INT64_MIN/MAX, outside every range here */
-    int64_t n = json_object_get_int64(v);
-    if (n < min || n > max) {
-        snprintf(err, err_cap, "%s must lie in [%lld, %lld]", key, (long long)min, (long long)max);
-        return -1;
-    }
-    *out = n;
-    return 1;
-}
-
-static int s_int_field(json_object *obj, const char *key, int min, int max, int *out, char *err,
-                       size_t err_cap)
-{
-    int64_t n;
-    int rc = s_int64_field(obj, key, min, max, &n, err, err_cap);
-    if (rc > 0)
-        *out = (int)n;
-    return rc;
-}
-
 /* Reads an optional array of distinct names into a bit set, a name's bit
  * given by index_of (-1: not a name). 1 when present and valid, 0 when
  * absent or null, -1 otherwise. */
@@ -132,7 +100,7 @@ int sb_random_config_from_json(json_object *obj, sb_random_config_t *out, char *
         }
     }
     int rc =
-        s_int_field(obj, "per_mille", 0, SB_RANDOM_PER_MILLE_MAX, &out->per_mille, err, err_cap);
+        sb_json_int(obj, "per_mille", 0, SB_RANDOM_PER_MILLE_MAX, &out->per_mille, err, err_cap);
     if (rc < 0)
         return -1;
     if (rc == 0) {
@@ -140,7 +108,7 @@ int sb_random_config_from_json(json_object *obj, sb_random_config_t *out, char *
         return -1;
     }
     int64_t seed;
-    rc = s_int64_field(obj, "seed", 0, SB_RANDOM_SEED_MAX, &seed, err, err_cap);
+    rc = sb_json_int64(obj, "seed", 0, SB_RANDOM_SEED_MAX, &seed, err, err_cap);
     if (rc < 0)
         return -1;
     if (rc > 0)
@@ -151,12 +119,12 @@ int sb_random_config_from_json(json_object *obj, sb_random_config_t *out, char *
     if (s_set_field(obj, "services", sb_service_index, SB_SERVICE_NAMES, &out->services, err,
                     err_cap) < 0)
         return -1;
-    if (s_int_field(obj, "timeout_ms", 1, SB_FAULT_DELAY_MAX_MS, &out->timeout_ms, err, err_cap) <
+    if (sb_json_int(obj, "timeout_ms", 1, SB_FAULT_DELAY_MAX_MS, &out->timeout_ms, err, err_cap) <
         0)
         return -1;
-    if (s_int_field(obj, "delay_ms", 0, SB_FAULT_DELAY_MAX_MS, &out->delay_ms, err, err_cap) < 0)
+    if (sb_json_int(obj, "delay_ms", 0, SB_FAULT_DELAY_MAX_MS, &out->delay_ms, err, err_cap) < 0)
         return -1;
-    if (s_int_field(obj, "status", 500, 599, &out->status, err, err_cap) < 0)
+    if (sb_json_int(obj, "status", 500, 599, &out->status, err, err_cap) < 0)
         return -1;
     return 0;
 }
