@@ -1127,6 +1127,14 @@ int orders_decide(req_t *req, jobs_job_t *job, const char *action, const char *k
         *why = "an order's next call is a status";
         rc = S_REFUSED;
     } else {
+        if (strcmp(job->kind, ORDERS_STATUS) != 0) {
+            /* After a deposit (reverse, refund) whose outcome is not known:
+             * the job becomes the status it was decided to be, never the
+             * same money call again. */
+            snprintf(job->kind, sizeof job->kind, "%s", ORDERS_STATUS);
+            s_pack_bank_payload(job, inv, ORDERS_STATUS, req->limits);
+            job->gen++;
+        }
         jobs_requeue(job, at_ms);
         rc = jobs_save(req->db, req->txn, job);
     }

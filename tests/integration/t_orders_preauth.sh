@@ -63,4 +63,20 @@ wait_until 20 paid
 check $? "a deposit with its answer lost still ends paid" "$(cat "$PM_TMP/resp.body")"
 [[ $(deposits deposit_calls) == 1 && $(deposits deposits) == 1 ]]
 check $? "exactly one deposit call and one deposit at the bank" "$SB_BODY"
+# The deposit's answer is lost and nobody validates again (a payment's bank
+# leg has no client to do it): retry-worker's schedule alone resolves it, by
+# a status, never by the same deposit sent again.
+order
+sb_fault '{"service": "rbs", "kind": "drop_response", "count": 1, "match": "deposit"}'
+validate
+expect_status 503 "the validation whose deposit answer was lost: try again"
+t0=$(date +%s%N)
+inv_paid() { [[ $(pm_ctl order show "$REG" --json | jq -r .state) == paid ]]; }
+wait_until 30 inv_paid
+check $? "a lost deposit answer ends paid without another validation" "$(pm_ctl order show "$REG" --json)"
+pm_note "paid by retry-worker's status $((($(date +%s%N) - t0) / 1000000)) ms after the lost deposit"
+[[ $(deposits deposit_calls) == 1 && $(deposits deposits) == 1 ]]
+check $? "still exactly one deposit call and one deposit at the bank" "$SB_BODY"
+validate
+expect_jq '.status == 1' "a validation afterwards: paid"
 expect_alive "after the pre-authorizations"
