@@ -6,6 +6,8 @@
 #                   then the same suite again under ASan and UBSan
 #   make format     rewrite sources with clang-format
 #   make fuzz       libFuzzer + ASan/UBSan on the decoders, FUZZ_SECONDS each
+#   make chaos      every API family under load while daemons are SIGKILLed and
+#                   providers misbehave, then a checker (CHAOS_SECONDS, tests/chaos/)
 #
 # V=asan builds the sanitizer variant into build/asan (binaries in build/asan/bin).
 
@@ -105,7 +107,7 @@ run: deps
 
 # Installs what is missing, builds both variants, runs the whole suite on each.
 test: deps
-	@$(MAKE) --no-print-directory all unit-tests bin/pm-load V=release
+	@$(MAKE) --no-print-directory all unit-tests bin/pm-load bin/pm-chaos V=release
 	@$(MAKE) --no-print-directory all unit-tests V=asan
 	@scripts/test.sh
 
@@ -161,6 +163,21 @@ bench: deps
 bench-large: deps
 	@$(MAKE) --no-print-directory all $(BINDIR)/pm-load
 	@BENCH_SECONDS=$(BENCH_SECONDS) BENCH_PRELOAD=10000000 scripts/bench.sh
+
+# make chaos: every API family under load from many clients while daemons are
+# SIGKILLed and the sandbox injects provider faults, then a checker compares
+# the clients' log with paymesh and the sandbox (tests/chaos/README.md).
+# CHAOS_SECONDS, CHAOS_SEED, CHAOS_CLIENTS, CHAOS_FAULT_PER_MILLE and
+# CHAOS_KILL_EVERY_S are read from the environment (or the make line).
+CHAOS_SECONDS ?= 180
+.PHONY: chaos
+$(BINDIR)/pm-chaos: $(call obj,tests/chaos/pm_chaos.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+chaos: deps
+	@$(MAKE) --no-print-directory all $(BINDIR)/pm-chaos
+	@CHAOS_SECONDS=$(CHAOS_SECONDS) PAYMESH_BIN=$(BINDIR) tests/chaos/chaos.sh
 
 format:
 	clang-format -i $(wildcard common/*.[ch] tests/unit/*.[ch] $(foreach d,$(DAEMONS),$(d)/*.[ch]))

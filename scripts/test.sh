@@ -10,6 +10,8 @@
 #   4. clang-format --dry-run --Werror on the C sources, when a .clang-format
 #      exists and clang-format is installed;
 #   5. every libFuzzer target briefly (check_fuzz; make fuzz runs them longer).
+#   6. one short chaos run on the release build (check_chaos; make chaos runs
+#      the long one; tests/chaos/README.md).
 #
 # Before the integration tests, when a browser test (t_*browser) is among them,
 # scripts/deps.sh --browser installs what the browser test needs (Debian's
@@ -234,6 +236,31 @@ check_fuzz() {
     done
 }
 
+# The chaos run (tests/chaos/README.md): CHAOS_SECONDS (30) of every API
+# family under load from many clients while daemons are SIGKILLed and the
+# sandbox injects provider faults, then the checker. Once, on the release
+# build only; its seed is printed, CHAOS_SEED repeats it. PM_SKIP_CHAOS=1
+# leaves it out.
+check_chaos() {
+    local out="$work/chaos.out" rc
+    echo "== chaos (CHAOS_SECONDS=${CHAOS_SECONDS:-30}, release)"
+    if [[ ! -x bin/pm-chaos || ! -x bin/payment-core ]]; then
+        echo "  bin/pm-chaos is not built (make bin/pm-chaos)"
+        record "chaos: not built" 0 1
+        return
+    fi
+    CHAOS_SECONDS=${CHAOS_SECONDS:-30} PAYMESH_BIN=bin timeout -k 10 900 tests/chaos/chaos.sh >"$out" 2>&1
+    rc=$?
+    grep -E '^chaos|^(requests|acknowledged|kills|faults|violations|drain|entities)' "$out" | sed 's/^/  /'
+    if ((rc == 0)); then
+        record chaos 1 0
+    else
+        echo "  the chaos run failed (exit status $rc)"
+        record "chaos (seed $(sed -n 's/^chaos: seed \([0-9]*\),.*/\1/p' "$out" | head -n1))" 0 1
+        failed_outs+=("$out")
+    fi
+}
+
 tests=()
 if (($#)); then
     for a in "$@"; do
@@ -267,6 +294,7 @@ check_openapi
 (($#)) || check_format
 (($#)) || check_compose
 (($#)) || check_fuzz
+(($#)) || [[ -n ${PM_SKIP_CHAOS:-} || " ${variants[*]} " != *" release "* ]] || check_chaos
 
 # A failed test's output again, last, so that the tail of a long log (all a
 # CI page may show) says what failed and why.
