@@ -73,9 +73,8 @@ static int s_error_of(unsigned status, const char **msg)
     }
 }
 
-/* The gateway's definition of libmicrohttpd's function (see gw_mhd.h). */
-enum MHD_Result MHD_queue_response(struct MHD_Connection *connection, unsigned int status_code,
-                                   struct MHD_Response *response)
+enum MHD_Result gw_mhd_queue_any(struct MHD_Connection *connection, unsigned int status_code,
+                                 struct MHD_Response *response)
 {
     if (s_own)
         return s_real_queue()(connection, status_code, response);

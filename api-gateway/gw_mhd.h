@@ -6,7 +6,7 @@
  *  are short HTML pages without a Content-Type, and it has no option to
  *  change them. It does queue them through its exported
  *  MHD_queue_response (through the PLT, so the gateway's own definition
- *  comes first), so the gateway defines MHD_queue_response: a response it
+ *  comes first), so the gateway program defines MHD_queue_response: a response it
  *  queues itself (gw_mhd_queue) goes through unchanged; any other one is
  *  one of libmicrohttpd's own errors, and is replaced by a JSON error with
  *  the same status, in the shape of the family the path belongs to (the
@@ -22,6 +22,13 @@
 #include <stdbool.h>
 
 #include "gw_route.h"
+
+/* What the gateway program's MHD_queue_response does (api-gateway/main.c:
+ * defined there, not in the library, so that only the gateway replaces
+ * libmicrohttpd's answers, never a test's or another program's server):
+ * passes on a response gw_mhd_queue queues, replaces any other. */
+enum MHD_Result gw_mhd_queue_any(struct MHD_Connection *connection, unsigned int status_code,
+                                 struct MHD_Response *response);
 
 /* Queues a response the gateway made itself. */
 enum MHD_Result gw_mhd_queue(struct MHD_Connection *conn, unsigned status,

@@ -11,6 +11,7 @@
 #include "gw_admin.h"
 #include "gw_http.h"
 #include "gw_link.h"
+#include "gw_mhd.h"
 #include "gw_route.h"
 #include "pm_config.h"
 #include "pm_ids.h"
@@ -76,6 +77,15 @@ static pm_setting_t s_cfg[CFG__COUNT] = {
     [CFG_LOG_LEVEL] = PM_SETTING_LOG_LEVEL,
     [CFG_LOG_FORMAT] = PM_SETTING_LOG_FORMAT,
 };
+
+/* libmicrohttpd queues its own refusals (malformed HTTP, 414, 431) through
+ * this exported function; the program's definition comes first, so they
+ * are answered as JSON (gw_mhd.h). */
+enum MHD_Result MHD_queue_response(struct MHD_Connection *connection, unsigned int status_code,
+                                   struct MHD_Response *response)
+{
+    return gw_mhd_queue_any(connection, status_code, response);
+}
 
 int main(int argc, char **argv)
 {
