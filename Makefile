@@ -49,7 +49,7 @@ PROGRAMS := $(foreach d,$(DAEMONS),$(if $(wildcard $(d)/main.c),$(BINDIR)/$(d)))
             $(BINDIR)/paymentctl
 UNITS    := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
 
-.PHONY: all deps run test unit-tests format format-check clean fuzz
+.PHONY: all deps run test unit-tests format format-check print-format-files clean fuzz
 all: $(PROGRAMS)
 
 deps:
@@ -179,8 +179,17 @@ chaos: deps
 	@$(MAKE) --no-print-directory all $(BINDIR)/pm-chaos
 	@CHAOS_SECONDS=$(CHAOS_SECONDS) PAYMESH_BIN=$(BINDIR) tests/chaos/chaos.sh
 
+# The C sources clang-format keeps (scripts/test.sh checks the same list).
+FORMAT_FILES = $(wildcard common/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch] tests/chaos/*.c \
+                 bench/*.c $(foreach d,$(DAEMONS),$(d)/*.[ch]))
 format:
-	clang-format -i $(wildcard common/*.[ch] tests/unit/*.[ch] $(foreach d,$(DAEMONS),$(d)/*.[ch]))
+	clang-format -i $(FORMAT_FILES)
+
+format-check:
+	clang-format --dry-run --Werror $(FORMAT_FILES)
+
+print-format-files:
+	@echo $(FORMAT_FILES)
 
 clean:
 	rm -rf build bin

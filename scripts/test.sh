@@ -167,7 +167,7 @@ check_format() {
         return
     fi
     local files
-    mapfile -t files < <(ls common/*.[ch] payment-core/*.[ch] api-gateway/*.[ch] provider-bazaar/*.[ch] sandbox/*.[ch] retry-worker/*.[ch] provider-bank/*.[ch] tests/unit/*.[ch] 2>/dev/null)
+    mapfile -t files < <(make -s --no-print-directory print-format-files | tr ' ' '\n' | grep .)
     if ((${#files[@]} == 0)); then
         return
     fi

@@ -28,11 +28,11 @@
 #include "pm_text.h"
 
 typedef struct {
-    unsigned sel;      /* the selector byte (a digit as its value) */
-    unsigned call;     /* sel modulo ncalls */
-    long status;       /* HTTP status */
-    int transport;     /* 0 answered, 1 timeout, 2 too large, 3 no answer */
-    const char *body;  /* NULL when empty; points into the fuzzer's buffer */
+    unsigned sel;     /* the selector byte (a digit as its value) */
+    unsigned call;    /* sel modulo ncalls */
+    long status;      /* HTTP status */
+    int transport;    /* 0 answered, 1 timeout, 2 too large, 3 no answer */
+    const char *body; /* NULL when empty; points into the fuzzer's buffer */
     size_t len;
 } fuzz_answer_t;
 
@@ -78,7 +78,7 @@ static inline bool fuzz_text_ok(const char *s, size_t cap, size_t max)
 #define FUZZ_CHECK(cond)                                                                           \
     do {                                                                                           \
         if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz check failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__);        \
+            fprintf(stderr, "fuzz check failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__);         \
             abort();                                                                               \
         }                                                                                          \
     } while (0)

@@ -27,8 +27,8 @@ static inline void fuzz_bank_check(pbk_call_t call, const pbk_result_t *r)
     FUZZ_CHECK(strnlen(r->checkout_url, sizeof r->checkout_url) < sizeof r->checkout_url);
     if (r->outcome == PBK_OK && call == PBK_REGISTER) {
         FUZZ_CHECK(pbk_order_id_valid(r->order_id, strlen(r->order_id)));
-        FUZZ_CHECK(pbk_http_url_valid(r->checkout_url, strlen(r->checkout_url),
-                                      PBK_CHECKOUT_URL_MAX));
+        FUZZ_CHECK(
+            pbk_http_url_valid(r->checkout_url, strlen(r->checkout_url), PBK_CHECKOUT_URL_MAX));
     }
     if (r->outcome == PBK_OK && call == PBK_STATUS)
         FUZZ_CHECK(r->state != PBK_STATE_NONE && pbk_state_name(r->state)[0]);
