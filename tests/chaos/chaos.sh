@@ -70,6 +70,7 @@ pm_ctl method add --id tfeb-card --principal bob --bank foreign_affairs_bank --c
 pm_ctl regno-type add --id 9 --name sale_order_invoice_code --prefix ANS --length 8 \
     --alphabet 0123456789ABCDEFGHJKLMNPQRSTUVWXYZ >/dev/null || pm_fatal "regno-type add failed"
 pm_package coins_100 "100 coins" 50000 coin 100
+pm_package days_30 "30 days" 90000 time 30
 pm_start_gateway "${GW_FLAGS[@]}"
 pm_start_sandbox
 pm_start_provider_bazaar

@@ -11,6 +11,9 @@ def cls: if . == 0 then "none" else "\(. / 100 | floor)xx" end;
 def minor: tostring | split(".") | (.[0] | tonumber) * 100 + (((.[1] // "") + "00")[0:2] | tonumber);
 def sb_paid: . != null and (.state == "deposited" or .state == "refunded");
 def v($kind; $o): {kind: $kind} + $o;
+# A ledger entry that credits (coins or subscription time), or takes back.
+def credit: (.coins_delta // 0) > 0 or (.time_delta_ms // 0) > 0;
+def debit: (.coins_delta // 0) < 0 or (.time_delta_ms // 0) < 0;
 
 ($log[0]) as $L
 | [$L[] | select(.target == "gw" and .replay_of == null)] as $G
@@ -109,11 +112,15 @@ def v($kind; $o): {kind: $kind} + $o;
              {ok: (.ok and ($e.coins_after == .c + ($e.coins_delta // 0))), c: (.c + ($e.coins_delta // 0))}) | .ok) | not then
          v("ledger_chain"; {principal: .principal})
        else empty end),
-      (.ledger | map(select((.coins_delta // 0) > 0)) | group_by(.purchase_serial) | map(select(length > 1))[]
+      (([.ledger[] | select(.subscription_until_ms != null)] | last | .subscription_until_ms) as $u
+       | if $u != null and $u != $b.subscription_until_ms then
+           v("subscription_differs"; {principal: $b.principal, balance_until_ms: $b.subscription_until_ms, last_entry_until_ms: $u})
+         else empty end),
+      (.ledger | map(select(credit)) | group_by(.purchase_serial) | map(select(length > 1))[]
        | v("credited_twice"; {principal: $b.principal, serial: .[0].purchase_serial, entries: length}))
   ] as $v_ledger
-| ([ $bals[0][] | .principal as $p | .ledger[] | select((.coins_delta // 0) > 0) | {key: .purchase_serial, value: $p} ] | from_entries) as $CREDITED
-| ([ $bals[0][] | .ledger[] | select((.coins_delta // 0) < 0) | {key: .purchase_serial, value: true} ] | from_entries) as $DEBITED
+| ([ $bals[0][] | .principal as $p | .ledger[] | select(credit) | {key: .purchase_serial, value: $p} ] | from_entries) as $CREDITED
+| ([ $bals[0][] | .ledger[] | select(debit) | {key: .purchase_serial, value: true} ] | from_entries) as $DEBITED
 | [$writes[] | select(.family == "store" and (.op == "redeem" or .op == "redeem_again"))] as $rw
 | ($rw | group_by(.req.ref_id) | map({key: .[0].req.ref_id, value: .}) | from_entries) as $BYTOKEN
 | [ $BYTOKEN | to_entries[] | .key as $t | .value as $ws

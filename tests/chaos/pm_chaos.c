@@ -546,10 +546,17 @@ static void s_flow_core(s_client_t *c, bool bank)
 
 /* --- store purchases (seed 000) --------------------------------------------- */
 
-static bool s_open_purchase(s_client_t *c, char serial[32])
+/* The package a flow sells: the coin package, or (a quarter of the time)
+ * the time package, so that subscriptions are credited and reversed too. */
+static const char *s_sku(s_client_t *c)
+{
+    return s_chance(c, 25) ? "days_30" : "coins_100";
+}
+
+static bool s_open_purchase(s_client_t *c, const char *sku, char serial[32])
 {
     json_object *body = s_obj();
-    s_set(body, "serial_number", "coins_100");
+    s_set(body, "serial_number", sku);
     s_resp_t r;
     s_call(c, "gw", c->me->token, "store", "purchase", "POST", "/finance/purchase", NULL, body,
            false, &r);
@@ -578,11 +585,12 @@ static void s_redeem(s_client_t *c, const char *serial, const char *ptoken, bool
 static void s_flow_store(s_client_t *c)
 {
     char serial[32];
-    if (!s_open_purchase(c, serial))
+    const char *sku = s_sku(c);
+    if (!s_open_purchase(c, sku, serial))
         return;
     json_object *body = s_obj();
     s_set(body, "package_name", s_cfg.package);
-    s_set(body, "sku", "coins_100");
+    s_set(body, "sku", sku);
     s_resp_t r;
     s_call(c, "sandbox", NULL, "store", "bazaar_buy", "POST", "/sandbox/bazaar/purchases", NULL,
            body, false, &r);
@@ -598,7 +606,7 @@ static void s_flow_store(s_client_t *c)
     s_redeem(c, serial, ptoken, true, "redeem");
     /* Sometimes the same token once more, for another purchase: it must
      * never credit twice (406). */
-    if (s_chance(c, 8) && s_open_purchase(c, serial))
+    if (s_chance(c, 8) && s_open_purchase(c, sku, serial))
         s_redeem(c, serial, ptoken, false, "redeem_again");
 }
 
@@ -609,7 +617,7 @@ static void s_flow_bazaarpay(s_client_t *c)
     json_object *body = s_obj();
     char redirect[512];
     snprintf(redirect, sizeof redirect, "%s/sandbox/faults?app_return=%s", s_cfg.sandbox, c->flow);
-    s_set(body, "serial_number", "coins_100");
+    s_set(body, "serial_number", s_sku(c));
     s_set(body, "redirect_url", redirect);
     s_resp_t r;
     s_call(c, "gw", c->me->token, "bazaarpay", "checkout", "POST", "/finance/bazaarpay/checkout/",
