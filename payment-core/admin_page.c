@@ -13,6 +13,7 @@
 #include "pm_envelope.h"
 #include "pm_err.h"
 #include "purchase.h"
+#include "rec.h"
 #include "retry.h"
 
 #define S_STATES_MAX 8
@@ -89,10 +90,7 @@ static int s_checkout_peek(const void *data, size_t size, const char **state, in
     pm_mp_pack_cstr(pk, "amount_minor");
     msgpack_pack_int64(pk, co.amount);
     pm_mp_pack_cstr(pk, "refund_requested");
-    if (co.refund_requested)
-        msgpack_pack_true(pk);
-    else
-        msgpack_pack_false(pk);
+    rec_pack_bool(pk, co.refund_requested);
     pm_mp_pack_cstr(pk, "created_ms");
     msgpack_pack_int64(pk, co.created_ms);
     pm_mp_pack_cstr(pk, "updated_ms");
@@ -199,10 +197,7 @@ static int s_section(req_t *req, const s_section_t *sec, size_t latest, s_slot_t
     pm_mp_pack_cstr(pk, "scanned");
     msgpack_pack_uint64(pk, scanned);
     pm_mp_pack_cstr(pk, "complete");
-    if (complete)
-        msgpack_pack_true(pk);
-    else
-        msgpack_pack_false(pk);
+    rec_pack_bool(pk, complete);
     /* Newest first. */
     uint32_t used = 0;
     for (size_t i = 0; i < latest; i++)
@@ -332,10 +327,7 @@ static void s_jobs_providers(req_t *req, const msgpack_object *m)
     s_kv_u(pk, "retry", s_u(m, "jobs_retry"));
     s_kv_u(pk, "parked", s_u(m, "jobs_parked"));
     pm_mp_pack_cstr(pk, "counted");
-    if (s_u(m, "jobs_counted"))
-        msgpack_pack_true(pk);
-    else
-        msgpack_pack_false(pk);
+    rec_pack_bool(pk, s_u(m, "jobs_counted"));
     pm_mp_pack_cstr(pk, "providers");
     msgpack_pack_array(pk, sizeof provs / sizeof provs[0]);
     for (size_t p = 0; p < sizeof provs / sizeof provs[0]; p++) {

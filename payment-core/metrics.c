@@ -12,6 +12,7 @@
 #include "park.h"
 #include "pm_envelope.h"
 #include "pm_err.h"
+#include "rec.h"
 
 const uint32_t metrics_batch_le[METRICS_BATCH_BUCKETS - 1] = {1, 2, 4, 8, 16, 32, 64, 128, 256};
 
@@ -175,10 +176,7 @@ int metrics_api_health(req_t *req)
     pm_mp_pack_cstr(&req->pk, "err");
     msgpack_pack_int(&req->pk, PM_OK);
     pm_mp_pack_cstr(&req->pk, "writable");
-    if (writable)
-        msgpack_pack_true(&req->pk);
-    else
-        msgpack_pack_false(&req->pk);
+    rec_pack_bool(&req->pk, writable);
     s_kv_d(&req->pk, "map_used_pct", st.used_pct);
     pm_mp_pack_cstr(&req->pk, "reason");
     if (writable)

@@ -14,6 +14,7 @@
 #include "pm_envelope.h"
 #include "pm_err.h"
 #include "pm_log.h"
+#include "rec.h"
 
 /* The BLAKE2b key of token ids (crypto_generichash needs 16 bytes or more).
  * Changing it renames every token in lists; it is not a secret. */
@@ -125,10 +126,7 @@ int ops_admin_token_list(req_t *req)
     pm_mp_pack_cstr(&req->pk, "err");
     msgpack_pack_int(&req->pk, PM_OK);
     pm_mp_pack_cstr(&req->pk, "truncated");
-    if (out < n || !complete)
-        msgpack_pack_true(&req->pk);
-    else
-        msgpack_pack_false(&req->pk);
+    rec_pack_bool(&req->pk, out < n || !complete);
     pm_mp_pack_cstr(&req->pk, "tokens");
     msgpack_pack_array(&req->pk, (uint32_t)out);
     for (size_t i = 0; i < out; i++)
@@ -362,8 +360,5 @@ void ops_stats_pack(msgpack_packer *pk, const ops_stats_t *st)
         msgpack_pack_uint64(pk, vals[i]);
     }
     pm_mp_pack_cstr(pk, "jobs_counted");
-    if (st->jobs_counted)
-        msgpack_pack_true(pk);
-    else
-        msgpack_pack_false(pk);
+    rec_pack_bool(pk, st->jobs_counted);
 }
