@@ -439,13 +439,18 @@ typedef struct {
     const char *token; /* borrowed from the connection; NULL: none yet */
     size_t len;
     bool conflict;
-} s_token_t;
+    bool blank_name; /* a header name holds a blank ("Host : x") */
+} s_head_t;
 
-static enum MHD_Result s_token_header(void *cls, enum MHD_ValueKind kind, const char *key,
-                                      const char *value)
+/* One walk over the request's headers: its token, and what RFC 9112 says
+ * is a 400 (a blank before a header's colon). */
+static enum MHD_Result s_head_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
 {
     (void)kind;
-    s_token_t *t = cls;
+    s_head_t *t = cls;
+    if (strpbrk(key, " \t"))
+        t->blank_name = true;
     size_t len;
     const char *token = gw_http_header_token(key, value, &len);
     if (!token)
@@ -457,28 +462,16 @@ static enum MHD_Result s_token_header(void *cls, enum MHD_ValueKind kind, const 
     return MHD_YES;
 }
 
-/* A header whose name holds a blank ("Host : x"): RFC 9112 says 400. */
-static enum MHD_Result s_blank_name(void *cls, enum MHD_ValueKind kind, const char *key,
-                                    const char *value)
-{
-    (void)kind, (void)value;
-    if (strpbrk(key, " \t")) {
-        *(bool *)cls = true;
-        return MHD_NO; /* stop here */
-    }
-    return MHD_YES;
-}
-
 /* What RFC 9112 refuses that libmicrohttpd lets through: an HTTP/1.1
  * request without Host, a blank before a header's colon. NULL when fine. */
-static const char *s_head_refused(struct MHD_Connection *conn, const char *version)
+static const char *s_head_refused(struct MHD_Connection *conn, const char *version,
+                                  const s_head_t *head)
 {
     if (strcmp(version, MHD_HTTP_VERSION_1_1) == 0 &&
         !MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST))
         return "an HTTP/1.1 request needs a Host header";
-    bool blank = false;
-    MHD_get_connection_values(conn, MHD_HEADER_KIND, s_blank_name, &blank);
-    return blank ? "a header name holds a blank (nothing may stand before its colon)" : NULL;
+    return head->blank_name ? "a header name holds a blank (nothing may stand before its colon)"
+                            : NULL;
 }
 
 /* First call: route, early limits, token. Answers at once when it can. */
@@ -492,7 +485,9 @@ static enum MHD_Result s_begin(s_req_t *req, const char *url, const char *method
     gw_text_clip(m_clip, sizeof m_clip, method, strlen(method), 16);
     gw_text_clip(u_clip, sizeof u_clip, url, strlen(url), 128);
     req->errors = m.errors;
-    const char *refused = s_head_refused(req->conn, version);
+    s_head_t head = {NULL, 0, false, false};
+    MHD_get_connection_values(req->conn, MHD_HEADER_KIND, s_head_header, &head);
+    const char *refused = s_head_refused(req->conn, version, &head);
     if (refused)
         return s_error(req, PM_ERR_BAD_REQUEST, refused, NULL);
     if (rr == GW_ROUTE_OK && gw_admin_hidden(m.route))
@@ -554,17 +549,15 @@ static enum MHD_Result s_begin(s_req_t *req, const char *url, const char *method
             return s_error(req, PM_ERR_RATE_LIMITED, msg, NULL);
         }
     }
-    s_token_t tok = {NULL, 0, false};
-    MHD_get_connection_values(req->conn, MHD_HEADER_KIND, s_token_header, &tok);
-    if (!tok.token)
+    if (!head.token)
         return s_error(req, PM_ERR_UNAUTHORIZED,
                        "missing API token: send it in the x_auth_token header", NULL);
-    if (tok.conflict)
+    if (head.conflict)
         return s_error(req, PM_ERR_UNAUTHORIZED, "conflicting API tokens in the request headers",
                        NULL);
-    if (tok.len > PM_TOKEN_MAX)
+    if (head.len > PM_TOKEN_MAX)
         return s_error(req, PM_ERR_UNAUTHORIZED, "invalid API token", NULL);
-    pm_token_hash(tok.token, tok.len, req->auth);
+    pm_token_hash(head.token, head.len, req->auth);
     req->has_auth = true;
     req->state = S_READ;
     return MHD_YES;

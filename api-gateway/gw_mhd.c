@@ -11,9 +11,11 @@
 #include "pm_err.h"
 #include "pm_log.h"
 
+#define S_PATH_MAX 512 /* bytes of a raw path kept for the error shape */
+
 typedef struct {
-    gw_errors_t errors; /* of the current request's path */
-    bool path_refused;  /* its raw path holds an escape the router must not see */
+    char path[S_PATH_MAX]; /* the current request's raw path ("": none, or longer) */
+    bool path_refused;     /* it holds an escape the router must not see */
 } s_conn_t;
 
 typedef enum MHD_Result (*s_queue_fn)(struct MHD_Connection *, unsigned int, struct MHD_Response *);
@@ -82,7 +84,8 @@ enum MHD_Result gw_mhd_queue_any(struct MHD_Connection *connection, unsigned int
     int err = s_error_of(status_code, &msg);
     const s_conn_t *c = s_conn(connection);
     gw_response_t r = {0};
-    if (gw_json_error_as(c ? c->errors : GW_ERRORS_CORE, err, msg, &r) != 0)
+    /* The path's family, matched here (a rare path), not for every request. */
+    if (gw_json_error_as(c ? gw_mhd_errors_for(c->path) : GW_ERRORS_CORE, err, msg, &r) != 0)
         return s_real_queue()(connection, status_code, response); /* out of memory */
     struct MHD_Response *json =
         MHD_create_response_from_buffer(r.len, r.json, MHD_RESPMEM_MUST_FREE);
@@ -115,7 +118,10 @@ void *gw_mhd_on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     (void)cls;
     s_conn_t *c = s_conn(conn);
     if (c && uri) {
-        c->errors = gw_mhd_errors_for(uri);
+        size_t n = strcspn(uri, "?#");
+        n = n < sizeof c->path ? n : 0; /* too long: the core shape */
+        memcpy(c->path, uri, n);
+        c->path[n] = '\0';
         c->path_refused = gw_mhd_raw_path_refused(uri);
     }
     return NULL;
@@ -158,7 +164,7 @@ bool gw_mhd_raw_path_refused(const char *target)
 gw_errors_t gw_mhd_errors_for(const char *target)
 {
     assert(target);
-    char path[512];
+    char path[S_PATH_MAX];
     size_t n = strcspn(target, "?#");
     if (n == 0 || n >= sizeof path)
         return GW_ERRORS_CORE;
