@@ -100,10 +100,13 @@ curl -sS --noproxy '*' --max-time 10 "$SANDBOX_URL/sandbox/bank/orders" >"$S/sb_
 # --- evaluate -----------------------------------------------------------------------
 faults='{}'
 [[ -s $RUN/faults_random.json ]] && faults=$(cat "$RUN/faults_random.json")
-rules=$(awk '{ print $2 }' "$RUN/fault_rules.txt" 2>/dev/null | sort | uniq -c |
-    awk 'BEGIN { printf "{" } { printf "%s\"%s\":%s", (NR > 1 ? "," : ""), $2, $1 } END { printf "}" }')
-kills=$(awk '{ print $2 }' "$RUN/kills.txt" 2>/dev/null | sort | uniq -c |
-    awk 'BEGIN { printf "{" } { printf "%s\"%s\":%s", (NR > 1 ? "," : ""), $2, $1 } END { printf "}" }')
+# count FILE: {"<second field>": lines with it, ...} of FILE (none: {}).
+count() {
+    awk '{ print $2 }' "$1" 2>/dev/null | sort | uniq -c |
+        awk 'BEGIN { printf "{" } { printf "%s\"%s\":%s", (NR > 1 ? "," : ""), $2, $1 } END { printf "}" }'
+}
+rules=$(count "$RUN/fault_rules.txt")
+kills=$(count "$RUN/kills.txt")
 slurp() { jq -s -c . "$1" 2>/dev/null || echo '[]'; }
 for f in pm_payments pm_checkouts pm_payment_list pm_orders pm_balances sb_checkouts sb_purchases sb_orders; do
     slurp "$S/$f.jsonl" >"$S/$f.json"

@@ -877,6 +877,20 @@ expect_ledger() {
     check $? "$2" "ledger of $1 does not explain the balance: $(head -c 600 <<<"$b")"
 }
 
+# pm_invoice TOKEN WHO: a registration number of type 9 and a 17.50 TMT
+# halkbank invoice on it (two lines), both checked 200; sets REG and
+# INV_BODY (the invoice's body, compact).
+pm_invoice() {
+    http POST /gen-reg-no/ -t "$1" -d '{"RegNumTypeId": 9, "random_mode": 1}'
+    expect_status 200 "$2's registration number"
+    REG=$(jq -r .data "$PM_TMP/resp.body")
+    INV_BODY=$(jq -c --arg r "$REG" '.OInvRegNo = $r' <<<'{"OInvRegNo": "", "online_payment_type": "halkbank",
+        "OInvTotal": 17.50, "OrderInvLines": [{"ResName": "tea", "ItemCount": 2, "ResPrice": 5.00},
+        {"ResName": "cake", "ItemCount": 1, "ResPrice": 7.50}]}')
+    http POST /checkout-sale-order-inv/ -t "$1" -d "$INV_BODY"
+    expect_status 200 "$2's order invoice"
+}
+
 # --- BazaarPay checkout (issue 10; docs/api.md "BazaarPay checkout") --------------
 
 PM_BAZAARPAY_MERCHANT_TOKEN=sandbox-merchant-token

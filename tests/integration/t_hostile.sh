@@ -50,14 +50,7 @@ store_open "$alice" coins_100
 SERIAL_A=$SERIAL
 bp_checkout "$alice" coins_100
 CO_A=$CO
-http POST /gen-reg-no/ -t "$alice" -d '{"RegNumTypeId": 9, "random_mode": 1}'
-expect_status 200 "alice's registration number"
-REG=$(jq -r .data "$PM_TMP/resp.body")
-INV_BODY='{"OInvRegNo": "'"$REG"'", "online_payment_type": "halkbank", "OInvTotal": 17.50,
-  "OrderInvLines": [{"ResName": "tea", "ItemCount": 2, "ResPrice": 5.00}, {"ResName": "cake", "ItemCount": 1, "ResPrice": 7.50}]}'
-http POST /checkout-sale-order-inv/ -t "$alice" -d "$INV_BODY"
-expect_status 200 "alice's order invoice"
-INV_BODY=$(jq -c . <<<"$INV_BODY")
+pm_invoice "$alice" alice
 
 # --- state: a compacted copy of an unchanged store is identical byte for byte -----------
 backup() { # backup NAME: paymentctl backup to $PM_TMP/NAME.mdb

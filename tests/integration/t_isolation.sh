@@ -37,13 +37,7 @@ bp_pay_confirm "$alice" coins_100
 CO_A=$CO
 bp_confirm_until "$alice" "$CO_A" 15
 expect_status 200 "alice's checkout delivered"
-http POST /gen-reg-no/ -t "$alice" -d '{"RegNumTypeId": 9, "random_mode": 1}'
-expect_status 200 "alice's registration number"
-REG=$(jq -r .data "$PM_TMP/resp.body")
-INV='{"OInvRegNo": "'"$REG"'", "online_payment_type": "halkbank", "OInvTotal": 17.50,
-  "OrderInvLines": [{"ResName": "tea", "ItemCount": 2, "ResPrice": 5.00}, {"ResName": "cake", "ItemCount": 1, "ResPrice": 7.50}]}'
-http POST /checkout-sale-order-inv/ -t "$alice" -d "$INV"
-expect_status 200 "alice's order invoice"
+pm_invoice "$alice" alice
 http POST "/order-payment-register-request/?online_payment_type=halkbank" -t "$alice" \
     -d '{"OInvRegNo": "'"$REG"'", "TotalPrice": 17.50}'
 expect_status 200 "alice's bank order"
@@ -135,8 +129,8 @@ try 404 not_found ORDER "validate alice's order with RpAccGuid alice" POST /orde
 # An invoice under a number /gen-reg-no/ gave alice: docs/api.md says the
 # number must be one "gen-reg-no gave the caller" but lists no code for
 # another's number; 404 is asserted, as for every other object not the caller's.
-try 404 not_found ORDER "check out an invoice under alice's invoiced number" POST /checkout-sale-order-inv/ "$INV"
-try 404 not_found ORDER "check out an invoice under alice's fresh number" POST /checkout-sale-order-inv/ "${INV//$REG/$REG2}"
+try 404 not_found ORDER "check out an invoice under alice's invoiced number" POST /checkout-sale-order-inv/ "$INV_BODY"
+try 404 not_found ORDER "check out an invoice under alice's fresh number" POST /checkout-sale-order-inv/ "${INV_BODY//$REG/$REG2}"
 
 # after the sandbox says paid, mallory's validation still must not pay alice's invoice
 sb POST "/sandbox/bank/orders/$ORDER/pay" >/dev/null
